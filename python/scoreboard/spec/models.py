@@ -1,0 +1,214 @@
+"""Pydantic v2 models of the spec file (``version: 1``).
+
+The models only say what a well-formed document looks like; whether a metric fits the task is the
+compiler's business (``scoreboard.plan.compile``), which reports through the same located
+problems. Every model forbids unknown fields, rejects NaN/inf and coerces nothing (``strict``): a
+``true`` where a number is expected is an error, not a 1.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from scoreboard.spec.source import EMPTY_SOURCE, SourceMap
+
+Task = Literal["binary", "multiclass", "regression"]
+Label = StrictInt | StrictStr
+# scikit-learn's zero_division: "warn" behaves as 0 and records a reason; "nan" gives null.
+ZeroDivision = Literal["warn", "nan", 0, 1]
+Average = Literal["binary", "micro", "macro", "weighted", "none"]
+MetricName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$", max_length=128)]
+ColumnName = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        frozen=True,
+        hide_input_in_errors=True,
+    )
+
+
+class Columns(StrictModel):
+    """Which data column plays which role. Extra keys name any other numeric column."""
+
+    model_config = ConfigDict(extra="allow")
+
+    y_true: ColumnName
+    y_score: ColumnName | None = Field(
+        default=None, description="Probability of the positive class (binary tasks)."
+    )
+    y_pred: ColumnName | None = Field(
+        default=None, description="Hard predicted labels (classification) or values (regression)."
+    )
+    timestamp: ColumnName | None = Field(default=None, description="Event time, for windows.")
+
+    @model_validator(mode="after")
+    def _extras_are_column_names(self) -> Columns:
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"column {key!r} must name a data column (a non-empty string)")
+        return self
+
+    def extras(self) -> dict[str, str]:
+        return {k: str(v) for k, v in (self.model_extra or {}).items()}
+
+
+class _MetricBase(StrictModel):
+    name: MetricName | None = Field(default=None, description="Defaults to the kind.")
+
+    @property
+    def metric_name(self) -> str:
+        return self.name or str(getattr(self, "kind"))  # noqa: B009 - every subclass has kind
+
+
+class PlainMetric(_MetricBase):
+    """A metric with no parameters beyond its name."""
+
+    kind: Literal[
+        "accuracy",
+        "specificity",
+        "npv",
+        "fpr",
+        "fnr",
+        "balanced_accuracy",
+        "mcc",
+        "cohen_kappa",
+        "prevalence",
+        "predicted_positive_rate",
+        "count",
+        "mse",
+        "rmse",
+        "mae",
+        "mape",
+        "r2",
+        "explained_variance",
+        "max_error",
+        "mean_error",
+    ]
+    zero_division: ZeroDivision | None = Field(
+        default=None, description="Overrides the spec-wide zero_division for this metric."
+    )
+
+
+class AveragedMetric(_MetricBase):
+    """precision, recall, f1, jaccard: binary, or averaged over classes (multiclass)."""
+
+    kind: Literal["precision", "recall", "f1", "jaccard"]
+    average: Average | None = Field(
+        default=None,
+        description="binary tasks: 'binary' (default); multiclass: micro | macro (default) | "
+        "weighted | none (one result per class).",
+    )
+    zero_division: ZeroDivision | None = None
+
+
+class FBetaMetric(_MetricBase):
+    kind: Literal["fbeta"]
+    beta: Annotated[float, Field(gt=0)]
+    average: Average | None = None
+    zero_division: ZeroDivision | None = None
+
+
+MetricEntry = Annotated[PlainMetric | AveragedMetric | FBetaMetric, Field(discriminator="kind")]
+
+# Every metric kind the spec accepts, in catalogue order.
+METRIC_KINDS: tuple[str, ...] = (
+    *PlainMetric.model_fields["kind"].annotation.__args__,  # type: ignore[union-attr]
+    *AveragedMetric.model_fields["kind"].annotation.__args__,  # type: ignore[union-attr]
+    "fbeta",
+)
+
+# Sections that later work will implement. Declaring one is an error until then: a spec that asks
+# for alerts must never run silently without them.
+NOT_SUPPORTED_YET = ("windows", "segments", "alerts", "gates", "notify")
+
+
+class Spec(StrictModel):
+    """A whole spec file."""
+
+    version: Literal[1] = Field(description="Spec format version.")
+    model: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="Model name; results and history are kept per model."
+    )
+    task: Task
+    columns: Columns
+    positive_label: Label | None = Field(
+        default=None, description="Binary tasks: the positive class (default 1)."
+    )
+    threshold: Annotated[float, Field(description="y_score >= threshold predicts positive.")] = 0.5
+    labels: list[Label] | None = Field(
+        default=None,
+        description="The classes, in order. Binary default: [0, 1]. Multiclass default: every "
+        "label seen in the data, sorted as scikit-learn sorts them.",
+    )
+    zero_division: ZeroDivision = "warn"
+    max_classes: Annotated[int, Field(ge=2, le=100_000)] = 1000
+    metrics: Annotated[list[MetricEntry], Field(min_length=1)]
+    windows: Any = Field(default=None, description="Not supported yet.")
+    segments: Any = Field(default=None, description="Not supported yet.")
+    alerts: Any = Field(default=None, description="Not supported yet.")
+    gates: Any = Field(default=None, description="Not supported yet.")
+    notify: Any = Field(default=None, description="Not supported yet.")
+
+    _source: SourceMap = PrivateAttr(default=EMPTY_SOURCE)
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _bare_kinds(cls, value: Any) -> Any:
+        """A bare string is a metric kind with default parameters."""
+        if isinstance(value, list):
+            return [{"kind": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator(*NOT_SUPPORTED_YET)
+    @classmethod
+    def _not_supported_yet(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("this section is not supported yet by this version of scoreboard")
+        return value
+
+    @model_validator(mode="after")
+    def _columns_fit_task(self) -> Spec:
+        cols = self.columns
+        if self.task == "regression":
+            if cols.y_pred is None:
+                raise ValueError("a regression task needs columns.y_pred")
+            if cols.y_score is not None:
+                raise ValueError("a regression task takes columns.y_pred, not columns.y_score")
+        elif (cols.y_pred is None) == (cols.y_score is None):
+            raise ValueError(
+                f"a {self.task} task needs exactly one of columns.y_score and columns.y_pred"
+            )
+        elif self.task == "multiclass" and cols.y_score is not None:
+            raise ValueError("multiclass tasks take hard labels in columns.y_pred for now")
+        names = [m.metric_name for m in self.metric_entries]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metric names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def metric_entries(self) -> list[PlainMetric | AveragedMetric | FBetaMetric]:
+        return list(self.metrics)
+
+    @property
+    def source(self) -> SourceMap:
+        return self._source
+
+    def with_source(self, source: SourceMap) -> Spec:
+        self._source = source
+        return self
