@@ -1,0 +1,116 @@
+//! Accumulators: the sufficient statistics of a plan, one file per family. Each has `update`
+//! (fold one chunk in), `merge` (associative, commutative, empty state is identity) and is plain
+//! serde data so a state can travel between threads, processes and runs.
+
+pub mod binary;
+pub mod moments;
+pub mod multiclass;
+
+use serde::{Deserialize, Serialize};
+
+use crate::column::Chunk;
+use crate::error::{CoreError, Result};
+use crate::plan::AccumulatorSpec;
+
+pub use binary::BinaryConfusion;
+pub use moments::RegressionMoments;
+pub use multiclass::MulticlassConfusion;
+
+/// Rows per block in the kernels: small enough that a block's scratch lives in L1.
+pub(crate) const BLOCK: usize = 4096;
+/// Below this many rows a chunk is processed on the calling thread (parallel start-up would cost
+/// more than it saves, and services send small batches).
+pub(crate) const PARALLEL_MIN_ROWS: usize = 1 << 18;
+
+/// The state of one accumulator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AccState {
+    Binary(BinaryConfusion),
+    Multiclass(MulticlassConfusion),
+    Moments(RegressionMoments),
+}
+
+impl AccState {
+    pub fn empty(spec: &AccumulatorSpec, max_classes: usize) -> AccState {
+        match spec {
+            AccumulatorSpec::BinaryConfusion { .. } => AccState::Binary(BinaryConfusion::default()),
+            AccumulatorSpec::MulticlassConfusion { labels, .. } => {
+                AccState::Multiclass(MulticlassConfusion::new(labels.clone(), max_classes))
+            }
+            AccumulatorSpec::RegressionMoments { .. } => {
+                AccState::Moments(RegressionMoments::default())
+            }
+        }
+    }
+
+    pub fn update(&mut self, spec: &AccumulatorSpec, chunk: &Chunk<'_>) -> Result<()> {
+        match (self, spec) {
+            (
+                AccState::Binary(state),
+                AccumulatorSpec::BinaryConfusion {
+                    y_true,
+                    y_pred,
+                    positive,
+                    negative,
+                    threshold,
+                },
+            ) => {
+                let labels = binary::BinaryLabels::new(positive, negative);
+                state.update(
+                    (y_true, chunk.get(y_true)?),
+                    (y_pred, chunk.get(y_pred)?),
+                    &labels,
+                    *threshold,
+                )
+            }
+            (
+                AccState::Multiclass(state),
+                AccumulatorSpec::MulticlassConfusion { y_true, y_pred, .. },
+            ) => state.update((y_true, chunk.get(y_true)?), (y_pred, chunk.get(y_pred)?)),
+            (AccState::Moments(state), AccumulatorSpec::RegressionMoments { y_true, y_pred }) => {
+                state.update((y_true, chunk.get(y_true)?), (y_pred, chunk.get(y_pred)?))
+            }
+            _ => Err(CoreError::IncompatibleState(
+                "accumulator state does not match its spec".into(),
+            )),
+        }
+    }
+
+    pub fn merge(&mut self, other: &AccState) -> Result<()> {
+        match (self, other) {
+            (AccState::Binary(a), AccState::Binary(b)) => a.merge(b),
+            (AccState::Multiclass(a), AccState::Multiclass(b)) => a.merge(b),
+            (AccState::Moments(a), AccState::Moments(b)) => {
+                a.merge(b);
+                Ok(())
+            }
+            _ => Err(CoreError::IncompatibleState(
+                "accumulators of different kinds".into(),
+            )),
+        }
+    }
+}
+
+/// Adds two counts, refusing to wrap.
+#[inline]
+pub(crate) fn add_count(a: u64, b: u64, what: &'static str) -> Result<u64> {
+    a.checked_add(b).ok_or(CoreError::Overflow(what))
+}
+
+/// Rows per parallel task. Fixed (not derived from the thread count) so that floating-point
+/// results depend only on the data and its chunking, never on the machine.
+pub(crate) const TASK_ROWS: usize = 1 << 16;
+
+/// Splits `0..len` into contiguous ranges for the parallel kernels (one range when the chunk is
+/// small). Partial results are always combined in range order, never in completion order.
+pub(crate) fn split_ranges(len: usize) -> Vec<std::ops::Range<usize>> {
+    let step = if len < PARALLEL_MIN_ROWS {
+        len.max(1)
+    } else {
+        TASK_ROWS
+    };
+    (0..len)
+        .step_by(step)
+        .map(|start| start..(start + step).min(len))
+        .collect()
+}

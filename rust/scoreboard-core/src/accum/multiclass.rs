@@ -1,0 +1,395 @@
+//! A K x K confusion matrix over labels of any type (integers or strings), feeding every
+//! multiclass metric.
+//!
+//! Labels get dense codes in order of first appearance; the state keeps the label of each code,
+//! so two states built from different data (other chunks, files, processes) merge by label value,
+//! not by code. Classes are only put in scikit-learn's sorted order when finalizing.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{add_count, BLOCK};
+use crate::column::{AsF64, Values};
+use crate::dispatch_numeric;
+use crate::error::{CoreError, Result};
+use crate::plan::Label;
+
+/// Integer labels below this get a direct-lookup table instead of a hash lookup.
+const DENSE_LABELS: usize = 1024;
+const NO_CODE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MulticlassConfusion {
+    /// The label of each code.
+    labels: Vec<Label>,
+    /// Whether `labels` was declared (unknown labels are errors) or is discovered from data.
+    fixed: bool,
+    max_classes: usize,
+    /// Row-major `k x k` counts, `counts[t * k + p]`.
+    counts: Vec<u64>,
+    #[serde(skip)]
+    coder: Coder,
+}
+
+impl PartialEq for MulticlassConfusion {
+    fn eq(&self, other: &Self) -> bool {
+        // Equal when they count the same (label, label) pairs, whatever the code order.
+        if self.fixed != other.fixed || self.labels.len() != other.labels.len() {
+            return false;
+        }
+        fn sorted(m: &MulticlassConfusion) -> Vec<(&Label, &Label, u64)> {
+            let mut pairs = Vec::new();
+            let k = m.labels.len();
+            for t in 0..k {
+                for p in 0..k {
+                    pairs.push((&m.labels[t], &m.labels[p], m.counts[t * k + p]));
+                }
+            }
+            pairs.sort();
+            pairs
+        }
+        sorted(self) == sorted(other)
+    }
+}
+
+/// Label -> code lookups, rebuilt from `labels` after deserialisation.
+#[derive(Debug, Clone, Default)]
+struct Coder {
+    index: HashMap<Label, u32>,
+    dense: Vec<u32>,
+}
+
+impl Coder {
+    fn from_labels(labels: &[Label]) -> Coder {
+        let mut coder = Coder {
+            index: HashMap::with_capacity(labels.len()),
+            dense: vec![NO_CODE; DENSE_LABELS],
+        };
+        for (code, label) in labels.iter().enumerate() {
+            coder.insert(label.clone(), code as u32);
+        }
+        coder
+    }
+
+    fn insert(&mut self, label: Label, code: u32) {
+        if let Label::Int(v) = label {
+            if let Ok(i) = usize::try_from(v) {
+                if i < DENSE_LABELS {
+                    self.dense[i] = code;
+                }
+            }
+        }
+        self.index.insert(label, code);
+    }
+}
+
+/// Why a value could not get a code.
+enum CodeError {
+    NotALabel,
+    Undeclared,
+    TooMany,
+}
+
+impl MulticlassConfusion {
+    pub fn new(labels: Option<Vec<Label>>, max_classes: usize) -> Self {
+        let fixed = labels.is_some();
+        let labels = labels.unwrap_or_default();
+        let k = labels.len();
+        MulticlassConfusion {
+            coder: Coder::from_labels(&labels),
+            labels,
+            fixed,
+            max_classes,
+            counts: vec![0; k * k],
+        }
+    }
+
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
+    pub fn is_fixed(&self) -> bool {
+        self.fixed
+    }
+
+    /// Count of (true = `t`, predicted = `p`) in code space.
+    pub fn count(&self, t: usize, p: usize) -> u64 {
+        self.counts[t * self.labels.len() + p]
+    }
+
+    fn ensure_coder(&mut self) {
+        if self.coder.dense.is_empty() {
+            self.coder = Coder::from_labels(&self.labels);
+        }
+    }
+
+    /// Adds a class, growing the matrix (rare: once per new label).
+    fn add_label(&mut self, label: Label) -> std::result::Result<u32, CodeError> {
+        if self.fixed {
+            return Err(CodeError::Undeclared);
+        }
+        if self.labels.len() >= self.max_classes {
+            return Err(CodeError::TooMany);
+        }
+        let k = self.labels.len();
+        let mut grown = vec![0u64; (k + 1) * (k + 1)];
+        for t in 0..k {
+            grown[t * (k + 1)..t * (k + 1) + k].copy_from_slice(&self.counts[t * k..t * k + k]);
+        }
+        self.counts = grown;
+        self.labels.push(label.clone());
+        self.coder.insert(label, k as u32);
+        Ok(k as u32)
+    }
+
+    fn code_label(&mut self, label: Label) -> std::result::Result<u32, CodeError> {
+        match self.coder.index.get(&label) {
+            Some(&c) => Ok(c),
+            None => self.add_label(label),
+        }
+    }
+
+    #[inline]
+    fn code_int(&mut self, v: i64) -> std::result::Result<u32, CodeError> {
+        if let Ok(i) = usize::try_from(v) {
+            if i < DENSE_LABELS {
+                let c = self.coder.dense[i];
+                if c != NO_CODE {
+                    return Ok(c);
+                }
+            }
+        }
+        self.code_label(Label::Int(v))
+    }
+
+    fn encode_numeric<T: AsF64>(
+        &mut self,
+        src: &[T],
+        out: &mut [u32],
+    ) -> std::result::Result<(), (usize, CodeError)> {
+        for (i, (o, &x)) in out.iter_mut().zip(src).enumerate() {
+            let v = x.as_f64();
+            // Float labels are accepted when integral (1.0 is the class 1), as scikit-learn does.
+            if v.fract() != 0.0 || !v.is_finite() || v.abs() > 9.007_199_254_740_992e15 {
+                return Err((i, CodeError::NotALabel));
+            }
+            *o = self.code_int(v as i64).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
+    fn encode(
+        &mut self,
+        values: Values<'_>,
+        dict_codes: &[u32],
+        out: &mut [u32],
+    ) -> std::result::Result<(), (usize, CodeError)> {
+        dispatch_numeric!(values,
+            s => self.encode_numeric(s, out),
+            Values::Dict { indices, .. } => {
+                for (i, (o, &ix)) in out.iter_mut().zip(indices).enumerate() {
+                    let code = usize::try_from(ix).ok().and_then(|ix| dict_codes.get(ix)).copied();
+                    *o = match code {
+                        Some(c) if c != NO_CODE => c,
+                        _ => return Err((i, CodeError::NotALabel)),
+                    };
+                }
+                Ok(())
+            }
+        )
+    }
+
+    /// Codes of a dictionary's entries; undeclared entries get a code only if they occur.
+    fn dictionary_codes(&mut self, values: Values<'_>) -> std::result::Result<Vec<u32>, CodeError> {
+        let Values::Dict {
+            dictionary,
+            indices,
+        } = values
+        else {
+            return Ok(Vec::new());
+        };
+        let mut used = vec![false; dictionary.len()];
+        for &ix in indices {
+            if let Some(u) = usize::try_from(ix).ok().and_then(|ix| used.get_mut(ix)) {
+                *u = true;
+            }
+        }
+        dictionary
+            .iter()
+            .zip(used)
+            .map(|(text, used)| {
+                let label = Label::Str(text.clone());
+                match self.coder.index.get(&label) {
+                    Some(&c) => Ok(c),
+                    None if used => self.add_label(label),
+                    None => Ok(NO_CODE),
+                }
+            })
+            .collect()
+    }
+
+    /// Folds one chunk in.
+    pub fn update(
+        &mut self,
+        (true_name, y_true): (&str, Values<'_>),
+        (pred_name, y_pred): (&str, Values<'_>),
+    ) -> Result<()> {
+        self.ensure_coder();
+        let invalid = |name: &str, row: usize, err: CodeError, me: &Self| match err {
+            CodeError::TooMany => CoreError::TooManyClasses {
+                column: name.to_string(),
+                limit: me.max_classes,
+            },
+            CodeError::NotALabel => CoreError::InvalidData {
+                column: name.to_string(),
+                message: "value is not a class label (labels are integers or strings)".into(),
+                count: 1,
+                first_row: row as u64,
+            },
+            CodeError::Undeclared => CoreError::InvalidData {
+                column: name.to_string(),
+                message: "label is not one of the declared labels".into(),
+                count: 1,
+                first_row: row as u64,
+            },
+        };
+        let true_dict = self
+            .dictionary_codes(y_true)
+            .map_err(|e| invalid(true_name, 0, e, self))?;
+        let pred_dict = self
+            .dictionary_codes(y_pred)
+            .map_err(|e| invalid(pred_name, 0, e, self))?;
+        // A new label seen mid-chunk grows k, so counts are staged per block and only folded in
+        // once the whole chunk is known to be valid (a failed update leaves the state untouched).
+        let before = self.clone();
+        let mut a = vec![0u32; BLOCK];
+        let mut b = vec![0u32; BLOCK];
+        let len = y_true.len();
+        let mut start = 0;
+        while start < len {
+            let end = (start + BLOCK).min(len);
+            let n = end - start;
+            let res = self
+                .encode(y_true.slice(start..end), &true_dict, &mut a[..n])
+                .map_err(|(i, e)| invalid(true_name, start + i, e, self))
+                .and_then(|_| {
+                    self.encode(y_pred.slice(start..end), &pred_dict, &mut b[..n])
+                        .map_err(|(i, e)| invalid(pred_name, start + i, e, self))
+                });
+            if let Err(e) = res {
+                *self = before;
+                return Err(e);
+            }
+            let k = self.labels.len();
+            for (&t, &p) in a[..n].iter().zip(&b[..n]) {
+                self.counts[t as usize * k + p as usize] += 1;
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &MulticlassConfusion) -> Result<()> {
+        if self.fixed != other.fixed || (self.fixed && self.labels != other.labels) {
+            return Err(CoreError::IncompatibleState(
+                "multiclass states declare different label sets".into(),
+            ));
+        }
+        self.ensure_coder();
+        let mut map = Vec::with_capacity(other.labels.len());
+        for label in &other.labels {
+            let code = self
+                .code_label(label.clone())
+                .map_err(|_| CoreError::TooManyClasses {
+                    column: "<merged state>".into(),
+                    limit: self.max_classes,
+                })?;
+            map.push(code as usize);
+        }
+        let (k, ko) = (self.labels.len(), other.labels.len());
+        for t in 0..ko {
+            for p in 0..ko {
+                let cell = &mut self.counts[map[t] * k + map[p]];
+                *cell = add_count(*cell, other.counts[t * ko + p], "multiclass confusion")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The matrix in class order: declared order if labels were declared, else sorted labels
+    /// (integers ascending, then strings), as scikit-learn's `unique_labels` orders them.
+    pub fn ordered(&self) -> (Vec<Label>, Vec<u64>) {
+        let k = self.labels.len();
+        let mut order: Vec<usize> = (0..k).collect();
+        if !self.fixed {
+            order.sort_by(|&a, &b| self.labels[a].cmp(&self.labels[b]));
+        }
+        let labels = order.iter().map(|&i| self.labels[i].clone()).collect();
+        let mut counts = vec![0u64; k * k];
+        for (ti, &t) in order.iter().enumerate() {
+            for (pi, &p) in order.iter().enumerate() {
+                counts[ti * k + pi] = self.counts[t * k + p];
+            }
+        }
+        (labels, counts)
+    }
+
+    pub fn n(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovers_labels_and_merges_by_value() {
+        let mut a = MulticlassConfusion::new(None, 10);
+        a.update(
+            ("t", Values::I64(&[2, 0, 2])),
+            ("p", Values::I64(&[2, 2, 0])),
+        )
+        .unwrap();
+        let mut b = MulticlassConfusion::new(None, 10);
+        b.update(("t", Values::I32(&[0, 5])), ("p", Values::I32(&[0, 2])))
+            .unwrap();
+        a.merge(&b).unwrap();
+        let (labels, counts) = a.ordered();
+        assert_eq!(labels, vec![Label::Int(0), Label::Int(2), Label::Int(5)]);
+        assert_eq!(counts, vec![1, 1, 0, 1, 1, 0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn failed_update_leaves_state_untouched() {
+        let labels = vec![Label::Int(0), Label::Int(1)];
+        let mut a = MulticlassConfusion::new(Some(labels), 10);
+        a.update(("t", Values::I64(&[0, 1])), ("p", Values::I64(&[0, 1])))
+            .unwrap();
+        let before = a.clone();
+        let err = a
+            .update(
+                ("t", Values::I64(&[0, 1, 7])),
+                ("p", Values::I64(&[0, 1, 1])),
+            )
+            .unwrap_err();
+        assert!(matches!(err, CoreError::InvalidData { first_row: 2, .. }));
+        assert_eq!(a, before);
+    }
+
+    #[test]
+    fn caps_the_number_of_classes() {
+        let mut a = MulticlassConfusion::new(None, 3);
+        let t: Vec<f64> = (0..10).map(|i| i as f64).collect();
+        let err = a
+            .update(("t", Values::F64(&t)), ("p", Values::F64(&t)))
+            .unwrap_err();
+        assert!(matches!(err, CoreError::TooManyClasses { limit: 3, .. }));
+        let frac = [0.5];
+        let err = a
+            .update(("t", Values::F64(&frac)), ("p", Values::F64(&frac)))
+            .unwrap_err();
+        assert!(matches!(err, CoreError::InvalidData { .. }));
+    }
+}

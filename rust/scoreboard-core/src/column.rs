@@ -1,0 +1,170 @@
+//! Borrowed views of one chunk's columns, in their native dtypes (no copies).
+
+use crate::error::{CoreError, Result};
+
+/// One column of a chunk, borrowed from the caller's buffers.
+#[derive(Debug, Clone, Copy)]
+pub enum Values<'a> {
+    Bool(&'a [bool]),
+    I8(&'a [i8]),
+    I16(&'a [i16]),
+    I32(&'a [i32]),
+    I64(&'a [i64]),
+    U8(&'a [u8]),
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    U64(&'a [u64]),
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+    /// Dictionary-encoded labels (strings): `indices[i]` points into `dictionary`.
+    Dict {
+        dictionary: &'a [String],
+        indices: &'a [i32],
+    },
+}
+
+impl<'a> Values<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Bool(v) => v.len(),
+            Values::I8(v) => v.len(),
+            Values::I16(v) => v.len(),
+            Values::I32(v) => v.len(),
+            Values::I64(v) => v.len(),
+            Values::U8(v) => v.len(),
+            Values::U16(v) => v.len(),
+            Values::U32(v) => v.len(),
+            Values::U64(v) => v.len(),
+            Values::F32(v) => v.len(),
+            Values::F64(v) => v.len(),
+            Values::Dict { indices, .. } => indices.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The rows `range` of this column (no copy).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Values<'a> {
+        match *self {
+            Values::Bool(v) => Values::Bool(&v[range]),
+            Values::I8(v) => Values::I8(&v[range]),
+            Values::I16(v) => Values::I16(&v[range]),
+            Values::I32(v) => Values::I32(&v[range]),
+            Values::I64(v) => Values::I64(&v[range]),
+            Values::U8(v) => Values::U8(&v[range]),
+            Values::U16(v) => Values::U16(&v[range]),
+            Values::U32(v) => Values::U32(&v[range]),
+            Values::U64(v) => Values::U64(&v[range]),
+            Values::F32(v) => Values::F32(&v[range]),
+            Values::F64(v) => Values::F64(&v[range]),
+            Values::Dict {
+                dictionary,
+                indices,
+            } => Values::Dict {
+                dictionary,
+                indices: &indices[range],
+            },
+        }
+    }
+
+    pub fn is_float(&self) -> bool {
+        matches!(self, Values::F32(_) | Values::F64(_))
+    }
+}
+
+/// Numbers that can be read as f64 (exactly, for every integer up to 2^53).
+pub trait AsF64: Copy + Send + Sync {
+    fn as_f64(self) -> f64;
+}
+
+macro_rules! as_f64_impl {
+    ($($t:ty),*) => {$(
+        impl AsF64 for $t {
+            #[inline(always)]
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+        }
+    )*};
+}
+as_f64_impl!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+impl AsF64 for bool {
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        if self {
+            1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Runs `$body` with `$slice` bound to the typed slice of a numeric `Values`; `$dict` handles
+/// dictionary-encoded columns.
+#[macro_export]
+macro_rules! dispatch_numeric {
+    ($values:expr, $slice:ident => $body:expr, $dict:pat => $dict_body:expr) => {
+        match $values {
+            $crate::column::Values::Bool($slice) => $body,
+            $crate::column::Values::I8($slice) => $body,
+            $crate::column::Values::I16($slice) => $body,
+            $crate::column::Values::I32($slice) => $body,
+            $crate::column::Values::I64($slice) => $body,
+            $crate::column::Values::U8($slice) => $body,
+            $crate::column::Values::U16($slice) => $body,
+            $crate::column::Values::U32($slice) => $body,
+            $crate::column::Values::U64($slice) => $body,
+            $crate::column::Values::F32($slice) => $body,
+            $crate::column::Values::F64($slice) => $body,
+            $dict => $dict_body,
+        }
+    };
+}
+
+/// A chunk: named columns of equal length.
+#[derive(Debug, Default, Clone)]
+pub struct Chunk<'a> {
+    columns: Vec<(String, Values<'a>)>,
+    len: Option<usize>,
+}
+
+impl<'a> Chunk<'a> {
+    pub fn new() -> Self {
+        Chunk::default()
+    }
+
+    /// Adds a column; every column of a chunk must have the same length.
+    pub fn with(mut self, name: impl Into<String>, values: Values<'a>) -> Result<Self> {
+        let name = name.into();
+        match self.len {
+            Some(len) if len != values.len() => {
+                return Err(CoreError::BadChunk(format!(
+                    "column {name:?} has {} rows but the other columns have {len}",
+                    values.len()
+                )))
+            }
+            _ => self.len = Some(values.len()),
+        }
+        self.columns.push((name, values));
+        Ok(self)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len.unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, name: &str) -> Result<Values<'a>> {
+        self.columns
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| CoreError::BadChunk(format!("the chunk has no column {name:?}")))
+    }
+}

@@ -1,0 +1,160 @@
+//! Binary finalizers over (tp, fp, fn, tn).
+
+use super::{reason, Outcome};
+use crate::accum::BinaryConfusion;
+use crate::plan::{MetricKind, MetricSpec, ZeroDivision};
+
+pub fn finalize(metric: &MetricSpec, c: &BinaryConfusion) -> Outcome {
+    if c.n() == 0 && metric.kind != MetricKind::Count {
+        return Outcome::undefined(reason::INSUFFICIENT_DATA);
+    }
+    let zd = metric.zero_division;
+    match metric.kind {
+        MetricKind::Accuracy => accuracy(c),
+        MetricKind::Precision => precision(c, zd),
+        MetricKind::Recall => recall(c, zd),
+        MetricKind::F1 => fbeta(c, 1.0, zd),
+        MetricKind::Fbeta => fbeta(c, metric.beta.unwrap_or(1.0), zd),
+        MetricKind::Specificity => specificity(c, zd),
+        MetricKind::Npv => npv(c, zd),
+        MetricKind::Fpr => fpr(c, zd),
+        MetricKind::Fnr => fnr(c, zd),
+        MetricKind::BalancedAccuracy => balanced_accuracy(c),
+        MetricKind::Mcc => mcc(c, zd),
+        MetricKind::CohenKappa => cohen_kappa(c, zd),
+        MetricKind::Jaccard => jaccard(c, zd),
+        MetricKind::Prevalence => prevalence(c),
+        MetricKind::PredictedPositiveRate => predicted_positive_rate(c),
+        MetricKind::Count => Outcome::of(c.n() as f64),
+        _ => unreachable_kind(metric),
+    }
+}
+
+/// The compiler only pairs binary kinds with this accumulator; anything else is a plan bug.
+pub(crate) fn unreachable_kind(metric: &MetricSpec) -> Outcome {
+    debug_assert!(false, "metric {:?} is not finalized here", metric.kind);
+    Outcome::undefined("unsupported_metric")
+}
+
+fn f(c: &BinaryConfusion) -> (f64, f64, f64, f64) {
+    (c.tp as f64, c.fp as f64, c.fn_ as f64, c.tn as f64)
+}
+
+pub fn accuracy(c: &BinaryConfusion) -> Outcome {
+    let (tp, _, _, tn) = f(c);
+    Outcome::of((tp + tn) / c.n() as f64)
+}
+
+pub fn precision(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let (tp, fp, _, _) = f(c);
+    Outcome::ratio(tp, tp + fp, zd)
+}
+
+pub fn recall(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let (tp, _, fn_, _) = f(c);
+    Outcome::ratio(tp, tp + fn_, zd)
+}
+
+/// scikit-learn's F-beta: (1 + b²) tp / ((1 + b²) tp + b² fn + fp).
+pub fn fbeta(c: &BinaryConfusion, beta: f64, zd: ZeroDivision) -> Outcome {
+    let (tp, fp, fn_, _) = f(c);
+    let b2 = beta * beta;
+    Outcome::ratio((1.0 + b2) * tp, (1.0 + b2) * tp + b2 * fn_ + fp, zd)
+}
+
+pub fn specificity(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let (_, fp, _, tn) = f(c);
+    Outcome::ratio(tn, tn + fp, zd)
+}
+
+pub fn npv(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let (_, _, fn_, tn) = f(c);
+    Outcome::ratio(tn, tn + fn_, zd)
+}
+
+pub fn fpr(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let (_, fp, _, tn) = f(c);
+    Outcome::ratio(fp, fp + tn, zd)
+}
+
+pub fn fnr(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let (tp, _, fn_, _) = f(c);
+    Outcome::ratio(fn_, fn_ + tp, zd)
+}
+
+/// Mean recall over the classes present in y_true (scikit-learn drops absent classes).
+pub fn balanced_accuracy(c: &BinaryConfusion) -> Outcome {
+    let (tp, fp, fn_, tn) = f(c);
+    let recalls: Vec<f64> = [(tp, tp + fn_), (tn, tn + fp)]
+        .into_iter()
+        .filter(|&(_, support)| support > 0.0)
+        .map(|(hit, support)| hit / support)
+        .collect();
+    Outcome::of(recalls.iter().sum::<f64>() / recalls.len() as f64)
+}
+
+/// Matthews correlation. scikit-learn returns 0 when undefined; we report that through
+/// `zero_division` so the default matches it and the reason is kept.
+pub fn mcc(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let counts = [c.tp, c.fn_, c.fp, c.tn]; // row-major 2 x 2: rows true (pos, neg)
+    mcc_from_matrix(&counts, 2, zd)
+}
+
+/// MCC of a k x k confusion matrix (rows true, columns predicted). The covariances are computed in
+/// exact integer arithmetic, as scikit-learn's int64 sums are, so huge counts do not cancel.
+pub(crate) fn mcc_from_matrix(counts: &[u64], k: usize, zd: ZeroDivision) -> Outcome {
+    let n: i128 = counts.iter().map(|&v| v as i128).sum();
+    let correct: i128 = (0..k).map(|i| counts[i * k + i] as i128).sum();
+    let t_sum: Vec<i128> = (0..k)
+        .map(|t| (0..k).map(|p| counts[t * k + p] as i128).sum())
+        .collect();
+    let p_sum: Vec<i128> = (0..k)
+        .map(|p| (0..k).map(|t| counts[t * k + p] as i128).sum())
+        .collect();
+    let dot = |a: &[i128], b: &[i128]| a.iter().zip(b).map(|(x, y)| x * y).sum::<i128>();
+    let cov_tp = correct * n - dot(&t_sum, &p_sum);
+    let cov_pp = n * n - dot(&p_sum, &p_sum);
+    let cov_tt = n * n - dot(&t_sum, &t_sum);
+    if cov_pp == 0 || cov_tt == 0 {
+        return Outcome::ratio(0.0, 0.0, zd);
+    }
+    Outcome::of(cov_tp as f64 / ((cov_pp as f64) * (cov_tt as f64)).sqrt())
+}
+
+/// Cohen's kappa between y_true and y_pred. Undefined (one shared label) follows scikit-learn's
+/// `replace_undefined_by=nan` unless `zero_division` gives a number.
+pub fn cohen_kappa(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let (tp, fp, fn_, tn) = f(c);
+    let n = tp + fp + fn_ + tn;
+    let observed_disagreement = fp + fn_;
+    let expected_disagreement = ((tp + fn_) * (tn + fn_) + (tn + fp) * (tp + fp)) / n;
+    kappa_from(observed_disagreement, expected_disagreement, zd)
+}
+
+pub(crate) fn kappa_from(observed: f64, expected: f64, zd: ZeroDivision) -> Outcome {
+    if expected == 0.0 {
+        return Outcome {
+            value: match zd {
+                ZeroDivision::Value(v) => Some(v),
+                ZeroDivision::Mode(_) => None,
+            },
+            reason: Some(reason::ZERO_DIVISION),
+        };
+    }
+    Outcome::of(1.0 - observed / expected)
+}
+
+pub fn jaccard(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+    let (tp, fp, fn_, _) = f(c);
+    Outcome::ratio(tp, tp + fp + fn_, zd)
+}
+
+pub fn prevalence(c: &BinaryConfusion) -> Outcome {
+    let (tp, _, fn_, _) = f(c);
+    Outcome::of((tp + fn_) / c.n() as f64)
+}
+
+pub fn predicted_positive_rate(c: &BinaryConfusion) -> Outcome {
+    let (tp, fp, _, _) = f(c);
+    Outcome::of((tp + fp) / c.n() as f64)
+}

@@ -1,0 +1,85 @@
+//! Finalizers: accumulator state -> metric values, one function per metric, following
+//! scikit-learn's definitions and edge cases (checked against it by the Python test-suite).
+
+pub mod binary;
+pub mod multiclass;
+pub mod regression;
+
+use serde::{Deserialize, Serialize};
+
+use crate::accum::AccState;
+use crate::plan::{Label, MetricSpec, ZeroDivision};
+
+/// Why a value is undefined (or was replaced by `zero_division`). Stable identifiers.
+pub mod reason {
+    /// No rows (an empty input, window or segment).
+    pub const INSUFFICIENT_DATA: &str = "insufficient_data";
+    /// A zero denominator (no predicted positives, no true positives, one class...).
+    pub const ZERO_DIVISION: &str = "zero_division";
+}
+
+/// One finalized metric value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricValue {
+    pub name: String,
+    /// The class of a per-class result (`average: none`); `None` otherwise.
+    pub class: Option<Label>,
+    /// `None` when undefined; `reason` then says why.
+    pub value: Option<f64>,
+    /// Rows the value is computed from.
+    pub n: u64,
+    pub reason: Option<&'static str>,
+}
+
+/// A value, or why there is none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    pub value: Option<f64>,
+    pub reason: Option<&'static str>,
+}
+
+impl Outcome {
+    pub fn of(value: f64) -> Outcome {
+        Outcome {
+            value: Some(value),
+            reason: None,
+        }
+    }
+
+    pub fn undefined(reason: &'static str) -> Outcome {
+        Outcome {
+            value: None,
+            reason: Some(reason),
+        }
+    }
+
+    /// `num / den`, or the `zero_division` value (with its reason) when `den == 0`.
+    pub fn ratio(num: f64, den: f64, zero_division: ZeroDivision) -> Outcome {
+        if den == 0.0 {
+            Outcome {
+                value: zero_division.value(),
+                reason: Some(reason::ZERO_DIVISION),
+            }
+        } else {
+            Outcome::of(num / den)
+        }
+    }
+}
+
+/// Finalizes one metric from its accumulator's state.
+pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
+    let single = |n: u64, o: Outcome| {
+        vec![MetricValue {
+            name: metric.name.clone(),
+            class: None,
+            value: o.value,
+            n,
+            reason: o.reason,
+        }]
+    };
+    match state {
+        AccState::Binary(c) => single(c.n(), binary::finalize(metric, c)),
+        AccState::Moments(m) => single(m.n, regression::finalize(metric, m)),
+        AccState::Multiclass(c) => multiclass::finalize(metric, c),
+    }
+}

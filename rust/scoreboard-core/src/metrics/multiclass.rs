@@ -1,0 +1,206 @@
+//! Multiclass finalizers over a K x K confusion matrix, with scikit-learn's averaging.
+
+use super::binary::{kappa_from, mcc_from_matrix, unreachable_kind};
+use super::{reason, MetricValue, Outcome};
+use crate::accum::MulticlassConfusion;
+use crate::plan::{Average, Label, MetricKind, MetricSpec, ZeroDivision, ZeroDivisionMode};
+
+/// Per-class counts in the finalizing class order.
+struct Table {
+    labels: Vec<Label>,
+    k: usize,
+    counts: Vec<u64>,
+    n: u64,
+    /// Declared labels are always reported; discovered ones only where they occur (so a window or
+    /// segment matches scikit-learn run on that subset alone).
+    fixed: bool,
+}
+
+impl Table {
+    fn new(c: &MulticlassConfusion) -> Table {
+        let (labels, counts) = c.ordered();
+        Table {
+            k: labels.len(),
+            n: counts.iter().sum(),
+            labels,
+            counts,
+            fixed: c.is_fixed(),
+        }
+    }
+    fn tp(&self, i: usize) -> f64 {
+        self.counts[i * self.k + i] as f64
+    }
+    fn true_count(&self, i: usize) -> f64 {
+        (0..self.k)
+            .map(|p| self.counts[i * self.k + p])
+            .sum::<u64>() as f64
+    }
+    fn pred_count(&self, i: usize) -> f64 {
+        (0..self.k)
+            .map(|t| self.counts[t * self.k + i])
+            .sum::<u64>() as f64
+    }
+    /// The classes scikit-learn would report: declared ones, or those present in this data.
+    fn classes(&self) -> Vec<usize> {
+        (0..self.k)
+            .filter(|&i| self.fixed || self.true_count(i) + self.pred_count(i) > 0.0)
+            .collect()
+    }
+}
+
+pub fn finalize(metric: &MetricSpec, c: &MulticlassConfusion) -> Vec<MetricValue> {
+    let table = Table::new(c);
+    let one = |o: Outcome| {
+        vec![MetricValue {
+            name: metric.name.clone(),
+            class: None,
+            value: o.value,
+            n: table.n,
+            reason: o.reason,
+        }]
+    };
+    if table.n == 0 && metric.kind != MetricKind::Count {
+        if metric.average == Some(Average::None) {
+            return Vec::new();
+        }
+        return one(Outcome::undefined(reason::INSUFFICIENT_DATA));
+    }
+    let zd = metric.zero_division;
+    match metric.kind {
+        MetricKind::Count => one(Outcome::of(table.n as f64)),
+        MetricKind::Accuracy => {
+            let correct: f64 = (0..table.k).map(|i| table.tp(i)).sum();
+            one(Outcome::of(correct / table.n as f64))
+        }
+        MetricKind::BalancedAccuracy => {
+            let recalls: Vec<f64> = (0..table.k)
+                .filter(|&i| table.true_count(i) > 0.0)
+                .map(|i| table.tp(i) / table.true_count(i))
+                .collect();
+            one(Outcome::of(
+                recalls.iter().sum::<f64>() / recalls.len() as f64,
+            ))
+        }
+        MetricKind::Mcc => {
+            let present = table.classes();
+            let k = present.len();
+            let mut sub = vec![0u64; k * k];
+            for (a, &t) in present.iter().enumerate() {
+                for (b, &p) in present.iter().enumerate() {
+                    sub[a * k + b] = table.counts[t * table.k + p];
+                }
+            }
+            one(mcc_from_matrix(&sub, k, zd))
+        }
+        MetricKind::CohenKappa => {
+            let n = table.n as f64;
+            let correct: f64 = (0..table.k).map(|i| table.tp(i)).sum();
+            let agree_expected: f64 = (0..table.k)
+                .map(|i| table.true_count(i) * table.pred_count(i))
+                .sum::<f64>()
+                / n;
+            one(kappa_from(n - correct, n - agree_expected, zd))
+        }
+        MetricKind::Precision
+        | MetricKind::Recall
+        | MetricKind::F1
+        | MetricKind::Fbeta
+        | MetricKind::Jaccard => averaged(metric, &table, zd),
+        _ => one(unreachable_kind(metric)),
+    }
+}
+
+/// numerator and denominator of one class's score.
+fn class_fraction(kind: MetricKind, beta: f64, t: &Table, i: usize) -> (f64, f64) {
+    let (tp, true_n, pred_n) = (t.tp(i), t.true_count(i), t.pred_count(i));
+    let (fp, fn_) = (pred_n - tp, true_n - tp);
+    fraction(kind, beta, tp, fp, fn_)
+}
+
+fn fraction(kind: MetricKind, beta: f64, tp: f64, fp: f64, fn_: f64) -> (f64, f64) {
+    match kind {
+        MetricKind::Precision => (tp, tp + fp),
+        MetricKind::Recall => (tp, tp + fn_),
+        MetricKind::Jaccard => (tp, tp + fp + fn_),
+        _ => {
+            let b2 = beta * beta;
+            ((1.0 + b2) * tp, (1.0 + b2) * tp + b2 * fn_ + fp)
+        }
+    }
+}
+
+fn averaged(metric: &MetricSpec, t: &Table, zd: ZeroDivision) -> Vec<MetricValue> {
+    let beta = if metric.kind == MetricKind::F1 {
+        1.0
+    } else {
+        metric.beta.unwrap_or(1.0)
+    };
+    let value = |class: Option<Label>, o: Outcome| MetricValue {
+        name: metric.name.clone(),
+        class,
+        value: o.value,
+        n: t.n,
+        reason: o.reason,
+    };
+    let classes = t.classes();
+    let per_class: Vec<Outcome> = classes
+        .iter()
+        .map(|&i| {
+            let (num, den) = class_fraction(metric.kind, beta, t, i);
+            Outcome::ratio(num, den, zd)
+        })
+        .collect();
+    match metric.average.unwrap_or(Average::Macro) {
+        Average::None => classes
+            .iter()
+            .zip(&per_class)
+            .map(|(&i, o)| value(Some(t.labels[i].clone()), *o))
+            .collect(),
+        Average::Micro => {
+            let (mut tp, mut fp, mut fn_) = (0.0, 0.0, 0.0);
+            for &i in &classes {
+                let c_tp = t.tp(i);
+                tp += c_tp;
+                fp += t.pred_count(i) - c_tp;
+                fn_ += t.true_count(i) - c_tp;
+            }
+            let (num, den) = fraction(metric.kind, beta, tp, fp, fn_);
+            vec![value(None, Outcome::ratio(num, den, zd))]
+        }
+        Average::Macro | Average::Binary => {
+            let weights = vec![1.0; classes.len()];
+            vec![value(None, weighted_mean(&per_class, &weights, zd))]
+        }
+        Average::Weighted => {
+            let weights: Vec<f64> = classes.iter().map(|&i| t.true_count(i)).collect();
+            vec![value(None, weighted_mean(&per_class, &weights, zd))]
+        }
+    }
+}
+
+/// scikit-learn's average of per-class scores: classes whose score is undefined count as the
+/// zero_division value; with `zero_division="nan"` they are left out (`_nanaverage`).
+fn weighted_mean(per_class: &[Outcome], weights: &[f64], zd: ZeroDivision) -> Outcome {
+    let reason = per_class.iter().find_map(|o| o.reason);
+    let (mut num, mut den) = (0.0, 0.0);
+    for (o, &w) in per_class.iter().zip(weights) {
+        if let Some(v) = o.value {
+            num += v * w;
+            den += w;
+        }
+    }
+    if den == 0.0 {
+        let value = match zd {
+            ZeroDivision::Mode(ZeroDivisionMode::Nan) => None,
+            other => other.value(),
+        };
+        return Outcome {
+            value,
+            reason: Some(reason.unwrap_or(reason::ZERO_DIVISION)),
+        };
+    }
+    Outcome {
+        value: Some(num / den),
+        reason,
+    }
+}

@@ -1,0 +1,197 @@
+//! Serde mirror of the compiled plan that Python builds (`scoreboard.plan`). Plain data only: the
+//! Python side decides *what* to compute; this side only knows *how*.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, Result};
+
+/// Plan format this core understands. Bumped whenever the JSON shape changes.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Binary,
+    Multiclass,
+    Regression,
+}
+
+/// A class label: an integer or a string, as it appears in the data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Label {
+    Int(i64),
+    Str(String),
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Label::Int(v) => write!(f, "{v}"),
+            Label::Str(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The sufficient statistics a plan keeps. Each is updated once per chunk, however many metrics
+/// read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AccumulatorSpec {
+    /// tp/fp/fn/tn of one binary decision. `threshold: Some(t)` reads `y_pred` as a score and
+    /// predicts positive when `score >= t`; `None` reads it as a hard label.
+    BinaryConfusion {
+        y_true: String,
+        y_pred: String,
+        positive: Label,
+        negative: Label,
+        threshold: Option<f64>,
+    },
+    /// A K x K confusion matrix. `labels: Some(..)` fixes the classes (others are an error);
+    /// `None` discovers them in the data.
+    MulticlassConfusion {
+        y_true: String,
+        y_pred: String,
+        labels: Option<Vec<Label>>,
+    },
+    /// Error and target moments for regression metrics.
+    RegressionMoments { y_true: String, y_pred: String },
+}
+
+impl AccumulatorSpec {
+    /// The data columns this accumulator reads.
+    pub fn columns(&self) -> [&str; 2] {
+        match self {
+            AccumulatorSpec::BinaryConfusion { y_true, y_pred, .. }
+            | AccumulatorSpec::MulticlassConfusion { y_true, y_pred, .. }
+            | AccumulatorSpec::RegressionMoments { y_true, y_pred } => [y_true, y_pred],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    Accuracy,
+    Precision,
+    Recall,
+    F1,
+    Fbeta,
+    Specificity,
+    Npv,
+    Fpr,
+    Fnr,
+    BalancedAccuracy,
+    Mcc,
+    CohenKappa,
+    Jaccard,
+    Prevalence,
+    PredictedPositiveRate,
+    Count,
+    Mse,
+    Rmse,
+    Mae,
+    Mape,
+    R2,
+    ExplainedVariance,
+    MaxError,
+    MeanError,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Average {
+    Binary,
+    Micro,
+    Macro,
+    Weighted,
+    None,
+}
+
+/// scikit-learn's `zero_division`: `"warn"` yields 0 (and we record a reason), `"nan"` yields an
+/// undefined value, a number yields that number.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ZeroDivision {
+    Mode(ZeroDivisionMode),
+    Value(f64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZeroDivisionMode {
+    Warn,
+    Nan,
+}
+
+impl ZeroDivision {
+    /// The value a zero denominator produces (`None` is undefined).
+    pub fn value(self) -> Option<f64> {
+        match self {
+            ZeroDivision::Mode(ZeroDivisionMode::Warn) => Some(0.0),
+            ZeroDivision::Mode(ZeroDivisionMode::Nan) => None,
+            ZeroDivision::Value(v) => Some(v),
+        }
+    }
+}
+
+impl Default for ZeroDivision {
+    fn default() -> Self {
+        ZeroDivision::Mode(ZeroDivisionMode::Warn)
+    }
+}
+
+/// One declared metric: its name, how to finalize it, and which accumulator it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSpec {
+    pub name: String,
+    pub kind: MetricKind,
+    pub accumulator: usize,
+    #[serde(default)]
+    pub average: Option<Average>,
+    #[serde(default)]
+    pub beta: Option<f64>,
+    #[serde(default)]
+    pub zero_division: ZeroDivision,
+}
+
+/// The executable part of a compiled plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub plan_hash: String,
+    pub task: Task,
+    pub max_classes: usize,
+    pub accumulators: Vec<AccumulatorSpec>,
+    pub metrics: Vec<MetricSpec>,
+}
+
+impl Plan {
+    /// Parses and checks a plan's JSON.
+    pub fn from_json(text: &str) -> Result<Plan> {
+        let plan: Plan =
+            serde_json::from_str(text).map_err(|e| CoreError::InvalidPlan(e.to_string()))?;
+        plan.check()?;
+        Ok(plan)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.format_version != PLAN_FORMAT_VERSION {
+            return Err(CoreError::InvalidPlan(format!(
+                "plan format {} is not supported (this build reads format {PLAN_FORMAT_VERSION})",
+                self.format_version
+            )));
+        }
+        for metric in &self.metrics {
+            if metric.accumulator >= self.accumulators.len() {
+                return Err(CoreError::InvalidPlan(format!(
+                    "metric {:?} reads accumulator {} of {}",
+                    metric.name,
+                    metric.accumulator,
+                    self.accumulators.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+}

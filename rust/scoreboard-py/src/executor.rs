@@ -1,0 +1,149 @@
+//! `Executor`: a plan's streaming state, for Python.
+
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+use scoreboard_core::plan::Label;
+use scoreboard_core::{Chunk, CoreError, Executor, Plan};
+
+use crate::arrays::{extract_columns, view};
+use crate::errors::{guard, to_py};
+
+/// Accumulator state of one compiled plan. Thread-safe: concurrent calls serialise on an internal
+/// lock taken with the GIL released, so other Python threads keep running.
+#[pyclass(module = "scoreboard._core", name = "Executor", frozen)]
+pub struct PyExecutor {
+    inner: Mutex<Executor>,
+}
+
+fn poisoned<T>(_: T) -> CoreError {
+    CoreError::IncompatibleState("the executor was left inconsistent by an earlier panic".into())
+}
+
+impl PyExecutor {
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Executor) -> Result<T, CoreError> + Send,
+    ) -> PyResult<T> {
+        guard(py, || {
+            py.detach(|| {
+                let mut inner = self.inner.lock().map_err(poisoned)?;
+                f(&mut inner)
+            })
+            .map_err(|e| to_py(py, e))
+        })
+    }
+}
+
+fn label_to_py<'py>(py: Python<'py>, label: &Label) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match label {
+        Label::Int(v) => v.into_pyobject(py)?.into_any(),
+        Label::Str(s) => s.into_pyobject(py)?.into_any(),
+    })
+}
+
+#[pymethods]
+impl PyExecutor {
+    /// A fresh (empty) state for the plan given as JSON.
+    #[new]
+    fn new(py: Python<'_>, plan_json: &str) -> PyResult<Self> {
+        guard(py, || {
+            let plan = Plan::from_json(plan_json).map_err(|e| to_py(py, e))?;
+            Ok(PyExecutor {
+                inner: Mutex::new(Executor::new(plan)),
+            })
+        })
+    }
+
+    /// Folds one chunk in: `{column: numpy array | (dictionary: list[str], indices: int32 array)}`.
+    /// The GIL is released while the kernels run. All or nothing: a rejected chunk changes nothing.
+    fn update(&self, py: Python<'_>, columns: &Bound<'_, PyDict>) -> PyResult<()> {
+        let held = extract_columns(columns)?;
+        let mut chunk = Chunk::new();
+        for (name, column) in &held {
+            chunk = chunk
+                .with(name.clone(), view(name, column)?)
+                .map_err(|e| to_py(py, e))?;
+        }
+        self.with(py, |exec| exec.update(&chunk))
+    }
+
+    /// Folds another state of the same plan into this one.
+    fn merge(&self, py: Python<'_>, other: &Bound<'_, PyExecutor>) -> PyResult<()> {
+        let theirs = {
+            let other = other.get();
+            if std::ptr::eq(other, self) {
+                self.inner
+                    .lock()
+                    .map_err(|e| to_py(py, poisoned(e)))?
+                    .clone()
+            } else {
+                other
+                    .inner
+                    .lock()
+                    .map_err(|e| to_py(py, poisoned(e)))?
+                    .clone()
+            }
+        };
+        self.with(py, |exec| exec.merge(&theirs))
+    }
+
+    /// Finalized metrics: a list of `{name, class, value, n, reason}` dicts.
+    fn results<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let values = self.with(py, |exec| Ok(exec.results()))?;
+        let out = PyList::empty(py);
+        for v in values {
+            let d = PyDict::new(py);
+            d.set_item("name", &v.name)?;
+            match &v.class {
+                Some(label) => d.set_item("class", label_to_py(py, label)?)?,
+                None => d.set_item("class", py.None())?,
+            }
+            d.set_item("value", v.value)?;
+            d.set_item("n", v.n)?;
+            d.set_item("reason", v.reason)?;
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+
+    /// The state as versioned bytes (carries the plan hash).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.with(py, |exec| exec.to_bytes())?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// A state read back from `to_bytes` for the plan given as JSON.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, plan_json: &str, data: &[u8]) -> PyResult<Self> {
+        guard(py, || {
+            let plan = Plan::from_json(plan_json).map_err(|e| to_py(py, e))?;
+            let exec = Executor::from_bytes(plan, data).map_err(|e| to_py(py, e))?;
+            Ok(PyExecutor {
+                inner: Mutex::new(exec),
+            })
+        })
+    }
+
+    /// An independent copy of this state.
+    fn copy(&self, py: Python<'_>) -> PyResult<Self> {
+        let exec = self.with(py, |exec| Ok(exec.clone()))?;
+        Ok(PyExecutor {
+            inner: Mutex::new(exec),
+        })
+    }
+
+    /// Rows folded in so far.
+    #[getter]
+    fn rows(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |exec| Ok(exec.rows()))
+    }
+
+    /// The plan hash this state belongs to.
+    #[getter]
+    fn plan_hash(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |exec| Ok(exec.plan().plan_hash.clone()))
+    }
+}
