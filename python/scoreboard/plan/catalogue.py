@@ -1,0 +1,59 @@
+"""The metric catalogue: which kinds exist, which tasks they fit, which accumulator feeds them.
+
+One row per kind. The compiler reads this table; nothing else in Python needs to know a metric's
+family. Finalization formulas live in Rust (``rust/scoreboard-core/src/metrics``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scoreboard.spec.models import Task
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    kind: str
+    tasks: frozenset[Task]
+    higher_is_better: bool
+    averaged: bool = False  # takes `average` (per-class scores averaged) in multiclass tasks
+    summary: str = ""
+
+
+def _info(
+    kind: str, tasks: str, higher: bool, summary: str, *, averaged: bool = False
+) -> MetricInfo:
+    task_set = frozenset(t for t in ("binary", "multiclass", "regression") if t[0] in tasks)
+    return MetricInfo(kind, task_set, higher, averaged, summary)  # type: ignore[arg-type]
+
+
+# tasks: b = binary, m = multiclass, r = regression
+CATALOGUE: dict[str, MetricInfo] = {
+    m.kind: m
+    for m in (
+        _info("accuracy", "bm", True, "fraction of correct predictions"),
+        _info("precision", "bm", True, "tp / (tp + fp)", averaged=True),
+        _info("recall", "bm", True, "tp / (tp + fn)", averaged=True),
+        _info("f1", "bm", True, "harmonic mean of precision and recall", averaged=True),
+        _info("fbeta", "bm", True, "F-beta score (beta weighs recall)", averaged=True),
+        _info("jaccard", "bm", True, "tp / (tp + fp + fn)", averaged=True),
+        _info("specificity", "b", True, "tn / (tn + fp): recall of the negative class"),
+        _info("npv", "b", True, "tn / (tn + fn): negative predictive value"),
+        _info("fpr", "b", False, "fp / (fp + tn): false positive rate"),
+        _info("fnr", "b", False, "fn / (fn + tp): false negative rate"),
+        _info("balanced_accuracy", "bm", True, "mean recall over the classes present"),
+        _info("mcc", "bm", True, "Matthews correlation coefficient"),
+        _info("cohen_kappa", "bm", True, "Cohen's kappa between y_true and y_pred"),
+        _info("prevalence", "b", False, "fraction of true positives in the data"),
+        _info("predicted_positive_rate", "b", False, "fraction predicted positive"),
+        _info("count", "bmr", True, "number of rows"),
+        _info("mse", "r", False, "mean squared error"),
+        _info("rmse", "r", False, "root mean squared error"),
+        _info("mae", "r", False, "mean absolute error"),
+        _info("mape", "r", False, "mean absolute percentage error (as scikit-learn)"),
+        _info("r2", "r", True, "coefficient of determination"),
+        _info("explained_variance", "r", True, "1 - Var(error) / Var(y_true)"),
+        _info("max_error", "r", False, "largest absolute error"),
+        _info("mean_error", "r", False, "mean of y_pred - y_true (bias)"),
+    )
+}
