@@ -94,6 +94,14 @@ def evaluate(
     plan: Plan, data: DataInput, *, chunk_rows: int = 1 << 20, progress: Progress | None = None
 ) -> Results:
     """Streams ``data`` through ``plan``. Errors name the file, row and column at fault."""
+    acc, fingerprint = stream(plan, data, chunk_rows=chunk_rows, progress=progress)
+    return acc.results(data_fingerprint=fingerprint)
+
+
+def stream(
+    plan: Plan, data: DataInput, *, chunk_rows: int = 1 << 20, progress: Progress | None = None
+) -> tuple[Accumulator, str]:
+    """Streams ``data`` into a new accumulator; returns it with the data's fingerprint."""
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     acc = plan.accumulator()
@@ -115,7 +123,7 @@ def evaluate(
     if fingerprint is None:
         # In-memory data has no file identity; the final state identifies what was counted.
         fingerprint = "state:" + hashlib.sha256(acc.to_bytes()).hexdigest()[:32]
-    return acc.results(data_fingerprint=fingerprint)
+    return acc, fingerprint
 
 
 def _is_in_memory(data: object) -> bool:

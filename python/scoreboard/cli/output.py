@@ -1,0 +1,93 @@
+"""Rendering of rows for people (a table on a terminal, Markdown for PRs) and machines (JSON).
+
+JSON goes to stdout alone; logs and progress go to stderr, so `scoreboard ... --format json | jq`
+always works. No ANSI codes reach a file, a pipe, ``TERM=dumb`` or ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+
+def fmt_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "all"
+    return str(value)
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None,
+                 color: bool) -> str:
+    table = Table(title=title, show_lines=False, header_style="bold" if color else None)
+    for h in headers:
+        table.add_column(h, overflow="fold")
+    for row in rows:
+        table.add_row(*(fmt_value(v) for v in row))
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=120, color_system="auto" if color else None,
+                      force_terminal=color, no_color=not color, highlight=False)
+    console.print(table)
+    return buffer.getvalue()
+
+
+def render_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                    title: str | None) -> str:
+    def cell(v: Any) -> str:
+        return fmt_value(v).replace("|", "\\|")
+
+    lines = [f"### {title}", ""] if title else []
+    lines.append("| " + " | ".join(headers) + " |")
+    lines.append("|" + "|".join("---" for _ in headers) + "|")
+    lines.extend("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)
+    return "\n".join(lines) + "\n"
+
+
+def stdout_wants_color() -> bool:
+    return (
+        sys.stdout.isatty()
+        and "NO_COLOR" not in os.environ
+        and os.environ.get("TERM") != "dumb"
+    )
+
+
+def emit(text: str, output: str | None) -> None:
+    """Writes to ``output`` (a file) or stdout."""
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def emit_rows(
+    fmt: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    payload: Any,
+    title: str | None = None,
+    output: str | None = None,
+) -> None:
+    """One of the three formats; ``payload`` is what ``--format json`` prints."""
+    if fmt == "json":
+        emit(json.dumps(payload, indent=2, allow_nan=False) + "\n", output)
+    elif fmt == "markdown":
+        emit(render_markdown(headers, rows, title=title), output)
+    else:
+        emit(render_table(headers, rows, title=title, color=output is None and stdout_wants_color()),
+             output)
