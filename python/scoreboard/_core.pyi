@@ -1,20 +1,24 @@
-"""Type stubs for the Rust extension ``scoreboard._core`` (kept in sync by ``mypy.stubtest``)."""
+"""Type stubs for the Rust extension ``scoreboard._core`` (checked by ``mypy.stubtest``)."""
 
-from typing import Any, Final
+from typing import Any, Final, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor"]
+
 STATE_VERSION: Final[int]
 PLAN_FORMAT_VERSION: Final[int]
 
-Column = npt.NDArray[Any] | tuple[list[str], npt.NDArray[np.int32]]
+# A numeric column, or a dictionary-encoded string column as (dictionary, int32 indices).
+_Column: TypeAlias = npt.NDArray[Any] | tuple[list[str], npt.NDArray[np.int32]]
 
+@final
 class Executor:
     """Accumulator state of one compiled plan (thread-safe)."""
 
     def __new__(cls, plan_json: str) -> Executor: ...
-    def update(self, columns: dict[str, Column]) -> None:
+    def update(self, columns: dict[str, _Column]) -> None:
         """Folds one chunk in; the GIL is released while the kernels run. All or nothing."""
 
     def merge(self, other: Executor) -> None:
@@ -23,13 +27,22 @@ class Executor:
     def results(self) -> list[dict[str, Any]]:
         """``{name, class, value, n, reason}`` for every metric (and class, if per-class)."""
 
-    def to_bytes(self) -> bytes: ...
+    def to_bytes(self) -> bytes:
+        """The state as versioned bytes (carries the plan hash)."""
+
     @staticmethod
-    def from_bytes(plan_json: str, data: bytes) -> Executor: ...
-    def copy(self) -> Executor: ...
+    def from_bytes(plan_json: str, data: bytes) -> Executor:
+        """A state read back from ``to_bytes`` for the plan given as JSON."""
+
+    def copy(self) -> Executor:
+        """An independent copy of this state."""
+
     @property
-    def rows(self) -> int: ...
+    def rows(self) -> int:
+        """Rows folded in so far."""
+
     @property
-    def plan_hash(self) -> str: ...
+    def plan_hash(self) -> str:
+        """The plan hash this state belongs to."""
 
 def _panic_for_tests() -> None: ...

@@ -127,11 +127,12 @@ def stream(
 
 
 def _is_in_memory(data: object) -> bool:
+    """Paths, globs and folders are read from disk; anything else is data already in memory."""
     if isinstance(data, str | os.PathLike):
         return False
-    if isinstance(data, Sequence) and all(isinstance(d, str | os.PathLike) for d in data):
-        return False
-    return True
+    return not (
+        isinstance(data, Sequence) and all(isinstance(d, str | os.PathLike) for d in data)
+    )
 
 
 def _from_pandas(frame: Any) -> pa.Table:
@@ -145,9 +146,7 @@ def _from_pandas(frame: Any) -> pa.Table:
 
 def _mapping_column(batch: Mapping[str, Any], name: str) -> KernelColumn:
     if name not in batch:
-        raise DataError(
-            f"missing column; the batch has {sorted(map(str, batch))}", column=name
-        )
+        raise DataError(f"missing column; the batch has {sorted(map(str, batch))}", column=name)
     values = batch[name]
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return _arrow_array(values, name)
@@ -183,7 +182,8 @@ def _arrow_array(values: pa.Array | pa.ChunkedArray, name: str) -> KernelColumn:
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
         if pa.types.is_float16(kind):
             values = values.cast(pa.float32())
-        return values.to_numpy(zero_copy_only=False)
+        array: np.ndarray = values.to_numpy(zero_copy_only=False)
+        return array
     if pa.types.is_dictionary(kind):
         dictionary = values.dictionary
         if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
@@ -194,6 +194,4 @@ def _arrow_array(values: pa.Array | pa.ChunkedArray, name: str) -> KernelColumn:
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         encoded = pc.dictionary_encode(values)
         return _arrow_array(encoded, name)
-    raise DataError(
-        f"has type {kind}; expected numbers, booleans or string labels", column=name
-    )
+    raise DataError(f"has type {kind}; expected numbers, booleans or string labels", column=name)

@@ -32,8 +32,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     """Runs the CLI and returns its exit code (for tests and embedding)."""
     try:
-        result = cli.main(args=list(argv) if argv is not None else None,
-                          prog_name="scoreboard", standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="scoreboard",
+            standalone_mode=False,
+        )
         return int(result or 0)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)

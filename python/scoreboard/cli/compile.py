@@ -10,8 +10,12 @@ from scoreboard.spec import load_spec
 
 @click.command("compile")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--output", "-o", type=click.Path(dir_okay=False),
-              help="Write the plan JSON here (load it with scoreboard.Plan.load).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write the plan JSON here (load it with scoreboard.Plan.load).",
+)
 @click.option("--explain", is_flag=True, help="Print a readable summary instead of JSON.")
 def command(spec: str, output: str | None, explain: bool) -> None:
     """Compile SPEC and print (or write) the plan."""

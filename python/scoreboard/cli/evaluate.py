@@ -25,34 +25,56 @@ DEFAULT_VERSION = "unversioned"
 @click.argument("data", nargs=-1, required=True)
 @store_option
 @click.option("--no-store", is_flag=True, help="Do not record the results in the store.")
-@click.option("--model-version", default=DEFAULT_VERSION, show_default=True,
-              help="Version of the model that made the predictions.")
-@click.option("--chunk-rows", type=click.IntRange(min=1), default=1 << 20, show_default=True,
-              help="Rows per streamed chunk (bounds memory).")
+@click.option(
+    "--model-version",
+    default=DEFAULT_VERSION,
+    show_default=True,
+    help="Version of the model that made the predictions.",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1),
+    default=1 << 20,
+    show_default=True,
+    help="Rows per streamed chunk (bounds memory).",
+)
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @format_option
 @output_option
-def command(spec: str, data: tuple[str, ...], store: str, no_store: bool, model_version: str,
-            chunk_rows: int, no_progress: bool, fmt: str, output: str | None) -> None:
+def command(
+    spec: str,
+    data: tuple[str, ...],
+    store: str,
+    no_store: bool,
+    model_version: str,
+    chunk_rows: int,
+    no_progress: bool,
+    fmt: str,
+    output: str | None,
+) -> None:
     """Evaluate SPEC over DATA (files, globs or folders of parquet, csv, arrow, jsonl)."""
     plan = compile_spec(load_spec(spec))
     started = datetime.now(UTC)
     with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:
-        acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows,
-                                         progress=progress)
+        acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
     results = acc.results(data_fingerprint=fingerprint)
     run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)
     if not no_store:
         record(store, plan, results, model_version, started, acc.to_bytes())
     payload = evaluation_payload(run_id, model_version, results)
-    emit_rows(fmt, ["metric", "segment", "value", "n", "reason"],
-              [[r.metric, r.segment, r.value, r.n, r.reason] for r in results],
-              payload=payload, title=f"{plan.model} {model_version} ({results.rows:,} rows)",
-              output=output)
+    emit_rows(
+        fmt,
+        ["metric", "segment", "value", "n", "reason"],
+        [[r.metric, r.segment, r.value, r.n, r.reason] for r in results],
+        payload=payload,
+        title=f"{plan.model} {model_version} ({results.rows:,} rows)",
+        output=output,
+    )
 
 
-def record(location: str, plan: Plan, results: Results, model_version: str,
-           started: datetime, state: bytes) -> str:
+def record(
+    location: str, plan: Plan, results: Results, model_version: str, started: datetime, state: bytes
+) -> str:
     """Stores the run, its points and its accumulator state in one transaction."""
     run = RunRecord(
         model=plan.model,
@@ -65,9 +87,18 @@ def record(location: str, plan: Plan, results: Results, model_version: str,
         rows=results.rows,
     )
     points = [
-        MetricPoint(metric=r.metric, value=r.value, n=r.n, window=r.window,
-                    window_start=r.window_start, window_end=r.window_end, segment=r.segment,
-                    reason=r.reason, ci_low=r.ci_low, ci_high=r.ci_high)
+        MetricPoint(
+            metric=r.metric,
+            value=r.value,
+            n=r.n,
+            window=r.window,
+            window_start=r.window_start,
+            window_end=r.window_end,
+            segment=r.segment,
+            reason=r.reason,
+            ci_low=r.ci_low,
+            ci_high=r.ci_high,
+        )
         for r in results
     ]
     with open_store(location) as store:

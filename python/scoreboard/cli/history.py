@@ -19,28 +19,63 @@ from .options import format_option, output_option, store_option
 @click.option("--limit", type=click.IntRange(min=1), help="Only the latest N points.")
 @format_option
 @output_option
-def command(store: str, model: str | None, model_version: str | None, metric: str | None,
-            limit: int | None, fmt: str, output: str | None) -> None:
+def command(
+    store: str,
+    model: str | None,
+    model_version: str | None,
+    metric: str | None,
+    limit: int | None,
+    fmt: str,
+    output: str | None,
+) -> None:
     """Show stored metric values, oldest first."""
     from .output import emit_rows
 
     if not os.path.exists(store) and "://" not in store:
-        click.echo(f"scoreboard: no store at {store} yet (run `scoreboard evaluate` first)",
-                   err=True)
+        click.echo(
+            f"scoreboard: no store at {store} yet (run `scoreboard evaluate` first)", err=True
+        )
         points = []
     else:
         with open_store(store, read_only=True) as db:
-            points = db.history(model=model, model_version=model_version, metric=metric,
-                                limit=limit)
-    rows = [[iso_utc(p.recorded_at), p.model, p.model_version, p.metric, p.window, p.segment,
-             p.value, p.n] for p in points]
-    payload = [
-        {"recorded_at": iso_utc(p.recorded_at), "run_id": p.run_id, "model": p.model,
-         "model_version": p.model_version, "metric": p.metric, "window": p.window,
-         "window_start": iso_utc(p.window_start) if p.window_start else None,
-         "window_end": iso_utc(p.window_end) if p.window_end else None,
-         "segment": dict(p.segment), "value": p.value, "n": p.n, "reason": p.reason}
+            points = db.history(
+                model=model, model_version=model_version, metric=metric, limit=limit
+            )
+    rows = [
+        [
+            iso_utc(p.recorded_at),
+            p.model,
+            p.model_version,
+            p.metric,
+            p.window,
+            p.segment,
+            p.value,
+            p.n,
+        ]
         for p in points
     ]
-    emit_rows(fmt, ["recorded", "model", "version", "metric", "window", "segment", "value", "n"],
-              rows, payload=payload, title="history", output=output)
+    payload = [
+        {
+            "recorded_at": iso_utc(p.recorded_at),
+            "run_id": p.run_id,
+            "model": p.model,
+            "model_version": p.model_version,
+            "metric": p.metric,
+            "window": p.window,
+            "window_start": iso_utc(p.window_start) if p.window_start else None,
+            "window_end": iso_utc(p.window_end) if p.window_end else None,
+            "segment": dict(p.segment),
+            "value": p.value,
+            "n": p.n,
+            "reason": p.reason,
+        }
+        for p in points
+    ]
+    emit_rows(
+        fmt,
+        ["recorded", "model", "version", "metric", "window", "segment", "value", "n"],
+        rows,
+        payload=payload,
+        title="history",
+        output=output,
+    )

@@ -31,22 +31,30 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None,
-                 color: bool) -> str:
+def render_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None, color: bool
+) -> str:
     table = Table(title=title, show_lines=False, header_style="bold" if color else None)
     for h in headers:
         table.add_column(h, overflow="fold")
     for row in rows:
         table.add_row(*(fmt_value(v) for v in row))
     buffer = io.StringIO()
-    console = Console(file=buffer, width=120, color_system="auto" if color else None,
-                      force_terminal=color, no_color=not color, highlight=False)
+    console = Console(
+        file=buffer,
+        width=120,
+        color_system="auto" if color else None,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+    )
     console.print(table)
     return buffer.getvalue()
 
 
-def render_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
-                    title: str | None) -> str:
+def render_markdown(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, title: str | None
+) -> str:
     def cell(v: Any) -> str:
         return fmt_value(v).replace("|", "\\|")
 
@@ -58,11 +66,7 @@ def render_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]], *,
 
 
 def stdout_wants_color() -> bool:
-    return (
-        sys.stdout.isatty()
-        and "NO_COLOR" not in os.environ
-        and os.environ.get("TERM") != "dumb"
-    )
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def emit(text: str, output: str | None) -> None:
@@ -89,5 +93,7 @@ def emit_rows(
     elif fmt == "markdown":
         emit(render_markdown(headers, rows, title=title), output)
     else:
-        emit(render_table(headers, rows, title=title, color=output is None and stdout_wants_color()),
-             output)
+        emit(
+            render_table(headers, rows, title=title, color=output is None and stdout_wants_color()),
+            output,
+        )

@@ -27,8 +27,12 @@ def row_progress(enabled: bool, label: str) -> Iterator[Callable[[int], None] | 
         yield None
         return
     console = Console(stderr=True, no_color="NO_COLOR" in os.environ)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"),
-               TextColumn("{task.completed:,} rows"), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(label, total=None)
         yield lambda rows: bar.advance(task, rows)

@@ -40,7 +40,9 @@ def compile_spec(spec: Spec) -> Plan:
             )
             continue
         average = _average(spec, entry, where, problems)
-        zero_division = entry.zero_division if entry.zero_division is not None else spec.zero_division
+        zero_division = (
+            entry.zero_division if entry.zero_division is not None else spec.zero_division
+        )
         metric: dict[str, Any] = {
             "name": entry.metric_name,
             "kind": entry.kind,
@@ -110,7 +112,9 @@ def _binary_labels(spec: Spec, problems: list[Problem]) -> tuple[Label, Label]:
         return positive, 0
     if len(labels) != 2 or labels[0] == labels[1]:
         problems.append(
-            src.problem(("labels",), "a binary task has exactly two distinct labels", "binary_labels")
+            src.problem(
+                ("labels",), "a binary task has exactly two distinct labels", "binary_labels"
+            )
         )
         return 1, 0
     if positive is None:
@@ -144,15 +148,15 @@ def _multiclass_labels(spec: Spec, problems: list[Problem]) -> list[Label] | Non
     if len(spec.labels) > spec.max_classes:
         problems.append(
             spec.source.problem(
-                ("labels",), f"more labels than max_classes ({spec.max_classes})", "too_many_classes"
+                ("labels",),
+                f"more labels than max_classes ({spec.max_classes})",
+                "too_many_classes",
             )
         )
     return list(spec.labels)
 
 
-def _average(
-    spec: Spec, entry: Any, where: tuple[str, int], problems: list[Problem]
-) -> str | None:
+def _average(spec: Spec, entry: Any, where: tuple[str, int], problems: list[Problem]) -> str | None:
     if not isinstance(entry, AveragedMetric | FBetaMetric):
         return None
     if spec.task == "binary":

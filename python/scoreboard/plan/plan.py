@@ -82,7 +82,8 @@ class Plan:
         return hash(self._json)
 
     def __repr__(self) -> str:
-        return f"<Plan {self.model} {self.task} {len(self._body['metrics'])} metrics {self.plan_hash[:12]}>"
+        count = len(self._body["metrics"])
+        return f"<Plan {self.model} {self.task} {count} metrics {self.plan_hash[:12]}>"
 
     # -- serialisation ----------------------------------------------------------------------
     def to_json(self, *, indent: int | None = None) -> str:
@@ -127,8 +128,10 @@ class Plan:
 
     def explain(self) -> str:
         """A human-readable summary: accumulators and the metrics each one feeds."""
-        lines = [f"plan {self.plan_hash} (format {PLAN_FORMAT_VERSION})",
-                 f"model {self.model}, task {self.task}"]
+        lines = [
+            f"plan {self.plan_hash} (format {PLAN_FORMAT_VERSION})",
+            f"model {self.model}, task {self.task}",
+        ]
         for index, acc in enumerate(self._body["accumulators"]):
             params = ", ".join(f"{k}={v!r}" for k, v in acc.items() if k != "kind")
             lines.append(f"accumulator {index}: {acc['kind']}({params})")
