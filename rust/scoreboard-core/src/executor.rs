@@ -144,3 +144,62 @@ impl Executor {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::column::Values;
+
+    fn plan(json: &str) -> Plan {
+        Plan::from_json(json).unwrap()
+    }
+
+    const MULTICLASS: &str = r#"{"format_version":1,"plan_hash":"h","task":"multiclass",
+        "max_classes":10,"accumulators":[{"kind":"multiclass_confusion","y_true":"y",
+        "y_pred":"p","labels":null}],"metrics":[{"name":"accuracy","kind":"accuracy",
+        "accumulator":0}]}"#;
+
+    #[test]
+    fn state_round_trips_with_string_and_int_labels() {
+        let mut exec = Executor::new(plan(MULTICLASS));
+        let dict = vec!["b".to_string(), "a".to_string()];
+        let chunk = Chunk::new()
+            .with(
+                "y",
+                Values::Dict {
+                    dictionary: &dict,
+                    indices: &[0, 1, 1],
+                },
+            )
+            .unwrap()
+            .with(
+                "p",
+                Values::Dict {
+                    dictionary: &dict,
+                    indices: &[0, 0, 1],
+                },
+            )
+            .unwrap();
+        exec.update(&chunk).unwrap();
+        let bytes = exec.to_bytes().unwrap();
+        let back = Executor::from_bytes(plan(MULTICLASS), &bytes).unwrap();
+        assert_eq!(back.results(), exec.results());
+        assert_eq!(back.to_bytes().unwrap(), bytes);
+    }
+
+    #[test]
+    fn rejects_other_plans_and_versions() {
+        let exec = Executor::new(plan(MULTICLASS));
+        let mut bytes = exec.to_bytes().unwrap();
+        let other = MULTICLASS.replace(r#""plan_hash":"h""#, r#""plan_hash":"other""#);
+        assert!(matches!(
+            Executor::from_bytes(plan(&other), &bytes),
+            Err(CoreError::IncompatibleState(_))
+        ));
+        bytes[4] = 9;
+        assert!(matches!(
+            Executor::from_bytes(plan(MULTICLASS), &bytes),
+            Err(CoreError::IncompatibleState(_))
+        ));
+    }
+}

@@ -23,6 +23,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         scoreboard_core::plan::PLAN_FORMAT_VERSION,
     )?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
-    m.add("__all__", vec!["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor"])?;
+    m.add(
+        "__all__",
+        vec!["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor"],
+    )?;
     Ok(())
 }

@@ -22,6 +22,7 @@ const NO_CODE: u32 = u32::MAX;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MulticlassConfusion {
     /// The label of each code.
+    #[serde(with = "tagged_labels")]
     labels: Vec<Label>,
     /// Whether `labels` was declared (unknown labels are errors) or is discovered from data.
     fixed: bool,
@@ -50,6 +51,41 @@ impl PartialEq for MulticlassConfusion {
             pairs
         }
         sorted(self) == sorted(other)
+    }
+}
+
+/// `Label` is untagged in plan JSON; binary state formats (postcard) need an explicit tag.
+mod tagged_labels {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::plan::Label;
+
+    #[derive(Serialize, Deserialize)]
+    enum Tagged {
+        Int(i64),
+        Str(String),
+    }
+
+    pub fn serialize<S: Serializer>(labels: &[Label], s: S) -> Result<S::Ok, S::Error> {
+        let tagged: Vec<Tagged> = labels
+            .iter()
+            .map(|l| match l {
+                Label::Int(v) => Tagged::Int(*v),
+                Label::Str(v) => Tagged::Str(v.clone()),
+            })
+            .collect();
+        tagged.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Label>, D::Error> {
+        let tagged = Vec::<Tagged>::deserialize(d)?;
+        Ok(tagged
+            .into_iter()
+            .map(|t| match t {
+                Tagged::Int(v) => Label::Int(v),
+                Tagged::Str(v) => Label::Str(v),
+            })
+            .collect())
     }
 }
 
