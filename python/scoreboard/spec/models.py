@@ -140,7 +140,7 @@ NOT_SUPPORTED_YET = ("windows", "segments", "alerts", "gates", "notify")
 class Spec(StrictModel):
     """A whole spec file."""
 
-    version: Literal[1] = Field(description="Spec format version.")
+    version: Annotated[Literal[1], Field(description="Spec format version.")]
     model: Annotated[str, Field(min_length=1, max_length=256)] = Field(
         description="Model name; results and history are kept per model."
     )
@@ -165,6 +165,14 @@ class Spec(StrictModel):
     notify: Any = Field(default=None, description="Not supported yet.")
 
     _source: SourceMap = PrivateAttr(default=EMPTY_SOURCE)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_an_int(cls, value: Any) -> Any:
+        """``Literal[1]`` alone accepts ``true`` and ``1.0`` (they equal 1)."""
+        if type(value) is not int:
+            raise ValueError("version must be the integer 1")
+        return value
 
     @field_validator("metrics", mode="before")
     @classmethod
