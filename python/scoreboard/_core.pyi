@@ -18,11 +18,27 @@ class Executor:
     """Accumulator state of one compiled plan (thread-safe)."""
 
     def __new__(cls, plan_json: str) -> Executor: ...
-    def update(self, columns: dict[str, _Column]) -> None:
-        """Folds one chunk in; the GIL is released while the kernels run. All or nothing."""
+    def update(
+        self, columns: dict[str, _Column], keys: list[npt.NDArray[np.int64]] | None = None
+    ) -> None:
+        """Folds one chunk in; ``keys`` (one int64 array per key component) name each row's
+        cell. The GIL is released while the kernels run. All or nothing."""
 
-    def merge(self, other: Executor) -> None:
-        """Folds another state of the same plan into this one."""
+    def merge(self, other: Executor, key_maps: list[list[int]] | None = None) -> None:
+        """Folds another state of the same plan into this one; ``key_maps[k]`` (when not
+        empty) translates the other state's key component ``k``."""
+
+    def cell_keys(self) -> list[list[int]]:
+        """The key of every cell, by cell id."""
+
+    def cell_rows(self) -> list[int]:
+        """Rows folded into each cell, by cell id."""
+
+    def results_for(self, cells: list[int]) -> list[dict[str, Any]]:
+        """Finalized metrics over the union of ``cells``."""
+
+    def subset(self, cells: list[int]) -> Executor:
+        """A new state holding only the merge of ``cells``."""
 
     def results(self) -> list[dict[str, Any]]:
         """``{name, class, value, n, reason}`` for every metric (and class, if per-class)."""

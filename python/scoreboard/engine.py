@@ -8,8 +8,12 @@ so the core never handles Python objects row by row.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import struct
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
@@ -17,8 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scoreboard import _core, sources
-from scoreboard.exceptions import DataError
-from scoreboard.results import Results, from_core
+from scoreboard.exceptions import DataError, IncompatibleStateError
+from scoreboard.results import MetricResult, Results, from_core
+from scoreboard.windows import SegmentCoder, group_cells, local_time, timestamps_ns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,19 +47,49 @@ class Accumulator:
     """Streaming state of a plan: ``update`` batches in, ``results`` at any time, ``merge`` and
     ``to_bytes`` to combine states built elsewhere (threads, processes, workers).
 
-    Thread-safe: concurrent ``update`` calls serialise inside the core with the GIL released.
+    Thread-safe for ``update`` from several threads when the plan has no windows or segments
+    (the core serialises them with the GIL released); with windows or segments, updates share
+    segment dictionaries and row counters, so guard the accumulator with a lock (as the service
+    example does).
+
+    ``allowed_lateness`` (seconds) turns on event-time bookkeeping for services: the watermark is
+    the latest timestamp seen, rows older than ``watermark - allowed_lateness`` are dropped and
+    counted in ``late_rows``, and ``results(closed_only=True)`` reports only window instances
+    that can no longer change.
     """
 
-    __slots__ = ("_columns", "_executor", "plan")
+    __slots__ = (
+        "_coders",
+        "_executor",
+        "_kernel_columns",
+        "_layout",
+        "_row_base",
+        "allowed_lateness_ns",
+        "dropped_rows",
+        "late_rows",
+        "plan",
+        "watermark_ns",
+    )
 
-    def __init__(self, plan: Plan, executor: _core.Executor | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        executor: _core.Executor | None = None,
+        *,
+        allowed_lateness: float | None = None,
+    ) -> None:
         self.plan = plan
-        self._columns = plan.input_columns
+        self._kernel_columns = plan.kernel_columns
+        self._layout = plan.layout
         self._executor = executor if executor is not None else _core.Executor(plan.to_json())
-
-    @classmethod
-    def from_bytes(cls, plan: Plan, blob: bytes) -> Accumulator:
-        return cls(plan, _core.Executor.from_bytes(plan.to_json(), blob))
+        self._coders = {
+            c: SegmentCoder(c, self._layout.max_series) for c in self._layout.segment_columns
+        }
+        self._row_base = 0
+        self.dropped_rows = 0  # null timestamps under `null_timestamps: drop`
+        self.late_rows = 0
+        self.watermark_ns: int | None = None
+        self.allowed_lateness_ns = None if allowed_lateness is None else int(allowed_lateness * 1e9)
 
     @property
     def rows(self) -> int:
@@ -63,31 +98,198 @@ class Accumulator:
     def update(self, batch: pa.RecordBatch | pa.Table | Mapping[str, Any] | pd.DataFrame) -> None:
         """Folds one batch in: a pyarrow RecordBatch or Table, a dict of arrays, or a DataFrame.
         All or nothing: a rejected batch leaves the state unchanged."""
-        if isinstance(batch, Mapping):
-            columns = {name: _mapping_column(batch, name) for name in self._columns}
-        else:
-            table = batch if isinstance(batch, pa.RecordBatch | pa.Table) else _from_pandas(batch)
-            columns = {name: _arrow_column(table, name) for name in self._columns}
-        self._executor.update(columns)
+        if not self._layout.needs_keys and isinstance(batch, Mapping):
+            # The service fast path: numpy arrays go straight to the core.
+            self._executor.update({n: _mapping_column(batch, n) for n in self._kernel_columns})
+            return
+        table = _as_table(batch)
+        keys: list[np.ndarray] | None = None
+        if self._layout.needs_keys:
+            table, keys = self._cell_keys(table)
+        columns = {name: _arrow_column(table, name) for name in self._kernel_columns}
+        self._executor.update(columns, keys)
+        self._row_base += table.num_rows
+
+    def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> tuple[Any, list[np.ndarray]]:
+        layout = self._layout
+        local: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if any(p.kind != "rows" for p in layout.panes):
+            assert layout.timestamp is not None
+            table, utc = self._timestamps(table, layout.timestamp)
+            for tz in {p.timezone for p in layout.panes if p.kind != "rows"}:
+                local[tz] = local_time(utc, tz)
+        n = table.num_rows
+        keys: list[np.ndarray] = []
+        for pane in layout.panes:
+            if pane.kind == "rows":
+                keys.append((self._row_base + np.arange(n, dtype=np.int64)) // pane.size)
+            else:
+                wall, months = local[pane.timezone]
+                keys.append(pane.panes(wall, months))
+        for column in layout.segment_columns:
+            index = table.schema.get_field_index(column)
+            if index < 0:
+                raise DataError(f"missing column; the data has {table.schema.names}", column=column)
+            values = table.column(index)
+            if isinstance(values, pa.ChunkedArray):
+                values = values.combine_chunks()
+            keys.append(self._coders[column].encode(values))
+        return table, keys
+
+    def _timestamps(self, table: Any, column: str) -> tuple[Any, np.ndarray]:
+        index = table.schema.get_field_index(column)
+        if index < 0:
+            raise DataError(f"missing column; the data has {table.schema.names}", column=column)
+        values = table.column(index)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if values.null_count:
+            if self._layout.null_timestamps == "error":
+                raise DataError(
+                    f"null timestamp ({values.null_count} in this chunk); set "
+                    "null_timestamps: drop to count and skip such rows",
+                    column=column,
+                    row=sources.first_null_row(values),
+                )
+            keep = pc.is_valid(values)
+            self.dropped_rows += values.null_count
+            table, values = table.filter(keep), values.filter(keep)
+        utc = timestamps_ns(values, column, self._layout.timestamp_unit)
+        if self.allowed_lateness_ns is not None and len(utc):
+            if self.watermark_ns is not None:
+                on_time = utc >= self.watermark_ns - self.allowed_lateness_ns
+                if not on_time.all():
+                    self.late_rows += int((~on_time).sum())
+                    table, utc = table.filter(pa.array(on_time)), utc[on_time]
+            if len(utc):
+                latest = int(utc.max())
+                self.watermark_ns = max(latest, self.watermark_ns or latest)
+        return table, utc
 
     def merge(self, other: Accumulator) -> None:
         """Folds ``other`` (a state of the same plan) into this one."""
-        self._executor.merge(other._executor)
+        maps: list[list[int]] = [[] for _ in self._layout.panes]
+        for column in self._layout.segment_columns:
+            mine = self._coders[column]
+            maps.append([mine.code(v) for v in other._coders[column].values])
+        self._executor.merge(other._executor, maps if self._layout.needs_keys else None)
+        self.dropped_rows += other.dropped_rows
+        self.late_rows += other.late_rows
+        self._row_base += other._row_base
 
     def copy(self) -> Accumulator:
-        return Accumulator(self.plan, self._executor.copy())
+        return Accumulator.from_bytes(self.plan, self.to_bytes())
 
     def to_bytes(self) -> bytes:
-        return self._executor.to_bytes()
+        """The state as bytes: a small JSON header (segment dictionaries, counters) and the
+        core's versioned state (which carries the plan hash)."""
+        meta = json.dumps(
+            {
+                "segments": {c: coder.values for c, coder in self._coders.items()},
+                "row_base": self._row_base,
+                "dropped_rows": self.dropped_rows,
+                "late_rows": self.late_rows,
+                "watermark_ns": self.watermark_ns,
+                "allowed_lateness_ns": self.allowed_lateness_ns,
+            }
+        ).encode()
+        return _ENVELOPE + struct.pack("<I", len(meta)) + meta + self._executor.to_bytes()
 
-    def results(self, *, data_fingerprint: str | None = None) -> Results:
+    @classmethod
+    def from_bytes(cls, plan: Plan, blob: bytes) -> Accumulator:
+        if not blob.startswith(_ENVELOPE) or len(blob) < len(_ENVELOPE) + 4:
+            raise IncompatibleStateError("not a scoreboard accumulator state")
+        (size,) = struct.unpack_from("<I", blob, len(_ENVELOPE))
+        start = len(_ENVELOPE) + 4
+        try:
+            meta = json.loads(blob[start : start + size])
+            core = _core.Executor.from_bytes(plan.to_json(), blob[start + size :])
+            acc = cls(plan, core)
+            for column, values in meta["segments"].items():
+                acc._coders[column] = SegmentCoder(column, acc._layout.max_series, list(values))
+            acc._row_base = int(meta["row_base"])
+            acc.dropped_rows = int(meta["dropped_rows"])
+            acc.late_rows = int(meta["late_rows"])
+            acc.watermark_ns = meta["watermark_ns"]
+            acc.allowed_lateness_ns = meta["allowed_lateness_ns"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IncompatibleStateError(f"corrupt accumulator state: {exc}") from None
+        return acc
+
+    def _groups(self) -> list[tuple[str | None, int | None, dict[str, str], list[int]]]:
+        keys = self._executor.cell_keys()
+        if not self._layout.needs_keys:
+            return [(None, None, {}, list(range(len(keys))))]
+        return group_cells(self._layout, keys, self._coders, self._executor.cell_rows())
+
+    def results(self, *, data_fingerprint: str | None = None, closed_only: bool = False) -> Results:
+        """Every metric over all rows and over every window instance and segment.
+
+        ``closed_only`` keeps only window instances whose end plus the allowed lateness is at or
+        before the watermark (instances that can no longer change)."""
+        items: list[MetricResult] = []
+        windows = {w.name: w for w in self._layout.windows}
+        for window, instance, segment, cells in self._groups():
+            start = end = None
+            if window is not None and instance is not None:
+                start, end = windows[window].bounds(instance)
+                if closed_only and not self._closed(end):
+                    continue
+            elif closed_only:
+                continue
+            for r in from_core(self._executor.results_for(cells)):
+                items.append(
+                    replace(
+                        r,
+                        window=window,
+                        window_index=instance,
+                        window_start=start,
+                        window_end=end,
+                        segment={**segment, **r.segment},
+                    )
+                )
         return Results(
-            from_core(self._executor.results()),
+            items,
             model=self.plan.model,
             rows=self.rows,
             plan_hash=self.plan.plan_hash,
             data_fingerprint=data_fingerprint,
+            dropped_rows=self.dropped_rows + self.late_rows,
         )
+
+    def _closed(self, end: datetime | None) -> bool:
+        if end is None or self.watermark_ns is None:
+            return False
+        lateness = self.allowed_lateness_ns or 0
+        return int(end.timestamp() * 1e9) + lateness <= self.watermark_ns
+
+    def group_states(self) -> dict[tuple[str | None, int | None, str], bytes]:
+        """The state of every reported group, keyed by (window, instance, segment JSON), for
+        merging the same group across runs (late data)."""
+        out: dict[tuple[str | None, int | None, str], bytes] = {}
+        for window, instance, segment, cells in self._groups():
+            key = (window, instance, json.dumps(segment, sort_keys=True))
+            out[key] = self._executor.subset(cells).to_bytes()
+        return out
+
+
+_ENVELOPE = b"SBAC\x01"
+
+
+def _as_table(batch: Any) -> pa.Table | pa.RecordBatch:
+    if isinstance(batch, pa.RecordBatch | pa.Table):
+        return batch
+    if isinstance(batch, Mapping):
+        return pa.table({k: _to_arrow(v) for k, v in batch.items()})
+    return _from_pandas(batch)
+
+
+def _to_arrow(values: Any) -> pa.Array:
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    return pa.array(
+        np.asarray(values) if not isinstance(values, list) else values, from_pandas=True
+    )
 
 
 def evaluate(
@@ -130,9 +332,7 @@ def _is_in_memory(data: object) -> bool:
     """Paths, globs and folders are read from disk; anything else is data already in memory."""
     if isinstance(data, str | os.PathLike):
         return False
-    return not (
-        isinstance(data, Sequence) and all(isinstance(d, str | os.PathLike) for d in data)
-    )
+    return not (isinstance(data, Sequence) and all(isinstance(d, str | os.PathLike) for d in data))
 
 
 def _from_pandas(frame: Any) -> pa.Table:

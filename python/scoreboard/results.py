@@ -21,6 +21,7 @@ class MetricResult:
     n: int
     reason: str | None = None
     window: str | None = None
+    window_index: int | None = None
     window_start: datetime | None = None
     window_end: datetime | None = None
     segment: Mapping[str, str] = field(default_factory=dict)
@@ -34,6 +35,7 @@ class MetricResult:
         return {
             "metric": self.metric,
             "window": self.window,
+            "window_index": self.window_index,
             "window_start": iso(self.window_start),
             "window_end": iso(self.window_end),
             "segment": dict(self.segment),
@@ -68,8 +70,10 @@ class Results(Sequence[MetricResult]):
         rows: int,
         plan_hash: str,
         data_fingerprint: str | None = None,
+        dropped_rows: int = 0,
     ) -> None:
         self._items = list(items)
+        self.dropped_rows = dropped_rows
         self.model = model
         self.rows = rows
         self.plan_hash = plan_hash

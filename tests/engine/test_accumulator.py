@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import scoreboard as sb
-from conftest import make_plan
+from plans import make_plan
 from scoreboard import _core
 
 PLANS = {

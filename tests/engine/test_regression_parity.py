@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn import metrics as skm
 
-from conftest import make_plan
+from plans import make_plan
 
 KINDS = [
     "mse",

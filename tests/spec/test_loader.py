@@ -171,7 +171,7 @@ def test_multiclass_fixture_fields() -> None:
 
 def test_regression_fixture_fields() -> None:
     spec = load_spec(FIXTURES / "regression.good.yaml")
-    assert (spec.task, spec.columns.y_pred, spec.windows) == ("regression", "predicted_price", None)
+    assert (spec.task, spec.columns.y_pred, spec.windows) == ("regression", "predicted_price", [])
     names = [m.metric_name for m in spec.metric_entries]
     assert names == ["mse", "rmse", "mae", "r2", "mape_pct", "max_error"]
 

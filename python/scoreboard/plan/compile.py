@@ -14,6 +14,7 @@ from scoreboard.exceptions import Problem, SpecError
 from scoreboard.plan.catalogue import CATALOGUE
 from scoreboard.plan.plan import PLAN_FORMAT_VERSION, Plan, canonical_hash
 from scoreboard.spec.models import AveragedMetric, FBetaMetric, Spec
+from scoreboard.windows import build_layout
 
 Label = int | str
 
@@ -64,6 +65,7 @@ def compile_spec(spec: Spec) -> Plan:
         "max_classes": spec.max_classes,
         "accumulators": [accumulator],
         "metrics": metrics,
+        "layout": build_layout(spec).to_json(),
     }
     body["plan_hash"] = canonical_hash(body)
     body["spec_fingerprint"] = canonical_hash(spec.model_dump(mode="json"))

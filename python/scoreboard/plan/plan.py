@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from scoreboard.exceptions import PlanError
+from scoreboard.windows import Layout
 
 if TYPE_CHECKING:
     from scoreboard.engine import Accumulator, DataInput
@@ -67,13 +68,24 @@ class Plan:
         return copy.deepcopy(self._body["accumulators"])
 
     @property
-    def input_columns(self) -> list[str]:
-        """The data columns the plan reads, in a stable order, each once."""
+    def kernel_columns(self) -> list[str]:
+        """The columns the accumulators read, in a stable order, each once."""
         seen: dict[str, None] = {}
         for acc in self._body["accumulators"]:
             for role in ("y_true", "y_pred"):
                 seen.setdefault(acc[role], None)
         return list(seen)
+
+    @property
+    def layout(self) -> Layout:
+        """How rows map to cells (windows, segments)."""
+        return Layout.from_json(self._body.get("layout"))
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Every data column the plan reads: the accumulators' and the windows' and segments'."""
+        columns = self.kernel_columns
+        return columns + [c for c in self.layout.columns if c not in columns]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Plan) and other._json == self._json
@@ -141,6 +153,15 @@ class Plan:
                         f", {k}={m[k]!r}" for k in ("average", "beta") if m.get(k) is not None
                     )
                     lines.append(f"  - {m['name']}: {m['kind']}{extra}")
+        layout = self.layout
+        for window in layout.windows:
+            lines.append(
+                f"window {window.name}: {window.span} pane(s) of component "
+                f"{window.component} ({window.pane.kind} {window.pane.size}, "
+                f"{window.pane.timezone})"
+            )
+        for columns, top_k in layout.segments:
+            lines.append(f"segment {'*'.join(columns)}" + (f" top {top_k}" if top_k else ""))
         return "\n".join(lines)
 
     # -- execution --------------------------------------------------------------------------

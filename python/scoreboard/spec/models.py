@@ -8,7 +8,9 @@ problems. Every model forbids unknown fields, rejects NaN/inf and coerces nothin
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -123,6 +125,79 @@ class FBetaMetric(_MetricBase):
     zero_division: ZeroDivision | None = None
 
 
+DURATION_PATTERN = r"^([1-9][0-9]*)(s|m|h|d|w|mo)$"
+Duration = Annotated[
+    str,
+    Field(
+        pattern=DURATION_PATTERN,
+        description="A duration: 30s, 5m, 1h, 1d, 1w, or 1mo (calendar months from the 1st).",
+    ),
+]
+
+
+class Sliding(StrictModel):
+    size: Duration
+    step: Duration
+
+
+class Window(StrictModel):
+    """A time window over the timestamp column (tumbling or sliding) or a count of rows."""
+
+    name: MetricName
+    tumbling: Duration | None = None
+    sliding: Sliding | None = None
+    rows: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Windows of this many rows, in file order."
+    )
+    timezone: str = Field(
+        default="UTC", description="IANA zone that days, weeks and months follow."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Window:
+        kinds = [k for k in ("tumbling", "sliding", "rows") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a window is exactly one of tumbling, sliding or rows")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown timezone {self.timezone!r} (an IANA name such as 'Europe/Paris')"
+            ) from None
+        if self.sliding is not None:
+            size, step = self.sliding.size, self.sliding.step
+            if "mo" in (size[-2:], step[-2:]):
+                raise ValueError("sliding windows take s, m, h, d or w durations")
+            if duration_seconds(size) % duration_seconds(step):
+                raise ValueError(f"sliding size {size} must be a multiple of its step {step}")
+        return self
+
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def duration_seconds(text: str) -> int:
+    """Seconds in a fixed-size duration (``1d`` -> 86400); months have no fixed size."""
+    match = re.fullmatch(DURATION_PATTERN, text)
+    if match is None or match.group(2) == "mo":
+        raise ValueError(f"{text!r} is not a fixed-size duration")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class Segment(StrictModel):
+    """Report metrics per value of a column, or per combination of several (a cross)."""
+
+    columns: Annotated[list[ColumnName], Field(min_length=1, max_length=4)]
+    top_k: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="Keep the k largest values (by rows); the rest are reported as '(other)'.",
+    )
+
+    @property
+    def name(self) -> str:
+        return "*".join(self.columns)
+
+
 MetricEntry = Annotated[PlainMetric | AveragedMetric | FBetaMetric, Field(discriminator="kind")]
 
 # Every metric kind the spec accepts, in catalogue order.
@@ -134,7 +209,7 @@ METRIC_KINDS: tuple[str, ...] = (
 
 # Sections that later work will implement. Declaring one is an error until then: a spec that asks
 # for alerts must never run silently without them.
-NOT_SUPPORTED_YET = ("windows", "segments", "alerts", "gates", "notify")
+NOT_SUPPORTED_YET = ("alerts", "gates", "notify")
 
 
 class Spec(StrictModel):
@@ -158,8 +233,21 @@ class Spec(StrictModel):
     zero_division: ZeroDivision = "warn"
     max_classes: Annotated[int, Field(ge=2, le=100_000)] = 1000
     metrics: Annotated[list[MetricEntry], Field(min_length=1)]
-    windows: Any = Field(default=None, description="Not supported yet.")
-    segments: Any = Field(default=None, description="Not supported yet.")
+    windows: list[Window] = Field(default_factory=list)
+    segments: list[Segment] = Field(
+        default_factory=list,
+        description="Columns to slice by: a name, a list of names (a cross), or "
+        "{columns: [...], top_k: N}. Null values are reported as '(null)'.",
+    )
+    max_series: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=1000, description="Most distinct values a segment column may have."
+    )
+    timestamp_unit: Literal["s", "ms", "us", "ns"] | None = Field(
+        default=None, description="Unit of an integer epoch timestamp column."
+    )
+    null_timestamps: Literal["error", "drop"] = Field(
+        default="error", description="Rows with a null timestamp: an error, or dropped and counted."
+    )
     alerts: Any = Field(default=None, description="Not supported yet.")
     gates: Any = Field(default=None, description="Not supported yet.")
     notify: Any = Field(default=None, description="Not supported yet.")
@@ -180,6 +268,28 @@ class Spec(StrictModel):
         """A bare string is a metric kind with default parameters."""
         if isinstance(value, list):
             return [{"kind": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("windows", mode="before")
+    @classmethod
+    def _no_windows(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    @field_validator("segments", mode="before")
+    @classmethod
+    def _segment_shorthands(cls, value: Any) -> Any:
+        """``region`` and ``[country, device]`` are shorthands for ``{columns: [...]}``."""
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [
+                {"columns": [item]}
+                if isinstance(item, str)
+                else {"columns": item}
+                if isinstance(item, list)
+                else item
+                for item in value
+            ]
         return value
 
     @field_validator(*NOT_SUPPORTED_YET)
@@ -203,6 +313,11 @@ class Spec(StrictModel):
             )
         elif self.task == "multiclass" and cols.y_score is not None:
             raise ValueError("multiclass tasks take hard labels in columns.y_pred for now")
+        if any(w.rows is None for w in self.windows) and cols.timestamp is None:
+            raise ValueError("time windows need columns.timestamp")
+        windows = [w.name for w in self.windows]
+        if len(set(windows)) != len(windows):
+            raise ValueError("window names must be unique")
         names = [m.metric_name for m in self.metric_entries]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

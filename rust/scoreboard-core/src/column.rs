@@ -168,3 +168,82 @@ impl<'a> Chunk<'a> {
             .ok_or_else(|| CoreError::BadChunk(format!("the chunk has no column {name:?}")))
     }
 }
+
+/// A column copied out of a chunk (the rows of one cell, gathered).
+#[derive(Debug, Clone)]
+pub enum OwnedValues {
+    Bool(Vec<bool>),
+    I8(Vec<i8>),
+    I16(Vec<i16>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    Dict {
+        dictionary: Vec<String>,
+        indices: Vec<i32>,
+    },
+}
+
+impl OwnedValues {
+    /// The rows `rows` of `values`, in that order.
+    pub fn gather(values: Values<'_>, rows: &[u32]) -> OwnedValues {
+        fn pick<T: Copy>(s: &[T], rows: &[u32]) -> Vec<T> {
+            rows.iter().map(|&r| s[r as usize]).collect()
+        }
+        match values {
+            Values::Bool(s) => OwnedValues::Bool(pick(s, rows)),
+            Values::I8(s) => OwnedValues::I8(pick(s, rows)),
+            Values::I16(s) => OwnedValues::I16(pick(s, rows)),
+            Values::I32(s) => OwnedValues::I32(pick(s, rows)),
+            Values::I64(s) => OwnedValues::I64(pick(s, rows)),
+            Values::U8(s) => OwnedValues::U8(pick(s, rows)),
+            Values::U16(s) => OwnedValues::U16(pick(s, rows)),
+            Values::U32(s) => OwnedValues::U32(pick(s, rows)),
+            Values::U64(s) => OwnedValues::U64(pick(s, rows)),
+            Values::F32(s) => OwnedValues::F32(pick(s, rows)),
+            Values::F64(s) => OwnedValues::F64(pick(s, rows)),
+            Values::Dict {
+                dictionary,
+                indices,
+            } => OwnedValues::Dict {
+                dictionary: dictionary.to_vec(),
+                indices: pick(indices, rows),
+            },
+        }
+    }
+
+    pub fn view(&self) -> Values<'_> {
+        match self {
+            OwnedValues::Bool(v) => Values::Bool(v),
+            OwnedValues::I8(v) => Values::I8(v),
+            OwnedValues::I16(v) => Values::I16(v),
+            OwnedValues::I32(v) => Values::I32(v),
+            OwnedValues::I64(v) => Values::I64(v),
+            OwnedValues::U8(v) => Values::U8(v),
+            OwnedValues::U16(v) => Values::U16(v),
+            OwnedValues::U32(v) => Values::U32(v),
+            OwnedValues::U64(v) => Values::U64(v),
+            OwnedValues::F32(v) => Values::F32(v),
+            OwnedValues::F64(v) => Values::F64(v),
+            OwnedValues::Dict {
+                dictionary,
+                indices,
+            } => Values::Dict {
+                dictionary,
+                indices,
+            },
+        }
+    }
+}
+
+impl<'a> Chunk<'a> {
+    /// The names and values of every column.
+    pub fn columns(&self) -> impl Iterator<Item = (&str, Values<'a>)> + '_ {
+        self.columns.iter().map(|(n, v)| (n.as_str(), *v))
+    }
+}

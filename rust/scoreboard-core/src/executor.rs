@@ -1,23 +1,37 @@
-//! The executor: one plan's accumulator states, fed chunk by chunk, merged, serialised, finalized.
+//! The executor: one plan's accumulator states per cell, fed chunk by chunk, merged, serialised,
+//! finalized.
+//!
+//! Without windows or segments there is one cell (key `[]`) and a chunk goes straight to its
+//! accumulators. With them, the caller gives each row a cell key; rows are grouped by cell (a
+//! counting sort), gathered, and each cell's accumulators are updated once per chunk. Reported
+//! groups are merges of cells (`results_for`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::accum::AccState;
-use crate::column::Chunk;
+use crate::cells::{group_rows, CellIndex};
+use crate::column::{Chunk, OwnedValues};
 use crate::error::{CoreError, Result};
 use crate::metrics::{finalize, MetricValue};
 use crate::plan::Plan;
 
 /// Version of the serialised state layout. Bump it when `StateBody` changes; `from_bytes` rejects
 /// any other version explicitly rather than misreading it.
-pub const STATE_VERSION: u32 = 1;
+pub const STATE_VERSION: u32 = 2;
 const MAGIC: &[u8; 4] = b"SBST";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct CellState {
+    key: Vec<i64>,
+    rows: u64,
+    accumulators: Vec<AccState>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct StateBody {
     plan_hash: String,
     rows: u64,
-    accumulators: Vec<AccState>,
+    cells: Vec<CellState>,
 }
 
 /// Streaming state of a plan.
@@ -25,20 +39,18 @@ struct StateBody {
 pub struct Executor {
     plan: Plan,
     rows: u64,
-    states: Vec<AccState>,
+    index: CellIndex,
+    /// Per cell (by id): rows folded in and accumulator states.
+    cells: Vec<(u64, Vec<AccState>)>,
 }
 
 impl Executor {
     pub fn new(plan: Plan) -> Executor {
-        let states = plan
-            .accumulators
-            .iter()
-            .map(|spec| AccState::empty(spec, plan.max_classes))
-            .collect();
         Executor {
             plan,
             rows: 0,
-            states,
+            index: CellIndex::default(),
+            cells: Vec::new(),
         }
     }
 
@@ -51,42 +63,234 @@ impl Executor {
         self.rows
     }
 
-    /// Folds one chunk into every accumulator. All or nothing: if any accumulator rejects the
-    /// chunk, the state is as it was before the call.
-    pub fn update(&mut self, chunk: &Chunk<'_>) -> Result<()> {
-        let mut next = self.states.clone();
-        for (state, spec) in next.iter_mut().zip(&self.plan.accumulators) {
+    /// The key of every cell, by cell id.
+    pub fn cell_keys(&self) -> &[Vec<i64>] {
+        self.index.keys()
+    }
+
+    /// Rows folded into each cell, by cell id.
+    pub fn cell_rows(&self) -> Vec<u64> {
+        self.cells.iter().map(|(rows, _)| *rows).collect()
+    }
+
+    fn empty_states(&self) -> Vec<AccState> {
+        self.plan
+            .accumulators
+            .iter()
+            .map(|spec| AccState::empty(spec, self.plan.max_classes))
+            .collect()
+    }
+
+    fn ensure_cells(&mut self) {
+        while self.cells.len() < self.index.len() {
+            let empty = self.empty_states();
+            self.cells.push((0, empty));
+        }
+    }
+
+    fn fold(&self, states: &mut [AccState], chunk: &Chunk<'_>) -> Result<()> {
+        for (state, spec) in states.iter_mut().zip(&self.plan.accumulators) {
             state.update(spec, chunk)?;
         }
-        self.states = next;
-        self.rows += chunk.len() as u64;
         Ok(())
     }
 
-    /// Folds another executor's state of the same plan into this one.
+    /// Folds one chunk in, every row into the single cell `[]`.
+    pub fn update(&mut self, chunk: &Chunk<'_>) -> Result<()> {
+        self.update_keyed(chunk, &[])
+    }
+
+    /// Folds one chunk in; row `i` goes to the cell keyed by `keys[k][i]` for each component `k`.
+    /// All or nothing: if any row is rejected, the state is as it was before the call.
+    pub fn update_keyed(&mut self, chunk: &Chunk<'_>, keys: &[&[i64]]) -> Result<()> {
+        let n = chunk.len();
+        if keys.iter().any(|k| k.len() != n) {
+            return Err(CoreError::BadChunk(format!(
+                "cell keys and columns differ in length ({n} rows)"
+            )));
+        }
+        let mut index = self.index.clone();
+        if keys.is_empty() {
+            // No windows or segments: one cell, no grouping pass.
+            let cell = index.id(&[]) as usize;
+            let mut states = match self.cells.get(cell) {
+                Some((_, states)) => states.clone(),
+                None => self.empty_states(),
+            };
+            self.fold(&mut states, chunk)?;
+            self.index = index;
+            self.ensure_cells();
+            self.cells[cell].0 += n as u64;
+            self.cells[cell].1 = states;
+            self.rows += n as u64;
+            return Ok(());
+        }
+        let ids = index.assign(keys, n);
+        let grouping = group_rows(&ids, index.len());
+        let mut updated: Vec<(usize, u64, Vec<AccState>)> =
+            Vec::with_capacity(grouping.cells.len());
+        let single = grouping.cells.len() == 1;
+        for (i, &cell) in grouping.cells.iter().enumerate() {
+            let cell = cell as usize;
+            let rows = &grouping.order[grouping.starts[i]..grouping.starts[i + 1]];
+            let mut states = match self.cells.get(cell) {
+                Some((_, states)) => states.clone(),
+                None => self.empty_states(),
+            };
+            let outcome = if single {
+                self.fold(&mut states, chunk)
+            } else {
+                let owned: Vec<(&str, OwnedValues)> = chunk
+                    .columns()
+                    .map(|(name, values)| (name, OwnedValues::gather(values, rows)))
+                    .collect();
+                let mut sub = Chunk::new();
+                for (name, values) in &owned {
+                    sub = sub.with(*name, values.view())?;
+                }
+                self.fold(&mut states, &sub)
+            };
+            if let Err(err) = outcome {
+                return Err(self.locate(err, chunk, rows, single));
+            }
+            updated.push((cell, rows.len() as u64, states));
+        }
+        self.index = index;
+        self.ensure_cells();
+        for (cell, rows, states) in updated {
+            self.cells[cell].0 += rows;
+            self.cells[cell].1 = states;
+        }
+        self.rows += n as u64;
+        Ok(())
+    }
+
+    /// A row error found in a cell's gathered rows names a row of that subset; report the first
+    /// bad row of the whole chunk instead, by re-running the chunk on an empty state.
+    fn locate(&self, err: CoreError, chunk: &Chunk<'_>, rows: &[u32], single: bool) -> CoreError {
+        if single {
+            return err;
+        }
+        let mut scratch = self.empty_states();
+        match self.fold(&mut scratch, chunk) {
+            Err(whole @ CoreError::InvalidData { .. }) => whole,
+            _ => match err {
+                CoreError::InvalidData {
+                    column,
+                    message,
+                    count,
+                    first_row,
+                } => CoreError::InvalidData {
+                    column,
+                    message,
+                    count,
+                    first_row: rows
+                        .get(first_row as usize)
+                        .map_or(first_row, |&r| r as u64),
+                },
+                other => other,
+            },
+        }
+    }
+
+    /// Folds another executor's state of the same plan into this one, cell by cell (by key).
     pub fn merge(&mut self, other: &Executor) -> Result<()> {
+        self.merge_mapped(other, &[])
+    }
+
+    /// `merge`, translating the other state's key components first: `maps[k]`, when not empty,
+    /// maps component `k`'s values (`maps[k][old] = new`), for codes assigned independently on
+    /// each side (segment values).
+    pub fn merge_mapped(&mut self, other: &Executor, maps: &[Vec<i64>]) -> Result<()> {
         if other.plan.plan_hash != self.plan.plan_hash {
             return Err(CoreError::IncompatibleState(format!(
                 "states of different plans ({} vs {})",
                 self.plan.plan_hash, other.plan.plan_hash
             )));
         }
-        let mut next = self.states.clone();
-        for (mine, theirs) in next.iter_mut().zip(&other.states) {
-            mine.merge(theirs)?;
+        let mut index = self.index.clone();
+        let mut cells = self.cells.clone();
+        for (key, (rows, states)) in other.index.keys().iter().zip(&other.cells) {
+            let mut key = key.clone();
+            for (component, map) in maps.iter().enumerate() {
+                if map.is_empty() {
+                    continue;
+                }
+                let value = key.get_mut(component).ok_or_else(|| {
+                    CoreError::IncompatibleState("a key map names a missing component".into())
+                })?;
+                *value = usize::try_from(*value)
+                    .ok()
+                    .and_then(|v| map.get(v))
+                    .copied()
+                    .ok_or_else(|| {
+                        CoreError::IncompatibleState(format!("no mapping for key value {value}"))
+                    })?;
+            }
+            let id = index.id(&key) as usize;
+            if id == cells.len() {
+                cells.push((0, self.empty_states()));
+            }
+            let (mine_rows, mine) = &mut cells[id];
+            for (a, b) in mine.iter_mut().zip(states) {
+                a.merge(b)?;
+            }
+            *mine_rows += rows;
         }
-        self.states = next;
+        self.index = index;
+        self.cells = cells;
         self.rows += other.rows;
         Ok(())
     }
 
-    /// Every declared metric's value(s), in declaration order.
-    pub fn results(&self) -> Vec<MetricValue> {
+    /// The merged state of the given cells.
+    fn merged(&self, cells: &[u32]) -> Result<(u64, Vec<AccState>)> {
+        let mut states = self.empty_states();
+        let mut rows = 0;
+        for &cell in cells {
+            let (cell_rows, cell_states) = self.cells.get(cell as usize).ok_or_else(|| {
+                CoreError::BadChunk(format!("no cell {cell} (there are {})", self.cells.len()))
+            })?;
+            rows += cell_rows;
+            for (a, b) in states.iter_mut().zip(cell_states) {
+                a.merge(b)?;
+            }
+        }
+        Ok((rows, states))
+    }
+
+    fn finalize(&self, states: &[AccState]) -> Vec<MetricValue> {
         self.plan
             .metrics
             .iter()
-            .flat_map(|m| finalize(m, &self.states[m.accumulator]))
+            .flat_map(|m| finalize(m, &states[m.accumulator]))
             .collect()
+    }
+
+    /// Every declared metric's value(s) over all rows, in declaration order.
+    pub fn results(&self) -> Vec<MetricValue> {
+        let all: Vec<u32> = (0..self.cells.len() as u32).collect();
+        self.results_for(&all).unwrap_or_default()
+    }
+
+    /// Every declared metric's value(s) over the union of `cells`.
+    pub fn results_for(&self, cells: &[u32]) -> Result<Vec<MetricValue>> {
+        let (_, states) = self.merged(cells)?;
+        Ok(self.finalize(&states))
+    }
+
+    /// A new executor holding the merge of `cells` as its single cell `[]`: the state of one
+    /// reported group, to store and merge with the same group of other runs.
+    pub fn subset(&self, cells: &[u32]) -> Result<Executor> {
+        let (rows, states) = self.merged(cells)?;
+        let mut index = CellIndex::default();
+        index.id(&[]);
+        Ok(Executor {
+            plan: self.plan.clone(),
+            rows,
+            index,
+            cells: vec![(rows, states)],
+        })
     }
 
     /// `SBST`, the state version (u32 LE), then the postcard-encoded body.
@@ -94,7 +298,17 @@ impl Executor {
         let body = StateBody {
             plan_hash: self.plan.plan_hash.clone(),
             rows: self.rows,
-            accumulators: self.states.clone(),
+            cells: self
+                .index
+                .keys()
+                .iter()
+                .zip(&self.cells)
+                .map(|(key, (rows, accumulators))| CellState {
+                    key: key.clone(),
+                    rows: *rows,
+                    accumulators: accumulators.clone(),
+                })
+                .collect(),
         };
         let mut out = Vec::with_capacity(64);
         out.extend_from_slice(MAGIC);
@@ -121,27 +335,27 @@ impl Executor {
                 body.plan_hash, plan.plan_hash
             )));
         }
-        let expected: Vec<AccState> = plan
-            .accumulators
-            .iter()
-            .map(|spec| AccState::empty(spec, plan.max_classes))
-            .collect();
-        let shapes_match = body.accumulators.len() == expected.len()
-            && body
-                .accumulators
-                .iter()
-                .zip(&expected)
-                .all(|(a, b)| std::mem::discriminant(a) == std::mem::discriminant(b));
-        if !shapes_match {
-            return Err(CoreError::CorruptState(
-                "the state's accumulators do not match the plan".into(),
-            ));
+        let mut exec = Executor::new(plan);
+        let expected = exec.empty_states();
+        let mut keys = Vec::with_capacity(body.cells.len());
+        for cell in body.cells {
+            let shapes_match = cell.accumulators.len() == expected.len()
+                && cell
+                    .accumulators
+                    .iter()
+                    .zip(&expected)
+                    .all(|(a, b)| std::mem::discriminant(a) == std::mem::discriminant(b));
+            if !shapes_match {
+                return Err(CoreError::CorruptState(
+                    "the state's accumulators do not match the plan".into(),
+                ));
+            }
+            keys.push(cell.key);
+            exec.cells.push((cell.rows, cell.accumulators));
         }
-        Ok(Executor {
-            plan,
-            rows: body.rows,
-            states: body.accumulators,
-        })
+        exec.index = CellIndex::from_keys(keys)?;
+        exec.rows = body.rows;
+        Ok(exec)
     }
 }
 
@@ -180,11 +394,51 @@ mod tests {
                 },
             )
             .unwrap();
-        exec.update(&chunk).unwrap();
+        exec.update_keyed(&chunk, &[&[5, 5, 6]]).unwrap();
         let bytes = exec.to_bytes().unwrap();
         let back = Executor::from_bytes(plan(MULTICLASS), &bytes).unwrap();
         assert_eq!(back.results(), exec.results());
+        assert_eq!(back.cell_keys(), exec.cell_keys());
         assert_eq!(back.to_bytes().unwrap(), bytes);
+    }
+
+    #[test]
+    fn keyed_results_merge_to_the_whole() {
+        let y = [0i64, 1, 2, 1, 0, 2, 2];
+        let p = [0i64, 1, 1, 1, 2, 2, 0];
+        let k = [1i64, 2, 1, 2, 1, 3, 3];
+        let chunk = Chunk::new()
+            .with("y", Values::I64(&y))
+            .unwrap()
+            .with("p", Values::I64(&p))
+            .unwrap();
+        let mut keyed = Executor::new(plan(MULTICLASS));
+        keyed.update_keyed(&chunk, &[&k]).unwrap();
+        let mut whole = Executor::new(plan(MULTICLASS));
+        whole.update(&chunk).unwrap();
+        assert_eq!(keyed.results(), whole.results());
+        assert_eq!(keyed.cell_rows(), vec![3, 2, 2]);
+        let first = keyed.results_for(&[0]).unwrap();
+        assert_eq!(first[0].value, Some(1.0 / 3.0));
+    }
+
+    #[test]
+    fn keyed_errors_name_the_row_of_the_chunk() {
+        let labels = r#"{"format_version":1,"plan_hash":"h","task":"multiclass","max_classes":10,
+            "accumulators":[{"kind":"multiclass_confusion","y_true":"y","y_pred":"p",
+            "labels":[0,1]}],"metrics":[{"name":"accuracy","kind":"accuracy","accumulator":0}]}"#;
+        let y = [0i64, 1, 0, 1, 7];
+        let k = [1i64, 2, 1, 2, 2];
+        let chunk = Chunk::new()
+            .with("y", Values::I64(&y))
+            .unwrap()
+            .with("p", Values::I64(&y))
+            .unwrap();
+        let mut exec = Executor::new(plan(labels));
+        let err = exec.update_keyed(&chunk, &[&k]).unwrap_err();
+        assert!(matches!(err, CoreError::InvalidData { first_row: 4, .. }));
+        assert_eq!(exec.rows(), 0);
+        assert!(exec.cell_keys().is_empty());
     }
 
     #[test]

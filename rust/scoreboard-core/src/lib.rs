@@ -6,6 +6,7 @@
 //! and finalizes them into metric values.
 
 pub mod accum;
+pub mod cells;
 pub mod column;
 pub mod error;
 pub mod executor;

@@ -2,10 +2,12 @@
 
 use std::sync::Mutex;
 
+use numpy::PyReadonlyArray1;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use scoreboard_core::plan::Label;
-use scoreboard_core::{Chunk, CoreError, Executor, Plan};
+use scoreboard_core::{Chunk, CoreError, Executor, MetricValue, Plan};
 
 use crate::arrays::{extract_columns, view};
 use crate::errors::{guard, to_py};
@@ -44,6 +46,23 @@ fn label_to_py<'py>(py: Python<'py>, label: &Label) -> PyResult<Bound<'py, PyAny
     })
 }
 
+fn values_to_py(py: Python<'_>, values: Vec<MetricValue>) -> PyResult<Bound<'_, PyList>> {
+    let out = PyList::empty(py);
+    for v in values {
+        let d = PyDict::new(py);
+        d.set_item("name", &v.name)?;
+        match &v.class {
+            Some(label) => d.set_item("class", label_to_py(py, label)?)?,
+            None => d.set_item("class", py.None())?,
+        }
+        d.set_item("value", v.value)?;
+        d.set_item("n", v.n)?;
+        d.set_item("reason", v.reason)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
 #[pymethods]
 impl PyExecutor {
     /// A fresh (empty) state for the plan given as JSON.
@@ -58,8 +77,15 @@ impl PyExecutor {
     }
 
     /// Folds one chunk in: `{column: numpy array | (dictionary: list[str], indices: int32 array)}`.
+    /// `keys`, when given, are int64 arrays (one per key component) naming each row's cell.
     /// The GIL is released while the kernels run. All or nothing: a rejected chunk changes nothing.
-    fn update(&self, py: Python<'_>, columns: &Bound<'_, PyDict>) -> PyResult<()> {
+    #[pyo3(signature = (columns, keys=None))]
+    fn update(
+        &self,
+        py: Python<'_>,
+        columns: &Bound<'_, PyDict>,
+        keys: Option<Vec<PyReadonlyArray1<'_, i64>>>,
+    ) -> PyResult<()> {
         let held = extract_columns(columns)?;
         let mut chunk = Chunk::new();
         for (name, column) in &held {
@@ -67,11 +93,49 @@ impl PyExecutor {
                 .with(name.clone(), view(name, column)?)
                 .map_err(|e| to_py(py, e))?;
         }
-        self.with(py, |exec| exec.update(&chunk))
+        let keys = keys.unwrap_or_default();
+        let key_slices = keys
+            .iter()
+            .map(|k| {
+                k.as_slice()
+                    .map_err(|_| PyTypeError::new_err("cell keys must be contiguous int64 arrays"))
+            })
+            .collect::<PyResult<Vec<&[i64]>>>()?;
+        self.with(py, |exec| exec.update_keyed(&chunk, &key_slices))
     }
 
-    /// Folds another state of the same plan into this one.
-    fn merge(&self, py: Python<'_>, other: &Bound<'_, PyExecutor>) -> PyResult<()> {
+    /// The key of every cell, by cell id.
+    fn cell_keys(&self, py: Python<'_>) -> PyResult<Vec<Vec<i64>>> {
+        self.with(py, |exec| Ok(exec.cell_keys().to_vec()))
+    }
+
+    /// Rows folded into each cell, by cell id.
+    fn cell_rows(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
+        self.with(py, |exec| Ok(exec.cell_rows()))
+    }
+
+    /// Finalized metrics over the union of `cells` (ids from `cell_keys`).
+    fn results_for<'py>(&self, py: Python<'py>, cells: Vec<u32>) -> PyResult<Bound<'py, PyList>> {
+        let values = self.with(py, |exec| exec.results_for(&cells))?;
+        values_to_py(py, values)
+    }
+    /// A new state holding only the merge of `cells`.
+    fn subset(&self, py: Python<'_>, cells: Vec<u32>) -> PyResult<Self> {
+        let exec = self.with(py, |exec| exec.subset(&cells))?;
+        Ok(PyExecutor {
+            inner: Mutex::new(exec),
+        })
+    }
+
+    /// Folds another state of the same plan into this one. `key_maps[k]`, when not empty,
+    /// translates the other state's key component `k` (`key_maps[k][old] = new`).
+    #[pyo3(signature = (other, key_maps=None))]
+    fn merge(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyExecutor>,
+        key_maps: Option<Vec<Vec<i64>>>,
+    ) -> PyResult<()> {
         let theirs = {
             let other = other.get();
             if std::ptr::eq(other, self) {
@@ -87,26 +151,14 @@ impl PyExecutor {
                     .clone()
             }
         };
-        self.with(py, |exec| exec.merge(&theirs))
+        let maps = key_maps.unwrap_or_default();
+        self.with(py, |exec| exec.merge_mapped(&theirs, &maps))
     }
 
     /// Finalized metrics: a list of `{name, class, value, n, reason}` dicts.
     fn results<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let values = self.with(py, |exec| Ok(exec.results()))?;
-        let out = PyList::empty(py);
-        for v in values {
-            let d = PyDict::new(py);
-            d.set_item("name", &v.name)?;
-            match &v.class {
-                Some(label) => d.set_item("class", label_to_py(py, label)?)?,
-                None => d.set_item("class", py.None())?,
-            }
-            d.set_item("value", v.value)?;
-            d.set_item("n", v.n)?;
-            d.set_item("reason", v.reason)?;
-            out.append(d)?;
-        }
-        Ok(out)
+        values_to_py(py, values)
     }
 
     /// The state as versioned bytes (carries the plan hash).

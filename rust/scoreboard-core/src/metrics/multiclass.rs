@@ -3,7 +3,7 @@
 use super::binary::{kappa_from, mcc_from_matrix, unreachable_kind};
 use super::{reason, MetricValue, Outcome};
 use crate::accum::MulticlassConfusion;
-use crate::plan::{Average, Label, MetricKind, MetricSpec, ZeroDivision, ZeroDivisionMode};
+use crate::plan::{Average, Label, MetricKind, MetricSpec, ZeroDivision};
 
 /// Per-class counts in the finalizing class order.
 struct Table {
@@ -93,13 +93,15 @@ pub fn finalize(metric: &MetricSpec, c: &MulticlassConfusion) -> Vec<MetricValue
             one(mcc_from_matrix(&sub, k, zd))
         }
         MetricKind::CohenKappa => {
+            // Expected disagreement as a sum of non-negative terms, t_i * (n - p_i): the textbook
+            // n - sum(t_i * p_i) / n cancels catastrophically when agreement by chance is high.
             let n = table.n as f64;
             let correct: f64 = (0..table.k).map(|i| table.tp(i)).sum();
-            let agree_expected: f64 = (0..table.k)
-                .map(|i| table.true_count(i) * table.pred_count(i))
+            let expected_disagreement: f64 = (0..table.k)
+                .map(|i| table.true_count(i) * (n - table.pred_count(i)))
                 .sum::<f64>()
                 / n;
-            one(kappa_from(n - correct, n - agree_expected, zd))
+            one(kappa_from(n - correct, expected_disagreement, zd))
         }
         MetricKind::Precision
         | MetricKind::Recall
@@ -178,29 +180,30 @@ fn averaged(metric: &MetricSpec, t: &Table, zd: ZeroDivision) -> Vec<MetricValue
     }
 }
 
-/// scikit-learn's average of per-class scores: classes whose score is undefined count as the
-/// zero_division value; with `zero_division="nan"` they are left out (`_nanaverage`).
-fn weighted_mean(per_class: &[Outcome], weights: &[f64], zd: ZeroDivision) -> Outcome {
+/// scikit-learn's average of per-class scores (`_nanaverage`): classes whose score is undefined
+/// count as the zero_division value, or, with `zero_division="nan"`, are left out; when the
+/// weights of the classes left are all zero, their plain mean.
+fn weighted_mean(per_class: &[Outcome], weights: &[f64], _zd: ZeroDivision) -> Outcome {
     let reason = per_class.iter().find_map(|o| o.reason);
-    let (mut num, mut den) = (0.0, 0.0);
-    for (o, &w) in per_class.iter().zip(weights) {
-        if let Some(v) = o.value {
-            num += v * w;
-            den += w;
-        }
-    }
-    if den == 0.0 {
-        let value = match zd {
-            ZeroDivision::Mode(ZeroDivisionMode::Nan) => None,
-            other => other.value(),
-        };
+    let defined: Vec<(f64, f64)> = per_class
+        .iter()
+        .zip(weights)
+        .filter_map(|(o, &w)| o.value.map(|v| (v, w)))
+        .collect();
+    if defined.is_empty() {
         return Outcome {
-            value,
+            value: None,
             reason: Some(reason.unwrap_or(reason::ZERO_DIVISION)),
         };
     }
+    let den: f64 = defined.iter().map(|&(_, w)| w).sum();
+    let value = if den == 0.0 {
+        defined.iter().map(|&(v, _)| v).sum::<f64>() / defined.len() as f64
+    } else {
+        defined.iter().map(|&(v, w)| v * w).sum::<f64>() / den
+    };
     Outcome {
-        value: Some(num / den),
+        value: Some(value),
         reason,
     }
 }

@@ -1,0 +1,384 @@
+"""Windows and segments as cell keys.
+
+The Rust executor folds every row into one *cell*, keyed by a few integers. This module computes
+those integers for a chunk (one *component* per distinct pane size and per segment column) and,
+at finalize time, says which cells make up each reported group: a window instance (a tumbling
+pane, or a sliding run of panes), a segment value, or both.
+
+- A time pane is ``floor((t - origin) / size)`` on the local wall clock of the window's timezone
+  (so a day is a calendar day there, DST included); calendar months are ``year * 12 + month - 1``.
+- A rows pane is ``row_number // n``, counting rows in the order they arrive.
+- A sliding window of size ``k`` steps is the merge of ``k`` consecutive step-sized panes, so one
+  streaming pass serves every window, and panes are shared by windows of the same step.
+- A segment value gets a small code in order of first appearance; null is its own value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from scoreboard.exceptions import DataError
+
+NULL_SEGMENT = "(null)"
+OTHER_SEGMENT = "(other)"
+_EPOCH = datetime(1970, 1, 1)
+# ISO weeks start on Monday; 1970-01-05 was the first Monday after the epoch.
+_WEEK_ORIGIN_NS = 4 * 86_400 * 10**9
+_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_UNIT_NS = {
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+    "d": 86_400 * 10**9,
+    "w": 7 * 86_400 * 10**9,
+}
+
+
+@dataclass(frozen=True)
+class PaneSpec:
+    """One cell-key component computed from time or row numbers."""
+
+    kind: str  # "time" | "month" | "rows"
+    size: int  # ns (time), months (month) or rows (rows)
+    timezone: str = "UTC"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "size": self.size, "timezone": self.timezone}
+
+    @classmethod
+    def parse(cls, duration: str, timezone: str) -> PaneSpec:
+        match = re.fullmatch(r"([1-9][0-9]*)(s|m|h|d|w|mo)", duration)
+        if match is None:
+            raise ValueError(f"bad duration {duration!r}")
+        count, unit = int(match.group(1)), match.group(2)
+        if unit == "mo":
+            return cls("month", count, timezone)
+        return cls("time", count * _UNIT_NS[unit], timezone)
+
+    def _origin_ns(self) -> int:
+        weekly = self.size % _UNIT_NS["w"] == 0
+        return _WEEK_ORIGIN_NS if weekly else 0
+
+    def panes(self, local_ns: np.ndarray, months: np.ndarray | None) -> np.ndarray:
+        """Pane id of each row from local wall-clock nanoseconds (or month numbers)."""
+        if self.kind == "month":
+            assert months is not None
+            return months // self.size
+        return (local_ns - self._origin_ns()) // self.size
+
+    def bounds(self, pane: int) -> tuple[datetime, datetime]:
+        """UTC start and end of a pane (end exclusive)."""
+        zone = ZoneInfo(self.timezone)
+        if self.kind == "month":
+            first = pane * self.size
+            start = datetime(first // 12, first % 12 + 1, 1)
+            last = first + self.size
+            end = datetime(last // 12, last % 12 + 1, 1)
+        else:
+            origin = self._origin_ns()
+            start = _EPOCH + timedelta(microseconds=(origin + pane * self.size) // 1000)
+            end = _EPOCH + timedelta(microseconds=(origin + (pane + 1) * self.size) // 1000)
+        return (
+            start.replace(tzinfo=zone).astimezone(UTC),
+            end.replace(tzinfo=zone).astimezone(UTC),
+        )
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """A declared window: which component it reads and how many panes make one instance."""
+
+    name: str
+    component: int
+    span: int  # panes per instance: 1 for tumbling and rows windows, size/step for sliding
+    pane: PaneSpec
+
+    def instances(self, panes: Iterable[int]) -> dict[int, list[int]]:
+        """Instance id (its last pane) -> the panes it covers, for every instance with data."""
+        present = set(panes)
+        out: dict[int, list[int]] = {}
+        for p in sorted(present):
+            for end in range(p, p + self.span):
+                out.setdefault(end, []).append(p)
+        return (
+            {end: covered for end, covered in sorted(out.items()) if end <= max(present)}
+            if present
+            else {}
+        )
+
+    def bounds(self, instance: int) -> tuple[datetime | None, datetime | None]:
+        if self.pane.kind == "rows":
+            return None, None
+        start, _ = self.pane.bounds(instance - self.span + 1)
+        _, end = self.pane.bounds(instance)
+        return start, end
+
+
+@dataclass
+class SegmentCoder:
+    """Stable small codes for the values of one segment column (first-seen order)."""
+
+    column: str
+    limit: int
+    values: list[str] = field(default_factory=list)
+    _codes: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._codes = {v: i for i, v in enumerate(self.values)}
+
+    def code(self, value: str) -> int:
+        found = self._codes.get(value)
+        if found is not None:
+            return found
+        if len(self.values) >= self.limit:
+            raise DataError(
+                f"more than max_series={self.limit} distinct values; segment by a column with "
+                "fewer values, use top_k, or raise max_series",
+                column=self.column,
+            )
+        self._codes[value] = len(self.values)
+        self.values.append(value)
+        return len(self.values) - 1
+
+    def encode(self, array: pa.Array) -> np.ndarray:
+        """Codes of every row (pyarrow hashes; Python only sees the distinct values)."""
+        encoded = pc.dictionary_encode(array)
+        dictionary = [_segment_text(v) for v in encoded.dictionary.to_pylist()]
+        codes = [self.code(v) for v in dictionary]
+        indices = encoded.indices
+        if indices.null_count:
+            codes.append(self.code(NULL_SEGMENT))  # nulls point past the dictionary
+            indices = pc.fill_null(indices, len(dictionary))
+        mapping = np.array(codes, dtype=np.int64)
+        result: np.ndarray = mapping[indices.to_numpy(zero_copy_only=False)]
+        return result
+
+
+def _segment_text(value: Any) -> str:
+    if value is None:
+        return NULL_SEGMENT
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a plan's rows map to cell keys, and how cells add up to reported groups."""
+
+    timestamp: str | None
+    timestamp_unit: str | None
+    null_timestamps: str
+    panes: tuple[PaneSpec, ...]
+    windows: tuple[WindowSpec, ...]
+    segment_columns: tuple[str, ...]
+    segments: tuple[tuple[tuple[str, ...], int | None], ...]  # (columns, top_k)
+    max_series: int
+
+    @property
+    def width(self) -> int:
+        return len(self.panes) + len(self.segment_columns)
+
+    @property
+    def needs_keys(self) -> bool:
+        return self.width > 0
+
+    @property
+    def columns(self) -> list[str]:
+        """Data columns the keys are computed from."""
+        out = [self.timestamp] if self.timestamp and self._has_time_panes() else []
+        return out + [c for c in self.segment_columns if c not in out]
+
+    def _has_time_panes(self) -> bool:
+        return any(p.kind != "rows" for p in self.panes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timestamp": self.timestamp,
+            "timestamp_unit": self.timestamp_unit,
+            "null_timestamps": self.null_timestamps,
+            "panes": [p.to_json() for p in self.panes],
+            "windows": [
+                {"name": w.name, "component": w.component, "span": w.span} for w in self.windows
+            ],
+            "segment_columns": list(self.segment_columns),
+            "segments": [{"columns": list(c), "top_k": k} for c, k in self.segments],
+            "max_series": self.max_series,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Layout:
+        data = data or {}
+        panes = tuple(PaneSpec(p["kind"], p["size"], p["timezone"]) for p in data.get("panes", []))
+        windows = tuple(
+            WindowSpec(w["name"], w["component"], w["span"], panes[w["component"]])
+            for w in data.get("windows", [])
+        )
+        return cls(
+            timestamp=data.get("timestamp"),
+            timestamp_unit=data.get("timestamp_unit"),
+            null_timestamps=data.get("null_timestamps", "error"),
+            panes=panes,
+            windows=windows,
+            segment_columns=tuple(data.get("segment_columns", [])),
+            segments=tuple((tuple(s["columns"]), s.get("top_k")) for s in data.get("segments", [])),
+            max_series=data.get("max_series", 1000),
+        )
+
+
+def build_layout(spec: Any) -> Layout:
+    """The cell layout of a validated spec: pane components shared by windows of equal step."""
+    panes: list[PaneSpec] = []
+    windows: list[WindowSpec] = []
+    for w in spec.windows:
+        if w.rows is not None:
+            pane, span = PaneSpec("rows", w.rows), 1
+        elif w.tumbling is not None:
+            pane, span = PaneSpec.parse(w.tumbling, w.timezone), 1
+        else:
+            step = PaneSpec.parse(w.sliding.step, w.timezone)
+            size = PaneSpec.parse(w.sliding.size, w.timezone)
+            pane, span = step, size.size // step.size
+        if pane not in panes:
+            panes.append(pane)
+        windows.append(WindowSpec(w.name, panes.index(pane), span, pane))
+    columns: list[str] = []
+    for seg in spec.segments:
+        columns.extend(c for c in seg.columns if c not in columns)
+    return Layout(
+        timestamp=spec.columns.timestamp,
+        timestamp_unit=spec.timestamp_unit,
+        null_timestamps=spec.null_timestamps,
+        panes=tuple(panes),
+        windows=tuple(windows),
+        segment_columns=tuple(columns),
+        segments=tuple((tuple(s.columns), s.top_k) for s in spec.segments),
+        max_series=spec.max_series,
+    )
+
+
+def timestamps_ns(array: pa.Array, column: str, unit: str | None) -> np.ndarray:
+    """UTC epoch nanoseconds of a timestamp column (Arrow timestamp or date, integer epoch with a
+    declared unit, or ISO 8601 strings). Nulls must have been handled by the caller."""
+    kind = array.type
+    try:
+        if pa.types.is_timestamp(kind):
+            target = pa.timestamp("ns", tz="UTC") if kind.tz else pa.timestamp("ns")
+            return _as_int64(array.cast(target))
+        if pa.types.is_date(kind):
+            return _as_int64(array.cast(pa.timestamp("ns")))
+        if pa.types.is_integer(kind):
+            if unit is None:
+                raise DataError(
+                    "is an integer timestamp: declare its unit with "
+                    "timestamp_unit: s | ms | us | ns",
+                    column=column,
+                )
+            return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64) * _NS[unit]
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            return _parse_iso(array, column)
+    except (pa.ArrowInvalid, OverflowError) as exc:
+        raise DataError(f"cannot read timestamps: {exc}", column=column) from None
+    raise DataError(
+        f"has type {kind}; expected a timestamp, an integer epoch or ISO 8601 text", column=column
+    )
+
+
+def _parse_iso(array: pa.Array, column: str) -> np.ndarray:
+    # Text with an offset ("Z", "+02:00") parses as UTC; text without one is read as UTC.
+    try:
+        return _as_int64(array.cast(pa.timestamp("ns", tz="UTC")))
+    except pa.ArrowInvalid:
+        pass
+    try:
+        return _as_int64(array.cast(pa.timestamp("ns")))
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"cannot parse ISO 8601 timestamps: {exc}", column=column) from None
+
+
+def _as_int64(array: pa.Array) -> np.ndarray:
+    return np.asarray(array.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def local_time(utc_ns: np.ndarray, timezone: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local wall-clock nanoseconds and month numbers (year * 12 + month - 1) in ``timezone``."""
+    stamps = pa.array(utc_ns, pa.timestamp("ns", tz="UTC"))
+    if timezone != "UTC":
+        stamps = pc.local_timestamp(stamps.cast(pa.timestamp("ns", tz=timezone)))
+    local = _as_int64(stamps)
+    months = (
+        np.asarray(pc.year(stamps), dtype=np.int64) * 12
+        + np.asarray(pc.month(stamps), dtype=np.int64)
+        - 1
+    )
+    return local, months
+
+
+def group_cells(
+    layout: Layout,
+    keys: Sequence[Sequence[int]],
+    coders: Mapping[str, SegmentCoder],
+    cell_rows: Sequence[int],
+) -> list[tuple[str | None, int | None, dict[str, str], list[int]]]:
+    """Every reported group as (window name, instance, segment, cell ids), in report order:
+    overall first, then each segment, then each window instance with its segments."""
+    all_cells = list(range(len(keys)))
+    groups: list[tuple[str | None, int | None, dict[str, str], list[int]]] = []
+
+    def by_segment(window: str | None, instance: int | None, cells: list[int]) -> None:
+        groups.append((window, instance, {}, cells))
+        for columns, top_k in layout.segments:
+            offsets = [len(layout.panes) + layout.segment_columns.index(c) for c in columns]
+            buckets: dict[tuple[int, ...], list[int]] = {}
+            for cell in cells:
+                buckets.setdefault(tuple(keys[cell][o] for o in offsets), []).append(cell)
+            kept = _top_k(buckets, top_k, cell_rows, layout, keys, offsets)
+            for codes, members in kept:
+                segment = {
+                    col: (OTHER_SEGMENT if code is None else coders[col].values[code])
+                    for col, code in zip(columns, codes, strict=True)
+                }
+                groups.append((window, instance, segment, members))
+
+    by_segment(None, None, all_cells)
+    for window in layout.windows:
+        panes: dict[int, list[int]] = {}
+        for cell in all_cells:
+            panes.setdefault(keys[cell][window.component], []).append(cell)
+        for instance, covered in window.instances(panes).items():
+            by_segment(window.name, instance, [c for p in covered for c in panes[p]])
+    return groups
+
+
+def _top_k(
+    buckets: dict[tuple[int, ...], list[int]],
+    top_k: int | None,
+    cell_rows: Sequence[int],
+    layout: Layout,
+    keys: Sequence[Sequence[int]],
+    offsets: list[int],
+) -> list[tuple[tuple[int | None, ...], list[int]]]:
+    ordered = sorted(buckets.items())
+    if top_k is None or len(ordered) <= top_k:
+        return [(k, v) for k, v in ordered]
+    # Rank values by rows over all the data (not per window), so a window's "other" bucket holds
+    # the same values everywhere.
+    totals: dict[tuple[int, ...], int] = {}
+    for cell, key in enumerate(keys):
+        value = tuple(key[o] for o in offsets)
+        totals[value] = totals.get(value, 0) + cell_rows[cell]
+    top = set(sorted(totals, key=lambda v: (-totals[v], v))[:top_k])
+    kept: list[tuple[tuple[int | None, ...], list[int]]] = [(k, v) for k, v in ordered if k in top]
+    rest = [c for k, v in ordered if k not in top for c in v]
+    if rest:
+        kept.append((tuple(None for _ in offsets), rest))
+    return kept
