@@ -1,0 +1,241 @@
+"""Windows and segments against a pandas group-by + scikit-learn computation, and invariance
+under chunking, file order and format."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+from sklearn import metrics as skm
+
+import scoreboard as sb
+from plans import make_plan
+
+DAY_NS = 86_400 * 10**9
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def frame(n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ts = pd.Timestamp(START) + pd.to_timedelta(rng.integers(0, 30 * 86_400, n), unit="s")
+    region = rng.choice(["eu", "us", "apac"], n)
+    device = rng.choice(["ios", "android"], n)
+    y = rng.integers(0, 2, n)
+    # One region degrades: its scores are noise.
+    signal = np.where(y == 1, rng.uniform(0.4, 1, n), rng.uniform(0, 0.6, n))
+    score = np.where(region == "apac", rng.random(n), signal)
+    return pd.DataFrame({"ts": ts, "region": region, "device": device, "y": y, "p": score})
+
+
+def plan(**extra: Any) -> sb.Plan:
+    return make_plan(
+        "binary",
+        ["accuracy", "f1", "mcc", "count"],
+        columns={"y_true": "y", "y_score": "p", "timestamp": "ts"},
+        **extra,
+    )
+
+
+def sk(group: pd.DataFrame) -> dict[str, float]:
+    pred = (group["p"] >= 0.5).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {
+            "accuracy": skm.accuracy_score(group["y"], pred),
+            "f1": skm.f1_score(group["y"], pred),
+            "mcc": skm.matthews_corrcoef(group["y"], pred),
+            "count": float(len(group)),
+        }
+
+
+def by_group(results: sb.Results) -> dict[tuple[Any, ...], float | None]:
+    return {
+        (r.window, r.window_start, tuple(sorted(r.segment.items())), r.metric): r.value
+        for r in results
+    }
+
+
+def check(
+    results: sb.Results, df: pd.DataFrame, window: str | None, freq: str | None, segment: list[str]
+) -> int:
+    got = by_group(results)
+    keys = ([pd.Grouper(key="ts", freq=freq)] if freq else []) + segment
+    groups = df.groupby(keys) if keys else [((), df)]
+    checked = 0
+    for key, group in groups:
+        if len(group) == 0:
+            continue
+        key = key if isinstance(key, tuple) else (key,)
+        start = key[0].to_pydatetime() if freq else None
+        seg = tuple(sorted(zip(segment, key[1 if freq else 0 :], strict=True)))
+        for metric, want in sk(group).items():
+            value = got[(window, start, seg, metric)]
+            assert value == pytest.approx(want, rel=1e-9, abs=1e-12), (window, start, seg, metric)
+            checked += 1
+    return checked
+
+
+def test_daily_windows_and_segments_equal_pandas_groupby() -> None:
+    df = frame()
+    p = plan(
+        windows=[{"name": "daily", "tumbling": "1d"}], segments=["region", ["region", "device"]]
+    )
+    res = p.evaluate(pa.Table.from_pandas(df, preserve_index=False), chunk_rows=777)
+    assert check(res, df, None, None, []) == 4
+    assert check(res, df, None, None, ["region"]) == 12
+    assert check(res, df, None, None, ["region", "device"]) == 24
+    assert check(res, df, "daily", "1D", []) == 30 * 4
+    assert check(res, df, "daily", "1D", ["region"]) == 30 * 3 * 4
+    assert check(res, df, "daily", "1D", ["region", "device"]) == 30 * 6 * 4
+
+
+def test_sliding_week_is_the_merge_of_seven_days() -> None:
+    df = frame()
+    p = plan(windows=[{"name": "week", "sliding": {"size": "7d", "step": "1d"}}])
+    res = p.evaluate(df)
+    weeks = [r for r in res if r.window == "week" and r.metric == "count"]
+    assert len(weeks) == 30
+    for r in weeks:
+        assert r.window_start is not None and r.window_end is not None
+        inside = df[(df.ts >= r.window_start) & (df.ts < r.window_end)]
+        assert r.value == len(inside)
+        assert (r.window_end - r.window_start).days == 7 or r.window_start < START
+        got_f1 = res.get("f1").value  # overall exists
+        assert got_f1 is not None
+        f1 = next(
+            x
+            for x in res
+            if x.window == "week" and x.metric == "f1" and x.window_start == r.window_start
+        )
+        assert f1.value == pytest.approx(sk(inside)["f1"], rel=1e-9)
+
+
+def test_calendar_months_and_timezones() -> None:
+    rng = np.random.default_rng(3)
+    ts = pd.date_range("2026-01-15", "2026-04-20", freq="37min", tz="UTC")
+    df = pd.DataFrame({"ts": ts, "y": rng.integers(0, 2, len(ts)), "p": rng.random(len(ts))})
+    p = plan(
+        windows=[
+            {"name": "monthly", "tumbling": "1mo"},
+            {"name": "paris_day", "tumbling": "1d", "timezone": "Europe/Paris"},
+        ]
+    )
+    res = p.evaluate(df)
+    months = {r.window_start: r.value for r in res if r.window == "monthly" and r.metric == "count"}
+    local = df.ts.dt.tz_convert("UTC")
+    for start, count in months.items():
+        assert start.day == 1
+        assert count == int(((local.dt.year == start.year) & (local.dt.month == start.month)).sum())
+    paris = df.assign(day=df.ts.dt.tz_convert("Europe/Paris").dt.date)
+    days = {r.window_start: r.value for r in res if r.window == "paris_day" and r.metric == "count"}
+    for start, count in days.items():
+        assert start.astimezone(pd.Timestamp(0, tz="Europe/Paris").tzinfo).hour == 0
+        day = start.astimezone(pd.Timestamp(0, tz="Europe/Paris").tzinfo).date()
+        assert count == int((paris.day == day).sum())
+
+
+def test_count_windows_follow_row_order() -> None:
+    df = frame(2500)
+    p = make_plan("binary", ["count", "accuracy"], windows=[{"name": "every_1k", "rows": 1000}])
+    res = p.evaluate(df[["y", "p"]], chunk_rows=333)
+    counts = [r.value for r in res if r.window == "every_1k" and r.metric == "count"]
+    assert counts == [1000, 1000, 500]
+    acc = [r.value for r in res if r.window == "every_1k" and r.metric == "accuracy"]
+    assert acc[1] == pytest.approx(sk(df.iloc[1000:2000])["accuracy"])
+
+
+def test_invariant_to_chunking_file_order_and_format(tmp_path: Any) -> None:
+    df = frame(4000)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    p = plan(windows=[{"name": "daily", "tumbling": "1d"}], segments=["region"])
+    reference = by_group(p.evaluate(table))
+    halves = [table.slice(0, 1700), table.slice(1700)]
+    for i, half in enumerate(halves):
+        pq.write_table(half, tmp_path / f"part{i}.parquet")
+        pacsv.write_csv(half, tmp_path / f"part{i}.csv")
+    variants = [
+        p.evaluate([tmp_path / "part1.parquet", tmp_path / "part0.parquet"], chunk_rows=97),
+        p.evaluate(str(tmp_path / "*.csv"), chunk_rows=1),
+        p.evaluate(table, chunk_rows=4000),
+    ]
+    for res in variants:
+        got = by_group(res)
+        assert got.keys() == reference.keys()
+        for key, value in reference.items():
+            if value is None:
+                assert got[key] is None
+            else:
+                assert got[key] == pytest.approx(value, rel=1e-12), key
+
+
+def test_top_k_and_null_segments() -> None:
+    df = frame(3000)
+    df.loc[::10, "region"] = None
+    p = plan(segments=[{"columns": ["region"], "top_k": 2}])
+    res = p.evaluate(df)
+    counts = {r.segment.get("region"): r.value for r in res if r.metric == "count"}
+    assert sum(v for k, v in counts.items() if k is not None) == 3000
+    assert len([k for k in counts if k is not None]) == 3  # two kept + "(other)"
+    assert "(other)" in counts
+
+
+def test_max_series_is_a_data_error_naming_the_column() -> None:
+    df = frame(500)
+    df["user"] = np.arange(500).astype(str)
+    p = plan(segments=["user"], max_series=100)
+    with pytest.raises(sb.DataError) as info:
+        p.evaluate(df)
+    assert info.value.column == "user"
+
+
+def test_null_timestamps_error_or_drop() -> None:
+    df = frame(300)
+    df.loc[[17, 40], "ts"] = pd.NaT
+    strict = plan(windows=[{"name": "daily", "tumbling": "1d"}])
+    with pytest.raises(sb.DataError) as info:
+        strict.evaluate(df)
+    assert (info.value.column, info.value.row) == ("ts", 17)
+    lenient = plan(windows=[{"name": "daily", "tumbling": "1d"}], null_timestamps="drop")
+    res = lenient.evaluate(df)
+    assert res.dropped_rows == 2 and res.value("count") == 298
+
+
+@pytest.mark.parametrize("unit", ["s", "ms"])
+def test_integer_epochs_and_iso_strings(unit: str) -> None:
+    df = frame(400)
+    epoch = (df.ts - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(1, unit=unit)
+    iso = df.ts.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ref = plan(windows=[{"name": "daily", "tumbling": "1d"}]).evaluate(df)
+    for column, extra in ((epoch, {"timestamp_unit": unit}), (iso, {})):
+        res = plan(windows=[{"name": "daily", "tumbling": "1d"}], **extra).evaluate(
+            df.assign(ts=column)
+        )
+        assert by_group(res) == by_group(ref)
+
+
+def test_merged_keyed_states_with_different_segment_codes() -> None:
+    df = frame(2000)
+    p = plan(windows=[{"name": "daily", "tumbling": "1d"}], segments=["region"])
+    a, b = p.accumulator(), p.accumulator()
+    a.update(df.iloc[:1000].sort_values("region"))
+    b.update(df.iloc[1000:].sort_values("region", ascending=False))
+    b2 = p.accumulator_from_bytes(b.to_bytes())
+    a.merge(b2)
+    assert _same(a.results(), p.evaluate(df))
+
+
+def _same(x: sb.Results, y: sb.Results) -> bool:
+    gx, gy = by_group(x), by_group(y)
+    assert gx.keys() == gy.keys()
+    for k in gx:
+        assert (gx[k] is None) == (gy[k] is None)
+        if gx[k] is not None:
+            assert gx[k] == pytest.approx(gy[k], rel=1e-12)
+    return True
