@@ -654,7 +654,7 @@ def test_first_null_row() -> None:
     assert first_null_row(pa.concat_arrays([big, pa.array([None], pa.float64())])) == 1_000_000
 
 
-def test_data_fingerprint_tracks_files_not_their_order(tmp_path: Path) -> None:
+def test_data_fingerprint_tracks_content_not_order_or_mtime(tmp_path: Path) -> None:
     a = write("parquet", make_table(), tmp_path, "a")
     b = write("csv", make_table(), tmp_path, "b")
     before = data_fingerprint([a, b])
@@ -662,6 +662,8 @@ def test_data_fingerprint_tracks_files_not_their_order(tmp_path: Path) -> None:
     assert before != data_fingerprint([a])
     stat = b.stat()
     os.utime(b, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert data_fingerprint([a, b]) == before  # touched, same content: same data
+    write("csv", make_table(n=7), tmp_path, "b")
     assert data_fingerprint([a, b]) != before
     error = raises_data_error(lambda: data_fingerprint([tmp_path / "gone.parquet"]))
     assert error.file == str(tmp_path / "gone.parquet")

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import struct
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -47,10 +48,12 @@ class Accumulator:
     """Streaming state of a plan: ``update`` batches in, ``results`` at any time, ``merge`` and
     ``to_bytes`` to combine states built elsewhere (threads, processes, workers).
 
-    Thread-safe for ``update`` from several threads when the plan has no windows or segments
-    (the core serialises them with the GIL released); with windows or segments, updates share
-    segment dictionaries and row counters, so guard the accumulator with a lock (as the service
-    example does).
+    Thread-safe for ``update`` and ``merge`` from several threads. Without windows or segments
+    the core serialises updates with the GIL released; with them, updates also share segment
+    dictionaries, the row counter of rows windows, the watermark and the late-row count, so an
+    internal lock serialises keyed updates and merges (a ``+=`` on a counter loses updates when
+    the GIL switches threads inside it). ``results`` takes no lock: a service that wants a
+    snapshot consistent with its counters holds its own lock around updates and reads.
 
     ``allowed_lateness`` (seconds) turns on event-time bookkeeping for services: the watermark is
     the latest timestamp seen, rows older than ``watermark - allowed_lateness`` are dropped and
@@ -63,6 +66,7 @@ class Accumulator:
         "_executor",
         "_kernel_columns",
         "_layout",
+        "_lock",
         "_row_base",
         "allowed_lateness_ns",
         "dropped_rows",
@@ -86,6 +90,7 @@ class Accumulator:
             c: SegmentCoder(c, self._layout.max_series) for c in self._layout.segment_columns
         }
         self._row_base = 0
+        self._lock = threading.Lock()  # keyed updates and merges; never serialised
         self.dropped_rows = 0  # null timestamps under `null_timestamps: drop`
         self.late_rows = 0
         self.watermark_ns: int | None = None
@@ -103,12 +108,16 @@ class Accumulator:
             self._executor.update({n: _mapping_column(batch, n) for n in self._kernel_columns})
             return
         table = _as_table(batch)
-        keys: list[np.ndarray] | None = None
-        if self._layout.needs_keys:
+        if not self._layout.needs_keys:
+            columns = {name: _arrow_column(table, name) for name in self._kernel_columns}
+            self._executor.update(columns, None)
+            self._row_base += table.num_rows
+            return
+        with self._lock:
             table, keys = self._cell_keys(table)
-        columns = {name: _arrow_column(table, name) for name in self._kernel_columns}
-        self._executor.update(columns, keys)
-        self._row_base += table.num_rows
+            columns = {name: _arrow_column(table, name) for name in self._kernel_columns}
+            self._executor.update(columns, keys)
+            self._row_base += table.num_rows
 
     def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> tuple[Any, list[np.ndarray]]:
         layout = self._layout
@@ -168,6 +177,13 @@ class Accumulator:
 
     def merge(self, other: Accumulator) -> None:
         """Folds ``other`` (a state of the same plan) into this one."""
+        if not self._layout.needs_keys:
+            self._merge(other)
+            return
+        with self._lock:
+            self._merge(other)
+
+    def _merge(self, other: Accumulator) -> None:
         maps: list[list[int]] = [[] for _ in self._layout.panes]
         for column in self._layout.segment_columns:
             mine = self._coders[column]

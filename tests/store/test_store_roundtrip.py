@@ -19,6 +19,7 @@ from scoreboard.store import (
     StoredPoint,
     derive_run_id,
     iso_utc,
+    schema,
     segment_hash,
     segment_json,
 )
@@ -204,9 +205,9 @@ def test_state_keys_that_collide_after_normalisation_are_refused(store: SQLiteSt
 def test_schema_version_and_reopen_keep_data(db_path: Path) -> None:
     with SQLiteStore(db_path) as first:
         first.record_run(make_run(), make_points(days=1))
-        assert first.schema_version() == 1
+        assert first.schema_version() == len(schema.MIGRATIONS)
     with SQLiteStore(db_path) as again:
-        assert again.schema_version() == 1
+        assert again.schema_version() == len(schema.MIGRATIONS)
         assert len(again.history()) == len(make_points(days=1))
 
 

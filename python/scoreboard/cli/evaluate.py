@@ -8,10 +8,11 @@ from typing import Any
 import click
 
 from scoreboard import engine
-from scoreboard.plan import Plan, compile_spec
+from scoreboard.plan import compile_spec
+from scoreboard.recording import record_evaluation
 from scoreboard.results import Results
 from scoreboard.spec import load_spec
-from scoreboard.store import MetricPoint, RunRecord, derive_run_id, open_store, segment_hash
+from scoreboard.store import derive_run_id, open_store
 
 from .options import format_option, output_option, store_option
 from .output import emit_rows
@@ -57,52 +58,29 @@ def command(
     started = datetime.now(UTC)
     with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:
         acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
-    results = acc.results(data_fingerprint=fingerprint)
-    run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)
-    if not no_store:
-        record(store, plan, results, model_version, started, acc.to_bytes())
+    if no_store:
+        results = acc.results(data_fingerprint=fingerprint)
+        run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)
+    else:
+        with open_store(store) as db:
+            recorded = record_evaluation(
+                db,
+                plan,
+                acc,
+                model_version=model_version,
+                data_fingerprint=fingerprint,
+                started=started,
+            )
+        results, run_id = recorded.results, recorded.run_id
     payload = evaluation_payload(run_id, model_version, results)
     emit_rows(
         fmt,
-        ["metric", "segment", "value", "n", "reason"],
-        [[r.metric, r.segment, r.value, r.n, r.reason] for r in results],
+        ["metric", "window", "start", "segment", "value", "n", "reason"],
+        [[r.metric, r.window, r.window_start, r.segment, r.value, r.n, r.reason] for r in results],
         payload=payload,
         title=f"{plan.model} {model_version} ({results.rows:,} rows)",
         output=output,
     )
-
-
-def record(
-    location: str, plan: Plan, results: Results, model_version: str, started: datetime, state: bytes
-) -> str:
-    """Stores the run, its points and its accumulator state in one transaction."""
-    run = RunRecord(
-        model=plan.model,
-        model_version=model_version,
-        spec_fingerprint=plan.spec_fingerprint,
-        plan_hash=plan.plan_hash,
-        data_fingerprint=results.data_fingerprint or "",
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        rows=results.rows,
-    )
-    points = [
-        MetricPoint(
-            metric=r.metric,
-            value=r.value,
-            n=r.n,
-            window=r.window,
-            window_start=r.window_start,
-            window_end=r.window_end,
-            segment=r.segment,
-            reason=r.reason,
-            ci_low=r.ci_low,
-            ci_high=r.ci_high,
-        )
-        for r in results
-    ]
-    with open_store(location) as store:
-        return store.record_run(run, points, states={(None, None, segment_hash({})): state})
 
 
 def evaluation_payload(run_id: str, model_version: str, results: Results) -> dict[str, Any]:
@@ -112,6 +90,7 @@ def evaluation_payload(run_id: str, model_version: str, results: Results) -> dic
         "model": results.model,
         "model_version": model_version,
         "rows": results.rows,
+        "dropped_rows": results.dropped_rows,
         "plan_hash": results.plan_hash,
         "results": results.to_list(),
         "alerts": [],

@@ -49,8 +49,12 @@ class MetricStore(ABC):
         segment: Mapping[str, str] | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        latest_windows: bool = False,
     ) -> list[StoredPoint]:
         """Stored points matching every given filter.
+
+        ``latest_windows`` shows each time-window point once, as recorded by the latest run of
+        its model version and plan (which holds the merge of every run's data for that window).
 
         Ordered by model, metric, window start (overall points first), recorded time. ``since``
         keeps points whose time (window start, or the recording time for overall points) is at or

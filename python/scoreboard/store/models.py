@@ -75,6 +75,8 @@ class MetricPoint:
     reason: str | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    #: The window instance number (row-count windows have no start time; time windows do too).
+    window_index: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -98,6 +98,25 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        version=2,
+        description="window_index on points (row-count windows have no start time)",
+        statements=(
+            "ALTER TABLE points ADD COLUMN window_index INTEGER",
+            "DROP INDEX points_natural_key",
+            """
+            CREATE UNIQUE INDEX points_natural_key ON points (
+                run_id, metric, COALESCE(window_name, ''), COALESCE(window_start, ''),
+                COALESCE(window_end, ''), COALESCE(window_index, -1), segment_hash
+            )
+            """,
+            "CREATE INDEX runs_by_plan ON runs (model, model_version, plan_hash)",
+        ),
+    ),
+)
+
 # --- schema inspection ---------------------------------------------------------------------
 
 HAS_MIGRATIONS_TABLE = (
@@ -129,8 +148,8 @@ DELETE_POINTS = "DELETE FROM points WHERE run_id = ?"
 INSERT_POINT = """
 INSERT INTO points (
     run_id, metric, window_name, window_start, window_end, segment_json, segment_hash,
-    value, n, reason, ci_low, ci_high, recorded_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    value, n, reason, ci_low, ci_high, recorded_at, window_index
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 DELETE_STATES = "DELETE FROM states WHERE run_id = ?"
 INSERT_STATE = """
@@ -143,7 +162,7 @@ VALUES (?, ?, ?, ?, ?)
 SELECT_POINTS = """
 SELECT p.run_id, r.model, r.model_version, p.metric, p.value, p.n, p.window_name,
        p.window_start, p.window_end, p.segment_json, p.reason, p.ci_low, p.ci_high,
-       p.recorded_at
+       p.recorded_at, p.window_index
 FROM points AS p JOIN runs AS r ON r.run_id = p.run_id
 """
 #: History filters, keyed by argument name; each takes one bound parameter.
@@ -155,6 +174,16 @@ POINT_FILTERS = {
     "segment": "p.segment_hash = ?",
     "since": "COALESCE(p.window_start, p.recorded_at) >= ?",
 }
+
+#: Late data: a time-window point recorded by several runs (of one model version and plan) is
+#: shown once, as recorded by the latest of them, which holds the merge of every run's state.
+LATEST_WINDOW_POINT = """(p.window_start IS NULL OR p.point_id = (
+    SELECT p2.point_id FROM points AS p2 JOIN runs AS r2 ON r2.run_id = p2.run_id
+    WHERE r2.model = r.model AND r2.model_version = r.model_version
+      AND r2.plan_hash = r.plan_hash AND p2.metric = p.metric
+      AND p2.window_name = p.window_name AND p2.window_start = p.window_start
+      AND p2.segment_hash = p.segment_hash
+    ORDER BY p2.recorded_at DESC, p2.point_id DESC LIMIT 1))"""
 #: Total order of history (point_id last breaks every tie); DESC is its exact reverse, which
 #: ``limit`` uses to take the latest points.
 POINT_ORDER_ASC = (

@@ -144,6 +144,7 @@ class SQLiteStore(MetricStore):
         segment: Mapping[str, str] | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        latest_windows: bool = False,
     ) -> list[StoredPoint]:
         """See :meth:`MetricStore.history`."""
         filters: dict[str, str | None] = {
@@ -155,7 +156,10 @@ class SQLiteStore(MetricStore):
             "since": None if since is None else iso_utc(since),
         }
         where = [(schema.POINT_FILTERS[name], v) for name, v in filters.items() if v is not None]
-        sql = schema.SELECT_POINTS + _where_clause([clause for clause, _ in where])
+        clauses = [clause for clause, _ in where]
+        if latest_windows:
+            clauses.append(schema.LATEST_WINDOW_POINT)
+        sql = schema.SELECT_POINTS + _where_clause(clauses)
         params: list[object] = [value for _, value in where]
         if limit is None:
             sql += schema.POINT_ORDER_ASC
@@ -535,7 +539,7 @@ def _point_rows(run_id: str, points: Sequence[MetricPoint], now: str) -> list[Ro
     seen: set[tuple[object, ...]] = set()
     for index, point in enumerate(points):
         row = _point_row(run_id, point, now, f"points[{index}]")
-        key = (*row[1:5], row[6])  # metric, window, start, end, segment hash
+        key = (*row[1:5], row[6], row[13])  # metric, window, start, end, segment hash, index
         if key in seen:
             raise ValueError(
                 f"points[{index}] repeats metric {point.metric!r}, window {point.window!r}, "
@@ -572,6 +576,7 @@ def _point_row(run_id: str, point: MetricPoint, now: str, where: str) -> Row:
         as_optional_float(point.ci_low, f"{where}.ci_low"),
         as_optional_float(point.ci_high, f"{where}.ci_high"),
         now,
+        point.window_index,
     )
 
 
@@ -611,8 +616,25 @@ def _optional_time(text: str | None) -> datetime | None:
 
 
 def _stored_point(row: Row) -> StoredPoint:
-    (run_id, model, version, metric, value, n, window, start, end, seg, reason, low, high, at) = row
+    (
+        run_id,
+        model,
+        version,
+        metric,
+        value,
+        n,
+        window,
+        start,
+        end,
+        seg,
+        reason,
+        low,
+        high,
+        at,
+        index,
+    ) = row
     return StoredPoint(
+        window_index=index,
         metric=metric,
         value=value,
         n=n,
