@@ -102,6 +102,49 @@ impl AsF64 for bool {
     }
 }
 
+/// Values that can be compared with an integer class label in their own type (so the kernels
+/// compare `i8` with `i8`, not `f64` with `f64`, and vectorise wide).
+pub trait NativeLabel: AsF64 + PartialEq {
+    /// `label` in this type, or `None` when no value of this type equals it.
+    fn from_label(label: i64) -> Option<Self>;
+}
+
+macro_rules! native_label_int {
+    ($($t:ty),*) => {$(
+        impl NativeLabel for $t {
+            #[inline(always)]
+            fn from_label(label: i64) -> Option<Self> {
+                <$t>::try_from(label).ok()
+            }
+        }
+    )*};
+}
+native_label_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl NativeLabel for bool {
+    fn from_label(label: i64) -> Option<Self> {
+        match label {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+}
+
+impl NativeLabel for f32 {
+    fn from_label(label: i64) -> Option<Self> {
+        let v = label as f32;
+        (v as i64 == label).then_some(v)
+    }
+}
+
+impl NativeLabel for f64 {
+    fn from_label(label: i64) -> Option<Self> {
+        let v = label as f64;
+        (v as i64 == label).then_some(v)
+    }
+}
+
 /// Runs `$body` with `$slice` bound to the typed slice of a numeric `Values`; `$dict` handles
 /// dictionary-encoded columns.
 #[macro_export]
