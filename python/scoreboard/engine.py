@@ -67,6 +67,7 @@ class Accumulator:
         "_kernel_columns",
         "_layout",
         "_lock",
+        "_numeric_columns",
         "_row_base",
         "allowed_lateness_ns",
         "dropped_rows",
@@ -84,6 +85,7 @@ class Accumulator:
     ) -> None:
         self.plan = plan
         self._kernel_columns = plan.kernel_columns
+        self._numeric_columns = plan.numeric_columns
         self._layout = plan.layout
         self._executor = executor if executor is not None else _core.Executor(plan.to_json())
         self._coders = {
@@ -105,17 +107,28 @@ class Accumulator:
         All or nothing: a rejected batch leaves the state unchanged."""
         if not self._layout.needs_keys and isinstance(batch, Mapping):
             # The service fast path: numpy arrays go straight to the core.
-            self._executor.update({n: _mapping_column(batch, n) for n in self._kernel_columns})
+            self._executor.update(
+                {
+                    n: _mapping_column(batch, n, numeric=n in self._numeric_columns)
+                    for n in self._kernel_columns
+                }
+            )
             return
         table = _as_table(batch)
         if not self._layout.needs_keys:
-            columns = {name: _arrow_column(table, name) for name in self._kernel_columns}
+            columns = {
+                name: _arrow_column(table, name, numeric=name in self._numeric_columns)
+                for name in self._kernel_columns
+            }
             self._executor.update(columns, None)
             self._row_base += table.num_rows
             return
         with self._lock:
             table, keys = self._cell_keys(table)
-            columns = {name: _arrow_column(table, name) for name in self._kernel_columns}
+            columns = {
+                name: _arrow_column(table, name, numeric=name in self._numeric_columns)
+                for name in self._kernel_columns
+            }
             self._executor.update(columns, keys)
             self._row_base += table.num_rows
 
@@ -360,12 +373,12 @@ def _from_pandas(frame: Any) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _mapping_column(batch: Mapping[str, Any], name: str) -> KernelColumn:
+def _mapping_column(batch: Mapping[str, Any], name: str, *, numeric: bool = False) -> KernelColumn:
     if name not in batch:
         raise DataError(f"missing column; the batch has {sorted(map(str, batch))}", column=name)
     values = batch[name]
     if isinstance(values, pa.Array | pa.ChunkedArray):
-        return _arrow_array(values, name)
+        return _arrow_array(values, name, numeric=numeric)
     array = np.asarray(values)
     if array.ndim != 1:
         raise DataError(f"expected a 1-D column, got shape {array.shape}", column=name)
@@ -373,17 +386,26 @@ def _mapping_column(batch: Mapping[str, Any], name: str) -> KernelColumn:
         if array.dtype == np.float16:
             array = array.astype(np.float32)
         return np.ascontiguousarray(array)
-    return _arrow_array(pa.array(array, from_pandas=True), name)
+    return _arrow_array(pa.array(array, from_pandas=True), name, numeric=numeric)
 
 
-def _arrow_column(table: pa.RecordBatch | pa.Table, name: str) -> KernelColumn:
+def _arrow_column(
+    table: pa.RecordBatch | pa.Table, name: str, *, numeric: bool = False
+) -> KernelColumn:
     index = table.schema.get_field_index(name)
     if index < 0:
         raise DataError(f"missing column; the data has {table.schema.names}", column=name)
-    return _arrow_array(table.column(index), name)
+    return _arrow_array(table.column(index), name, numeric=numeric)
 
 
-def _arrow_array(values: pa.Array | pa.ChunkedArray, name: str) -> KernelColumn:
+def _arrow_array(
+    values: pa.Array | pa.ChunkedArray, name: str, *, numeric: bool = False
+) -> KernelColumn:
+    """The kernel form of one column: a numpy view, or (dictionary, indices) for strings.
+
+    ``numeric`` columns (scores, regression values) that arrive as text (a CSV column with one
+    stray word) are parsed as numbers, and the first value that is not one is named by its row.
+    """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     if values.null_count:
@@ -395,19 +417,59 @@ def _arrow_array(values: pa.Array | pa.ChunkedArray, name: str) -> KernelColumn:
             row=first,
         )
     kind = values.type
+    if numeric and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return _numeric_view(_parse_numbers(values, name))
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-        if pa.types.is_float16(kind):
-            values = values.cast(pa.float32())
-        array: np.ndarray = values.to_numpy(zero_copy_only=False)
-        return array
+        return _numeric_view(values)
     if pa.types.is_dictionary(kind):
         dictionary = values.dictionary
         if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
-            values = values.dictionary_decode()
-            return _arrow_array(values, name)
-        indices = values.indices.cast(pa.int32()).to_numpy(zero_copy_only=False)
+            return _arrow_array(values.dictionary_decode(), name, numeric=numeric)
+        if numeric:
+            return _arrow_array(values.dictionary_decode(), name, numeric=numeric)
+        indices = _numeric_view(values.indices.cast(pa.int32()))
         return (dictionary.to_pylist(), indices)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        encoded = pc.dictionary_encode(values)
-        return _arrow_array(encoded, name)
+        return _arrow_array(pc.dictionary_encode(values), name)
     raise DataError(f"has type {kind}; expected numbers, booleans or string labels", column=name)
+
+
+def _numeric_view(values: pa.Array) -> np.ndarray:
+    """A numpy view of a null-free numeric or boolean Arrow array, straight from its buffers.
+
+    (``Array.to_numpy`` may import pandas the first time it runs, and pyarrow swallows every
+    exception of that import, a Ctrl-C included.)"""
+    kind = values.type
+    data = values.buffers()[1]
+    if pa.types.is_boolean(kind):
+        bits = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        unpacked = np.unpackbits(bits, bitorder="little")
+        result: np.ndarray = unpacked[values.offset : values.offset + len(values)].view(np.bool_)
+        return result
+    if pa.types.is_float16(kind):
+        return _numeric_view(values.cast(pa.float32()))
+    dtype = np.dtype(kind.to_pandas_dtype())
+    if data is None:
+        return np.zeros(0, dtype)
+    return np.frombuffer(
+        data, dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
+    )
+
+
+def _parse_numbers(values: pa.Array, name: str) -> pa.Array:
+    try:
+        return values.cast(pa.float64())
+    except pa.ArrowInvalid:
+        pass
+    numeric = pc.match_substring_regex(
+        pc.utf8_trim_whitespace(values),
+        r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|Inf|INF|nan|NaN|NAN)$",
+    )
+    bad = pc.invert(numeric)
+    first = pc.index(bad, True).as_py()
+    text = values[first].as_py() if first is not None and first >= 0 else "?"
+    raise DataError(
+        f"value {text!r} is not a number (the column holds text)",
+        column=name,
+        row=first if first is not None and first >= 0 else None,
+    )

@@ -51,11 +51,14 @@ def from_core(raw: Sequence[Mapping[str, Any]]) -> list[MetricResult]:
     """Converts the core's ``{name, class, value, n, reason}`` dicts."""
     out = []
     for r in raw:
-        value = r["value"]
-        if value is not None and math.isnan(value):
+        value: float | None = r["value"]
+        reason: str | None = r["reason"]
+        if value is not None and not math.isfinite(value):
+            # JSON has no inf; scikit-learn would say inf here (an overflowing sum).
+            reason = reason or ("overflow" if math.isinf(value) else "undefined")
             value = None
         segment = {} if r["class"] is None else {"class": str(r["class"])}
-        out.append(MetricResult(r["name"], value, int(r["n"]), r["reason"], segment=segment))
+        out.append(MetricResult(r["name"], value, int(r["n"]), reason, segment=segment))
     return out
 
 

@@ -273,33 +273,15 @@ def test_non_numeric_csv_value_names_file_and_column(
     assert result.code == 2, result
     assert result.err.startswith(f"scoreboard: error: {path}"), result
     assert column in result.err
-    assert "strings" in result.err
+    assert "is not a number" in result.err
     assert "Traceback" not in result.err
 
 
 @pytest.mark.parametrize(
     "task",
     [
-        pytest.param(
-            "binary",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a non-numeric CSV score ('abc' at row 123) is reported at 'row 0' "
-                "(the first row of the chunk: every row of a string score column counts as "
-                "invalid in rust/scoreboard-core/src/accum/binary.rs, `if total.invalid_pred > "
-                "0`), instead of row 123",
-            ),
-        ),
-        pytest.param(
-            "regression",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a non-numeric CSV regression value gives no row and no "
-                "DataError.column (CoreError::BadChunk from `not_numeric` in "
-                "rust/scoreboard-core/src/accum/moments.rs), so the message is not "
-                "'FILE, row N, column NAME' like every other data error",
-            ),
-        ),
+        "binary",
+        "regression",
     ],
 )
 def test_non_numeric_csv_value_names_its_row(
@@ -311,13 +293,6 @@ def test_non_numeric_csv_value_names_its_row(
     assert f"{path}, row 123, column '{column}'" in result.err, result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an infinite score is accepted in a binary task (exit 0, counted as >= "
-    "threshold) while NaN is refused and regression refuses inf; RELIABILITY D5 asks for an "
-    "error naming the row (rust/scoreboard-core/src/accum/binary.rs marks `v.is_nan()` as "
-    "invalid, never an infinity)",
-)
 @pytest.mark.parametrize("value", [float("inf"), float("-inf")])
 def test_infinite_binary_score_is_refused(
     invoke: Invoke, spec: Callable[[str], Path], tmp_path: Path, value: float

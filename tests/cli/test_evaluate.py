@@ -212,12 +212,6 @@ def test_output_file(invoke: Invoke, spec: Callable[[str], Path], tmp_path: Path
         assert "accuracy" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: --output into a missing directory is an unhandled FileNotFoundError "
-    "(cli/output.py emit(): open(output, 'w')), so evaluate exits 3 'internal error ... this is "
-    "a bug' instead of 2; without --no-store the run is already stored by then",
-)
 def test_output_into_missing_directory_is_a_user_error(
     invoke: Invoke, spec: Callable[[str], Path], tmp_path: Path
 ) -> None:
@@ -263,13 +257,6 @@ def test_zero_row_file_gives_undefined_values_not_zero(
             assert item["value"] is None and item["reason"] == "insufficient_data", item
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: squared errors that overflow float64 give mse/rmse null with reason null "
-    "(DESIGN: 'an undefined value is null with a reason'); the compensated sum "
-    "(rust/scoreboard-core/src/accum/moments.rs CompensatedSum) turns inf into NaN, which "
-    "results.from_core maps to None without a reason (scikit-learn returns inf)",
-)
 def test_overflowing_regression_values_carry_a_reason(
     invoke: Invoke, spec: Callable[[str], Path], tmp_path: Path
 ) -> None:

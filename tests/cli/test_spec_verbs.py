@@ -202,12 +202,6 @@ def test_tampered_plan_is_refused(
         sb.Plan.load(plan_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: compile -o into a missing directory is an unhandled FileNotFoundError "
-    "(cli/compile.py: plan.save(output) -> Plan.save: open(path, 'w')), so the CLI exits 3 "
-    "'internal error ... this is a bug' instead of 2 with the path at fault",
-)
 def test_compile_output_into_missing_directory_is_a_user_error(
     invoke: Invoke, spec: Callable[[str], Path], tmp_path: Path
 ) -> None:

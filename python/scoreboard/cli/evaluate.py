@@ -15,7 +15,7 @@ from scoreboard.spec import load_spec
 from scoreboard.store import derive_run_id, open_store
 
 from .options import format_option, output_option, store_option
-from .output import emit_rows
+from .output import check_writable, emit_rows
 from .progress import progress_enabled, row_progress
 
 DEFAULT_VERSION = "unversioned"
@@ -54,6 +54,7 @@ def command(
     output: str | None,
 ) -> None:
     """Evaluate SPEC over DATA (files, globs or folders of parquet, csv, arrow, jsonl)."""
+    check_writable(output)
     plan = compile_spec(load_spec(spec))
     started = datetime.now(UTC)
     with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:

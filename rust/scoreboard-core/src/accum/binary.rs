@@ -130,11 +130,13 @@ fn encode_label_slice<T: NativeLabel>(
     }
 }
 
+/// Scores: NaN and infinities are invalid (as scikit-learn refuses them).
 #[inline(always)]
 fn encode_score_slice<T: AsF64>(src: &[T], threshold: f64, out: &mut [u8]) {
     for (o, &x) in out.iter_mut().zip(src) {
         let v = x.as_f64();
-        *o = (v >= threshold) as u8 | ((v.is_nan() as u8) << 1);
+        let bad = !v.is_finite() as u8;
+        *o = ((v >= threshold) as u8 & !bad) | (bad << 1);
     }
 }
 
@@ -270,7 +272,7 @@ impl BinaryConfusion {
                 Decision::Threshold(_) if matches!(y_pred, Values::Dict { .. }) => {
                     "score column holds strings, not numbers".to_string()
                 }
-                Decision::Threshold(_) => "score is NaN".to_string(),
+                Decision::Threshold(_) => "score is NaN or infinite".to_string(),
                 Decision::Labels => format!(
                     "predicted label is neither the positive label {} nor the negative label {}",
                     labels.positive, labels.negative

@@ -24,6 +24,12 @@ impl CompensatedSum {
     #[inline]
     pub fn add(&mut self, x: f64) {
         let t = self.sum + x;
+        if !t.is_finite() {
+            // Overflow: the sum is infinite and stays so; inf - inf in the compensation would
+            // turn it into NaN.
+            self.sum = t;
+            return;
+        }
         if self.sum.abs() >= x.abs() {
             self.compensation += (self.sum - t) + x;
         } else {
@@ -38,7 +44,11 @@ impl CompensatedSum {
     }
 
     pub fn value(&self) -> f64 {
-        self.sum + self.compensation
+        if self.sum.is_finite() {
+            self.sum + self.compensation
+        } else {
+            self.sum
+        }
     }
 }
 
