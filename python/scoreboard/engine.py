@@ -149,22 +149,11 @@ class Accumulator:
                 wall, months = local[pane.timezone]
                 keys.append(pane.panes(wall, months))
         for column in layout.segment_columns:
-            index = table.schema.get_field_index(column)
-            if index < 0:
-                raise DataError(f"missing column; the data has {table.schema.names}", column=column)
-            values = table.column(index)
-            if isinstance(values, pa.ChunkedArray):
-                values = values.combine_chunks()
-            keys.append(self._coders[column].encode(values))
+            keys.append(self._coders[column].encode(_column(table, column)))
         return table, keys
 
     def _timestamps(self, table: Any, column: str) -> tuple[Any, np.ndarray]:
-        index = table.schema.get_field_index(column)
-        if index < 0:
-            raise DataError(f"missing column; the data has {table.schema.names}", column=column)
-        values = table.column(index)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
+        values = _column(table, column)
         if values.null_count:
             if self._layout.null_timestamps == "error":
                 raise DataError(
@@ -389,13 +378,21 @@ def _mapping_column(batch: Mapping[str, Any], name: str, *, numeric: bool = Fals
     return _arrow_array(pa.array(array, from_pandas=True), name, numeric=numeric)
 
 
-def _arrow_column(
-    table: pa.RecordBatch | pa.Table, name: str, *, numeric: bool = False
-) -> KernelColumn:
+def _column(table: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
+    """One column as a single Arrow array; a missing column is a DataError listing the others."""
     index = table.schema.get_field_index(name)
     if index < 0:
         raise DataError(f"missing column; the data has {table.schema.names}", column=name)
-    return _arrow_array(table.column(index), name, numeric=numeric)
+    values = table.column(index)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values
+
+
+def _arrow_column(
+    table: pa.RecordBatch | pa.Table, name: str, *, numeric: bool = False
+) -> KernelColumn:
+    return _arrow_array(_column(table, name), name, numeric=numeric)
 
 
 def _arrow_array(

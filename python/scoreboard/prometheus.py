@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from scoreboard.results import MetricResult
 
 ALL_WINDOW = "all"
-"""The ``window`` label of values over all rows."""
+"""The ``window`` label of values over all rows (a declared window named "all" would share it)."""
 VALUE_LABELS = ["model", "metric", "window", "segment"]
 
 
