@@ -383,14 +383,9 @@ def test_iso_text_and_epoch_ms_timestamps_agree() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Known engine bugs (strict xfail: they flip to XPASS, and fail the run, once fixed)
+# Rejected batches are all or nothing, and errors name the row of the batch as given
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: _timestamps moves the watermark and counts late rows before the label and "
-    "score columns are validated, so a rejected batch is not all or nothing",
-)
 def test_a_rejected_batch_moves_no_watermark_and_counts_no_late_rows() -> None:
     acc = Accumulator(live_plan(), allowed_lateness=LATENESS_S)
     acc.update(data(10, 1, start_ms=T0_MS + 10 * MINUTE_MS))
@@ -404,11 +399,6 @@ def test_a_rejected_batch_moves_no_watermark_and_counts_no_late_rows() -> None:
     assert (acc.watermark_ns, acc.late_rows, acc.rows) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: DataError rows are counted after late rows were filtered out, so the row "
-    "named is not the row of the batch",
-)
 def test_a_null_is_located_at_its_row_in_the_batch_when_late_rows_precede_it() -> None:
     acc = Accumulator(live_plan(), allowed_lateness=LATENESS_S)
     acc.update(data(10, 1, start_ms=T0_MS + 10 * MINUTE_MS))

@@ -124,36 +124,47 @@ class Accumulator:
             self._row_base += table.num_rows
             return
         with self._lock:
-            table, keys = self._cell_keys(table)
-            columns = {
-                name: _arrow_column(table, name, numeric=name in self._numeric_columns)
-                for name in self._kernel_columns
-            }
-            self._executor.update(columns, keys)
-            self._row_base += table.num_rows
+            prepared = self._cell_keys(table)
+            try:
+                columns = {
+                    name: _arrow_column(prepared.table, name, numeric=name in self._numeric_columns)
+                    for name in self._kernel_columns
+                }
+                self._executor.update(columns, prepared.keys)
+            except DataError as exc:
+                raise prepared.locate(exc) from None
+            # Only a batch the core accepted moves the watermark and the counters.
+            self._row_base += prepared.table.num_rows
+            self.dropped_rows += prepared.dropped
+            self.late_rows += prepared.late
+            self.watermark_ns = prepared.watermark_ns
 
-    def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> tuple[Any, list[np.ndarray]]:
+    def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> _Prepared:
         layout = self._layout
-        local: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        prepared = _Prepared(table, watermark_ns=self.watermark_ns)
+        local: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         if any(p.kind != "rows" for p in layout.panes):
             assert layout.timestamp is not None
-            table, utc = self._timestamps(table, layout.timestamp)
+            utc = self._timestamps(prepared, layout.timestamp)
             for tz in {p.timezone for p in layout.panes if p.kind != "rows"}:
-                local[tz] = local_time(utc, tz)
-        n = table.num_rows
-        keys: list[np.ndarray] = []
+                monthly = any(p.kind == "month" and p.timezone == tz for p in layout.panes)
+                local[tz] = local_time(utc, tz, months=monthly)
+        n = prepared.table.num_rows
         for pane in layout.panes:
             if pane.kind == "rows":
-                keys.append((self._row_base + np.arange(n, dtype=np.int64)) // pane.size)
+                prepared.keys.append((self._row_base + np.arange(n, dtype=np.int64)) // pane.size)
             else:
                 wall, months = local[pane.timezone]
-                keys.append(pane.panes(wall, months))
+                prepared.keys.append(pane.panes(wall, months))
         for column in layout.segment_columns:
-            keys.append(self._coders[column].encode(_column(table, column)))
-        return table, keys
+            prepared.keys.append(self._coders[column].encode(_column(prepared.table, column)))
+        return prepared
 
-    def _timestamps(self, table: Any, column: str) -> tuple[Any, np.ndarray]:
-        values = _column(table, column)
+    def _timestamps(self, prepared: _Prepared, column: str) -> np.ndarray:
+        """UTC nanoseconds of the batch's rows; drops rows with a null timestamp (under
+        ``null_timestamps: drop``) and late rows (with ``allowed_lateness``), noting them in
+        ``prepared`` rather than in the accumulator until the batch is accepted."""
+        values = _column(prepared.table, column)
         if values.null_count:
             if self._layout.null_timestamps == "error":
                 raise DataError(
@@ -162,20 +173,22 @@ class Accumulator:
                     column=column,
                     row=sources.first_null_row(values),
                 )
-            keep = pc.is_valid(values)
-            self.dropped_rows += values.null_count
-            table, values = table.filter(keep), values.filter(keep)
+            keep = pc.is_valid(values).to_numpy(zero_copy_only=False)
+            prepared.dropped += values.null_count
+            prepared.keep(keep)
+            values = values.filter(pa.array(keep))
         utc = timestamps_ns(values, column, self._layout.timestamp_unit)
         if self.allowed_lateness_ns is not None and len(utc):
-            if self.watermark_ns is not None:
-                on_time = utc >= self.watermark_ns - self.allowed_lateness_ns
+            if prepared.watermark_ns is not None:
+                on_time = utc >= prepared.watermark_ns - self.allowed_lateness_ns
                 if not on_time.all():
-                    self.late_rows += int((~on_time).sum())
-                    table, utc = table.filter(pa.array(on_time)), utc[on_time]
+                    prepared.late += int((~on_time).sum())
+                    prepared.keep(on_time)
+                    utc = utc[on_time]
             if len(utc):
                 latest = int(utc.max())
-                self.watermark_ns = max(latest, self.watermark_ns or latest)
-        return table, utc
+                prepared.watermark_ns = max(latest, prepared.watermark_ns or latest)
+        return utc
 
     def merge(self, other: Accumulator) -> None:
         """Folds ``other`` (a state of the same plan) into this one."""
@@ -292,6 +305,30 @@ class Accumulator:
 
 
 _ENVELOPE = b"SBAC\x01"
+
+
+class _Prepared:
+    """A batch on its way into the core: rows kept (after null and late timestamps are dropped),
+    their cell keys, and the counter changes to apply once the core accepts the batch."""
+
+    def __init__(self, table: pa.Table | pa.RecordBatch, *, watermark_ns: int | None) -> None:
+        self.table = table
+        self.keys: list[np.ndarray] = []
+        self.rows: np.ndarray | None = None  # original row of each kept row, when any dropped
+        self.dropped = 0
+        self.late = 0
+        self.watermark_ns = watermark_ns
+
+    def keep(self, mask: np.ndarray) -> None:
+        original = np.arange(self.table.num_rows) if self.rows is None else self.rows
+        self.rows = original[mask]
+        self.table = self.table.filter(pa.array(mask))
+
+    def locate(self, exc: DataError) -> DataError:
+        """The error with its row counted in the batch as given, not in the kept rows."""
+        if self.rows is None or exc.row is None or exc.row >= len(self.rows):
+            return exc
+        return DataError(exc.message, file=exc.file, column=exc.column, row=int(self.rows[exc.row]))
 
 
 def _as_table(batch: Any) -> pa.Table | pa.RecordBatch:
