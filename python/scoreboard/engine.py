@@ -13,7 +13,6 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
@@ -268,17 +267,16 @@ class Accumulator:
                     continue
             elif closed_only:
                 continue
-            for r in from_core(self._executor.results_for(cells)):
-                items.append(
-                    replace(
-                        r,
-                        window=window,
-                        window_index=instance,
-                        window_start=start,
-                        window_end=end,
-                        segment={**segment, **r.segment},
-                    )
+            items.extend(
+                from_core(
+                    self._executor.results_for(cells),
+                    window=window,
+                    window_index=instance,
+                    window_start=start,
+                    window_end=end,
+                    segment=segment,
                 )
+            )
         return Results(
             items,
             model=self.plan.model,

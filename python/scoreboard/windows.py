@@ -151,7 +151,7 @@ class SegmentCoder:
 
     def encode(self, array: pa.Array) -> np.ndarray:
         """Codes of every row (pyarrow hashes; Python only sees the distinct values)."""
-        encoded = pc.dictionary_encode(array)
+        encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
         dictionary = [_segment_text(v) for v in encoded.dictionary.to_pylist()]
         codes = [self.code(v) for v in dictionary]
         indices = encoded.indices
