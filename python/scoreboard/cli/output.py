@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import click
@@ -28,6 +29,8 @@ def fmt_value(value: Any) -> str:
         if math.isnan(value):
             return "nan"
         return f"{value:.6g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items()) or "all"
     return str(value)
