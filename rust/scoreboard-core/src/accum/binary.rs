@@ -131,12 +131,36 @@ fn encode_label_slice<T: NativeLabel>(
 }
 
 /// Scores: NaN and infinities are invalid (as scikit-learn refuses them).
+///
+/// The fast pass only thresholds, and sums `v - v` in independent lanes (0 for every finite
+/// value, NaN otherwise) so the finiteness check vectorises too; a block with a bad value is
+/// encoded again, precisely.
 #[inline(always)]
 fn encode_score_slice<T: AsF64>(src: &[T], threshold: f64, out: &mut [u8]) {
-    for (o, &x) in out.iter_mut().zip(src) {
+    const LANES: usize = 8;
+    let mut check = [0.0f64; LANES];
+    let whole = src.len() / LANES * LANES;
+    for (o, s) in out[..whole]
+        .chunks_exact_mut(LANES)
+        .zip(src[..whole].chunks_exact(LANES))
+    {
+        for lane in 0..LANES {
+            let v = s[lane].as_f64();
+            o[lane] = (v >= threshold) as u8;
+            check[lane] += v - v;
+        }
+    }
+    for (o, &x) in out[whole..src.len()].iter_mut().zip(&src[whole..]) {
         let v = x.as_f64();
-        let bad = !v.is_finite() as u8;
-        *o = ((v >= threshold) as u8 & !bad) | (bad << 1);
+        *o = (v >= threshold) as u8;
+        check[0] += v - v;
+    }
+    if check.iter().any(|&c| c != 0.0) {
+        for (o, &x) in out.iter_mut().zip(src) {
+            if !x.as_f64().is_finite() {
+                *o = INVALID;
+            }
+        }
     }
 }
 
@@ -165,23 +189,46 @@ fn encode(values: Values<'_>, enc: &Encoding<'_>, out: &mut [u8]) {
     )
 }
 
+/// Counts of two code blocks. Valid codes are 0 and 1, so the common case is three sums (kept in
+/// `u8` lanes for at most 255 rows, then widened); any invalid code takes the precise path.
 #[inline(always)]
 fn count_codes(a: &[u8], b: &[u8]) -> Partial {
-    let (mut tp1, mut pp1, mut both, mut bad_t, mut bad_p) = (0u32, 0u32, 0u32, 0u32, 0u32);
-    for (&x, &y) in a.iter().zip(b) {
-        tp1 += (x == POSITIVE) as u32;
-        pp1 += (y == POSITIVE) as u32;
-        both += ((x & y) == POSITIVE) as u32;
-        bad_t += (x >> 1) as u32;
-        bad_p += (y >> 1) as u32;
+    let mut seen = 0u8;
+    let (mut true_pos, mut pred_pos, mut both_pos) = (0u64, 0u64, 0u64);
+    for (ca, cb) in a.chunks(255).zip(b.chunks(255)) {
+        let (mut t, mut p, mut tp) = (0u8, 0u8, 0u8);
+        for (&x, &y) in ca.iter().zip(cb) {
+            seen |= x | y;
+            t += x & 1;
+            p += y & 1;
+            tp += x & y & 1;
+        }
+        true_pos += t as u64;
+        pred_pos += p as u64;
+        both_pos += tp as u64;
+    }
+    if seen & INVALID != 0 {
+        return count_codes_checked(a, b);
     }
     Partial {
-        true_pos: tp1 as u64,
-        pred_pos: pp1 as u64,
-        both_pos: both as u64,
-        invalid_true: bad_t as u64,
-        invalid_pred: bad_p as u64,
+        true_pos,
+        pred_pos,
+        both_pos,
+        invalid_true: 0,
+        invalid_pred: 0,
     }
+}
+
+fn count_codes_checked(a: &[u8], b: &[u8]) -> Partial {
+    let mut out = Partial::default();
+    for (&x, &y) in a.iter().zip(b) {
+        out.true_pos += (x == POSITIVE) as u64;
+        out.pred_pos += (y == POSITIVE) as u64;
+        out.both_pos += (x == POSITIVE && y == POSITIVE) as u64;
+        out.invalid_true += (x == INVALID) as u64;
+        out.invalid_pred += (y == INVALID) as u64;
+    }
+    out
 }
 
 fn count_range(
