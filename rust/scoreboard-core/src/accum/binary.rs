@@ -136,6 +136,7 @@ fn encode_label_slice<T: NativeLabel>(
 /// value, NaN otherwise) so the finiteness check vectorises too; a block with a bad value is
 /// encoded again, precisely.
 #[inline(always)]
+#[allow(clippy::eq_op)] // `v - v` is the point: 0 when finite, NaN otherwise
 fn encode_score_slice<T: AsF64>(src: &[T], threshold: f64, out: &mut [u8]) {
     const LANES: usize = 8;
     let mut check = [0.0f64; LANES];
