@@ -4,10 +4,9 @@
 //! 1 = positive, 2 = invalid), one monomorphisation per input dtype, then *counts* the two
 //! scratches with one branch-free loop that the compiler vectorises. Blocks stay in L1.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{add_count, split_ranges, BLOCK};
+use super::{add_count, map_ranges, BLOCK};
 use crate::column::{AsF64, NativeLabel, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
@@ -290,19 +289,16 @@ impl BinaryConfusion {
         let truth = encoding(Decision::Labels, &true_codes);
         let prediction = encoding(decision, &pred_codes);
         let len = y_true.len();
-        let total = split_ranges(len)
-            .into_par_iter()
-            .map(|r| {
-                count_range(
-                    y_true.slice(r.clone()),
-                    y_pred.slice(r),
-                    &truth,
-                    &prediction,
-                )
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            .fold(Partial::default(), Partial::add);
+        let total = map_ranges(len, |r| {
+            count_range(
+                y_true.slice(r.clone()),
+                y_pred.slice(r),
+                &truth,
+                &prediction,
+            )
+        })
+        .into_iter()
+        .fold(Partial::default(), Partial::add);
 
         if total.invalid_true > 0 {
             return Err(CoreError::InvalidData {
