@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import compile as compile_cmd
-from . import evaluate, history, schema, validate
+from . import evaluate, gate, history, schema, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -17,6 +17,7 @@ def cli() -> None:
 for command in (
     validate.command,
     evaluate.command,
+    gate.command,
     history.command,
     compile_cmd.command,
     schema.command,
