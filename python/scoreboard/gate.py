@@ -80,14 +80,16 @@ class Baseline:
         return self.points.get((metric, segment_json(segment)))
 
 
-def load_baseline(store: MetricStore, model: str, model_version: str) -> Baseline:
-    """The baseline's overall points; :class:`BaselineError` (exit 2) for an unknown version."""
+def load_baseline(
+    store: MetricStore, model: str, model_version: str, *, role: str = "baseline "
+) -> Baseline:
+    """The version's overall points; :class:`BaselineError` (exit 2) for an unknown version."""
     versions = store.model_versions(model)
     if model_version not in versions:
         known = ", ".join(versions) if versions else "none"
         raise BaselineError(
-            f"unknown baseline version {model_version!r} of model {model!r} in the store "
-            f"(stored versions: {known}); evaluate the baseline first, e.g. "
+            f"unknown {role}version {model_version!r} of model {model!r} in the store "
+            f"(stored versions: {known}); evaluate it first, e.g. "
             f"`scoreboard evaluate SPEC DATA --model-version {model_version}`"
         )
     points: dict[tuple[str, str], StoredPoint] = {}

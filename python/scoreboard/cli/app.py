@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from . import compare, evaluate, gate, history, schema, validate
 from . import compile as compile_cmd
-from . import evaluate, gate, history, schema, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -18,6 +18,7 @@ for command in (
     validate.command,
     evaluate.command,
     gate.command,
+    compare.command,
     history.command,
     compile_cmd.command,
     schema.command,
