@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import compare, evaluate, gate, history, schema, validate
+from . import compare, evaluate, gate, history, report, schema, validate
 from . import compile as compile_cmd
 
 
@@ -19,6 +19,7 @@ for command in (
     evaluate.command,
     gate.command,
     compare.command,
+    report.command,
     history.command,
     compile_cmd.command,
     schema.command,
