@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import compare, evaluate, gate, history, report, schema, validate
+from . import compare, evaluate, export, gate, history, report, schema, validate
 from . import compile as compile_cmd
 
 
@@ -20,6 +20,7 @@ for command in (
     gate.command,
     compare.command,
     report.command,
+    export.command,
     history.command,
     compile_cmd.command,
     schema.command,
