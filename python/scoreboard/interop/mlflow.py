@@ -46,12 +46,13 @@ def require_mlflow() -> Any:
 
 
 def metric_key(r: MetricResult) -> str:
-    """``f1``, ``f1/daily``, ``f1/daily/country_FR``: a valid MLflow key per series."""
+    """``f1``, ``f1.daily``, ``f1.daily.country_FR``: a valid MLflow key per series. Not ``/``:
+    MLflow's file store keeps ``f1`` as a file, so ``f1/daily`` could not be a folder beside it."""
     parts = [r.metric]
     if r.window is not None:
         parts.append(r.window)
     parts.extend(f"{k}_{v}" for k, v in sorted(r.segment.items()))
-    return "/".join(_KEY_UNSAFE.sub("_", p) for p in parts)
+    return ".".join(_KEY_UNSAFE.sub("_", p) for p in parts)
 
 
 def log_evaluation(
