@@ -58,18 +58,18 @@ def test_prometheus_textfile(store: Path, tmp_path: Path) -> None:
     text = dest.read_text()
     values = samples(text, "scoreboard_metric_value")
     assert len(values) == 2 * 4 * 2 * 3  # versions x metrics x (all, daily) x segments
-    assert values[("v1", "f1", "all", "all")] == pytest.approx(overall(store, "v1", "f1"))
+    assert values[("v1", "f1", "all", "")] == pytest.approx(overall(store, "v1", "f1"))
     fr = overall(store, "v2", "recall", {"country": "FR"})
     assert values[("v2", "recall", "all", "country=FR")] == pytest.approx(fr)
     last_day = max(
         (p for p in stored(store, model_version="v1", metric="f1") if p.window and not p.segment),
         key=lambda p: p.window_start,
     )
-    assert values[("v1", "f1", "daily", "all")] == pytest.approx(last_day.value)
+    assert values[("v1", "f1", "daily", "")] == pytest.approx(last_day.value)
     n = samples(text, "scoreboard_metric_samples")
-    assert n[("v1", "f1", "all", "all")] == 6000
+    assert n[("v1", "f1", "all", "")] == 6000
     stamps = samples(text, "scoreboard_metric_timestamp_seconds")
-    assert stamps[("v1", "f1", "daily", "all")] == last_day.window_end.timestamp()
+    assert stamps[("v1", "f1", "daily", "")] == last_day.window_end.timestamp()
 
 
 def test_prometheus_filters(store: Path, tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_pushgateway(store: Path, receiver) -> None:
     ((method, path, body),) = requests
     assert method == "PUT" and path == "/metrics/job/scoreboard"
     values = samples(body.decode(), "scoreboard_metric_value")
-    assert values[("v1", "f1", "all", "all")] == pytest.approx(overall(store, "v1", "f1"))
+    assert values[("v1", "f1", "all", "")] == pytest.approx(overall(store, "v1", "f1"))
 
 
 def test_pushgateway_down_is_exit_2(store: Path, capsys) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from scenario import cli, populated_store, write_data, write_spec
 from scoreboard.cli.ci import STEP_SUMMARY_LIMIT, fit_summary
+from scoreboard.store import open_store
 
 
 @pytest.fixture
@@ -181,7 +182,17 @@ def test_bad_junit_destination_is_exit_2(env: Path, capsys) -> None:
     code = gate(env, "good.parquet", "v3", "--baseline", "v1", "--junit", env / "no" / "j.xml")
     assert code == 2
     err = capsys.readouterr().err
-    assert "cannot write the JUnit report" in err and "Traceback" not in err
+    assert "cannot write --junit" in err and "Traceback" not in err
+    with open_store(env / "store.db", read_only=True) as db:
+        assert "v3" not in db.model_versions("fraud")  # refused before any work
+
+
+@pytest.mark.parametrize("where", ["dir", "under-a-file"])
+def test_unwritable_junit_is_exit_2(env: Path, capsys, where: str) -> None:
+    path = env if where == "dir" else env / "spec.yaml" / "j.xml"
+    assert gate(env, "good.parquet", "v3", "--baseline", "v1", "--junit", path) == 2
+    err = capsys.readouterr().err
+    assert ("is a directory" in err or "cannot write --junit" in err) and "Traceback" not in err
 
 
 def test_plan_change_warns_and_compares_by_name(env: Path, capsys) -> None:

@@ -112,6 +112,9 @@ def command(
     output: str | None,
 ) -> int:
     """Evaluate SPEC over DATA as --model-version, then check the spec's gates."""
+    for path, what in ((output, "--output"), (junit, "--junit")):
+        if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise ScoreboardError(f"cannot write {what} {path}: its directory does not exist")
     loaded = load_spec(spec)
     plan = compile_spec(loaded)
     if not loaded.gates:

@@ -23,8 +23,9 @@ def export_points(
 
 
 def segment_label(segment: Mapping[str, str]) -> str:
-    """``country=FR,device=ios``; ``all`` for the overall series."""
-    return ",".join(f"{k}={v}" for k, v in sorted(segment.items())) or "all"
+    """``country=FR,device=ios``; ``""`` for the overall series (as the live collector,
+    ``scoreboard.prometheus``, labels it)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(segment.items()))
 
 
 def latest_per_series(points: list[StoredPoint]) -> list[StoredPoint]:

@@ -3,7 +3,8 @@
 Gauges ``scoreboard_metric_value``, ``scoreboard_metric_samples`` and
 ``scoreboard_metric_timestamp_seconds`` (the window end, or the recording time of an overall
 value), labelled ``model``, ``model_version``, ``metric``, ``window`` (``all`` for the value over
-all rows) and ``segment`` (``all``, or ``country=FR``). An undefined value is NaN. The textfile is
+all rows) and ``segment`` (``""`` overall, or ``country=FR``), as the live collector of a service
+labels them. An undefined value is NaN. The textfile is
 written by ``prometheus_client.write_to_textfile`` (a temp file renamed: atomic).
 """
 
