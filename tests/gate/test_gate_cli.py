@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -91,12 +92,37 @@ def test_spec_without_gates_is_a_usage_error(tmp_path: Path, capsys) -> None:
 
 
 def test_gate_on_unknown_metric_is_located(tmp_path: Path, capsys) -> None:
-    spec = write_spec(tmp_path / "spec.yaml", gates=[{"metric": "f1"}, {"metric": "f_1", "min": 1}])
+    spec = write_spec(tmp_path / "spec.yaml", gates=[{"metric": "f1", "min": 0.1},
+                                                     {"metric": "f_1", "min": 1}])  # fmt: skip
     data = write_data(tmp_path / "d.parquet")
     assert cli("gate", spec, data, "--store", tmp_path / "s.db", "--model-version", "v1") == 2
     err = capsys.readouterr().err
-    assert "gates[0]: a gate needs min, max or max_drop" in err
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "f_1" in text)
+    assert re.search(
+        rf"spec\.yaml:{line}:\d+: gates\[1\]\.metric: gate on unknown metric 'f_1'.*"
+        r"did you mean 'f1'\?",
+        err,
+    ), err
+    assert not (tmp_path / "s.db").exists()  # nothing evaluated or stored
+
+
+def test_gate_needs_a_check(tmp_path: Path, capsys) -> None:
+    spec = write_spec(tmp_path / "spec.yaml", gates=[{"metric": "f1"}])
     assert cli("validate", spec) == 2
+    assert "gates[0]: a gate needs min, max or max_drop" in capsys.readouterr().err
+
+
+def test_gate_on_a_per_class_metric_is_refused(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\nmodel: m\ntask: multiclass\ncolumns: {y_true: y, y_pred: p}\n"
+        "metrics: [{kind: recall, average: none, name: per_class}]\n"
+        "gates: [{metric: per_class, min: 0.5}]\n"
+    )
+    assert cli("validate", spec) == 2
+    assert "spec.yaml:6:18: gates[0].metric: metric 'per_class' has one value per class" in (
+        capsys.readouterr().err
+    )
 
 
 def test_absolute_bounds_without_baseline(tmp_path: Path, capsys) -> None:
