@@ -89,6 +89,11 @@ def test_missing_store_is_exit_2(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "none.db").exists()
 
 
+def test_same_version_twice_is_exit_2(store: Path, capsys) -> None:
+    assert cli("compare", "--model", "fraud", "v1", "v1", "--store", store) == 2
+    assert "two different versions" in capsys.readouterr().err
+
+
 def test_model_is_required(store: Path, capsys) -> None:
     assert cli("compare", "v1", "v2", "--store", store) == 2
     assert "--model" in capsys.readouterr().err

@@ -36,6 +36,8 @@ def command(
     output: str | None,
 ) -> None:
     """Every overall metric of V1 and V2 (overall and per segment), with deltas and direction."""
+    if old_version == new_version:
+        raise click.UsageError(f"compare needs two different versions (got {old_version} twice)")
     if not os.path.exists(store) and "://" not in store:
         raise ScoreboardError(f"no store at {store} (run `scoreboard evaluate` first, or --store)")
     kinds = None
