@@ -46,6 +46,42 @@ def test_degraded_candidate_fails_against_its_baseline(env: Path, capsys) -> Non
     assert cases[0].find("failure") is None  # min 0.3 still holds
 
 
+# Attributes the Jenkins xunit plugin's JUnit schema declares (undeclared ones fail validation).
+SCHEMA_ATTRIBUTES = {
+    "testsuites": {"name", "time", "tests", "failures", "errors"},
+    "testsuite": {"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp",
+                  "hostname", "id", "package", "file", "log", "url"},
+    "testcase": {"name", "time", "classname", "group"},
+    "failure": {"type", "message"},
+    "error": {"type", "message"},
+    "skipped": {"type", "message"},
+}  # fmt: skip
+REQUIRED_ATTRIBUTES = {
+    "testsuite": {"name", "tests", "failures", "errors"},
+    "testcase": {"name"},
+}
+
+
+def test_junit_fits_the_jenkins_schema(env: Path) -> None:
+    write_spec(env / "spec.yaml", gates=[
+        {"metric": "f1", "min": 0.3},  # passes
+        {"metric": "f1", "max_drop": 0.01, "segments": "all"},  # fails x 3
+        {"metric": "recall", "max_drop": 0.5, "relative": True},  # passes
+    ])  # fmt: skip
+    junit = env / "junit.xml"
+    assert gate(env, "bad.parquet", "v3", "--baseline", "v1", "--junit", junit) == 1
+    root = ET.parse(junit).getroot()
+    for element in root.iter():
+        assert element.tag in SCHEMA_ATTRIBUTES, element.tag
+        assert set(element.attrib) <= SCHEMA_ATTRIBUTES[element.tag], element.tag
+        assert REQUIRED_ATTRIBUTES.get(element.tag, set()) <= set(element.attrib)
+    assert root.get("tests") == "5" and root.get("failures") == "3" and root.get("errors") == "0"
+    assert re.fullmatch(r"[0-9]+(\.[0-9]*)?", root.get("time"))
+    names = [c.get("name") for c in root.iter("testcase")]
+    assert len(set(names)) == len(names)  # one distinct case per gate and segment
+    assert "f1 [country=FR] max_drop 0.01 (≥ " in " ".join(names)
+
+
 def test_the_same_candidate_as_its_baseline_passes(env: Path, capsys) -> None:
     junit = env / "junit.xml"
     assert gate(env, "good.parquet", "v1-again", "--baseline", "v1", "--junit", junit) == 0

@@ -124,3 +124,22 @@ def test_undefined_value_is_an_error_and_missing_baseline_is_skipped() -> None:
 def test_gate_validation(fields, message) -> None:
     with pytest.raises(ValueError, match=message):
         Gate(metric="f1", **fields)
+
+
+def test_significance_from_confidence_intervals() -> None:
+    plan = make_plan("regression", ["mae"])
+    gate = [Gate(metric="mae", max_drop=0.1, significance=0.05)]
+    point = StoredPoint(
+        metric="mae", value=2.0, n=100, ci_low=1.8, ci_high=2.2, run_id="r", model="m",
+        model_version="v0", recorded_at=NOW,
+    )  # fmt: skip
+    base = Baseline("v0", {("mae", segment_json({})): point}, frozenset({plan.plan_hash}))
+
+    def candidate(value: float, low: float, high: float) -> Results:
+        item = MetricResult("mae", value, 100, ci_low=low, ci_high=high)
+        return Results([item], model="m", rows=100, plan_hash=plan.plan_hash)
+
+    overlapping = check_gates(gate, plan, candidate(2.3, 2.1, 2.5), base)[0]
+    assert overlapping.status == "passed" and "confidence intervals overlap" in overlapping.reason
+    apart = check_gates(gate, plan, candidate(2.6, 2.4, 2.8), base)[0]
+    assert apart.status == "failed" and apart.p_value is None
