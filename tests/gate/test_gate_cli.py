@@ -231,6 +231,14 @@ def test_step_summary_is_truncated_under_one_mebibyte(
     assert b"truncated" in data
 
 
+def test_unwritable_step_summary_warns_and_keeps_the_verdict(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(env / "missing" / "summary.md"))
+    assert gate(env, "bad.parquet", "v3", "--baseline", "v1") == 1
+    assert "warning: cannot append to $GITHUB_STEP_SUMMARY" in capsys.readouterr().err
+
+
 def test_fit_summary_cuts_at_lines() -> None:
     text = "".join(f"| row {i} |\n" for i in range(100_000))
     cut = fit_summary(text, 4096)

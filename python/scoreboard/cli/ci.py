@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import click
+
 from scoreboard.exceptions import ScoreboardError
 from scoreboard.gate import GateOutcome, summarize
 
@@ -101,7 +103,10 @@ def fit_summary(markdown: str, room: int) -> str:
 
 
 def append_step_summary(markdown: str) -> str | None:
-    """Appends to ``$GITHUB_STEP_SUMMARY`` when set; returns the path written (or None)."""
+    """Appends to ``$GITHUB_STEP_SUMMARY`` when set; returns the path written (or None).
+
+    A summary that cannot be written is a warning on stderr, not an error: the gate's verdict
+    (its exit code) must not change with the CI runner's file system."""
     path = os.environ.get(STEP_SUMMARY_ENV)
     if not path:
         return None
@@ -111,7 +116,9 @@ def append_step_summary(markdown: str) -> str | None:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text)
     except OSError as exc:
-        raise ScoreboardError(
-            f"cannot append to ${STEP_SUMMARY_ENV} ({path}): {exc.strerror}"
-        ) from None
+        click.echo(
+            f"scoreboard: warning: cannot append to ${STEP_SUMMARY_ENV} ({path}): {exc.strerror}",
+            err=True,
+        )
+        return None
     return path
