@@ -143,3 +143,11 @@ def test_significance_from_confidence_intervals() -> None:
     assert overlapping.status == "passed" and "confidence intervals overlap" in overlapping.reason
     apart = check_gates(gate, plan, candidate(2.6, 2.4, 2.8), base)[0]
     assert apart.status == "failed" and apart.p_value is None
+
+
+def test_last_bit_noise_does_not_fail_max_drop_zero() -> None:
+    plan = make_plan("binary", ["f1"])
+    gate = [Gate(metric="f1", max_drop=0)]
+    base = baseline(plan.plan_hash, f1=(0.9, 1000))
+    assert check_gates(gate, plan, results(plan, f1=(0.9 - 1e-15, 1000)), base)[0].passed
+    assert not check_gates(gate, plan, results(plan, f1=(0.9 - 1e-9, 1000)), base)[0].passed
