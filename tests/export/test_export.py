@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from scenario import cli, populated_store
+from scenario import cli, populated_store, write_spec
 from scoreboard.store import open_store
 
 
@@ -113,7 +113,7 @@ def test_pushgateway(store: Path, receiver) -> None:
     url, requests = receiver
     assert cli("export", "prometheus", "--pushgateway", url, "--store", store) == 0
     ((method, path, body),) = requests
-    assert method == "PUT" and path == "/metrics/job/scoreboard"
+    assert method == "PUT" and path == "/metrics/job/scoreboard/model/fraud"
     values = samples(body.decode(), "scoreboard_metric_value")
     assert values[("v1", "f1", "all", "")] == pytest.approx(overall(store, "v1", "f1"))
 
@@ -200,3 +200,18 @@ def test_missing_store_is_exit_2(tmp_path: Path, capsys) -> None:
     assert cli("export", "csv", tmp_path / "h.csv", "--store", tmp_path / "none.db") == 2
     assert "no store at" in capsys.readouterr().err
     assert not (tmp_path / "h.csv").exists()
+
+
+def test_pushgateway_groups_by_model(tmp_path: Path, receiver) -> None:
+    url, requests = receiver
+    store = populated_store(tmp_path)
+    other = write_spec(tmp_path / "other.yaml", model="fraud-b", windows=None, segments=None)
+    assert cli("evaluate", other, tmp_path / "good.parquet", "--store", store,
+               "--output", tmp_path / "o.txt") == 0  # fmt: skip
+    assert cli("export", "prometheus", "--pushgateway", url, "--store", store) == 0
+    paths = sorted(path for _, path, _ in requests)
+    assert paths == ["/metrics/job/scoreboard/model/fraud", "/metrics/job/scoreboard/model/fraud-b"]
+    body = next(b for _, p, b in requests if p.endswith("fraud-b")).decode()
+    assert {k[1] for k in samples(body, "scoreboard_metric_value")} == {
+        "accuracy", "f1", "recall", "fpr",
+    }  # fmt: skip

@@ -79,11 +79,23 @@ def write_textfile(path: str, points: Sequence[StoredPoint]) -> int:
 def push(
     url: str, points: Sequence[StoredPoint], *, job: str = PUSH_JOB, timeout: float = 10
 ) -> int:
-    """PUT to the Pushgateway (replaces the job's group, as push_to_gateway does)."""
-    registry = registry_for(points)
-    try:
-        push_to_gateway(url, job=job, registry=registry, timeout=timeout)
-    except (URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
-        raise ScoreboardError(f"cannot push to the Pushgateway at {url}: {reason}") from None
-    return len(latest_per_series(list(points)))
+    """One PUT per model to the Pushgateway, grouped by ``{job, model}``: a PUT replaces its
+    group, so exporting one model never deletes another model's series."""
+    by_model: dict[str, list[StoredPoint]] = {}
+    for p in points:
+        by_model.setdefault(p.model, []).append(p)
+    series = 0
+    for model, model_points in sorted(by_model.items()):
+        try:
+            push_to_gateway(
+                url,
+                job=job,
+                registry=registry_for(model_points),
+                grouping_key={"model": model},
+                timeout=timeout,
+            )
+        except (URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise ScoreboardError(f"cannot push to the Pushgateway at {url}: {reason}") from None
+        series += len(latest_per_series(model_points))
+    return series
