@@ -18,7 +18,7 @@ from scoreboard.exceptions import ScoreboardError
 from scoreboard.plan.plan import Plan
 from scoreboard.results import MetricResult, Results
 from scoreboard.spec.models import Gate
-from scoreboard.store import MetricStore, StoredPoint, segment_json
+from scoreboard.store import MetricStore, StoredPoint, iso_utc, segment_json
 
 log = logging.getLogger("scoreboard.gate")
 
@@ -81,9 +81,15 @@ class Baseline:
 
 
 def load_baseline(
-    store: MetricStore, model: str, model_version: str, *, role: str = "baseline "
+    store: MetricStore,
+    model: str,
+    model_version: str,
+    *,
+    plan_hash: str | None = None,
+    role: str = "baseline ",
 ) -> Baseline:
-    """The version's overall points; :class:`BaselineError` (exit 2) for an unknown version."""
+    """The version's latest overall point per (metric, segment), preferring runs of
+    ``plan_hash`` when it has any; :class:`BaselineError` (exit 2) for an unknown version."""
     versions = store.model_versions(model)
     if model_version not in versions:
         known = ", ".join(versions) if versions else "none"
@@ -92,16 +98,21 @@ def load_baseline(
             f"(stored versions: {known}); evaluate it first, e.g. "
             f"`scoreboard evaluate SPEC DATA --model-version {model_version}`"
         )
+    plans = {r.run_id: r.plan_hash for r in store.runs(model=model)}
     points: dict[tuple[str, str], StoredPoint] = {}
     for p in store.history(model=model, model_version=model_version):
         if p.window is None:
             key = (p.metric, segment_json(p.segment))
             latest = points.get(key)
-            if latest is None or p.recorded_at >= latest.recorded_at:
+            if latest is None or _rank(p, plans, plan_hash) >= _rank(latest, plans, plan_hash):
                 points[key] = p
-    used = {p.run_id for p in points.values()}
-    hashes = frozenset(r.plan_hash for r in store.runs(model=model) if r.run_id in used)
+    hashes = frozenset(plans[p.run_id] for p in points.values() if p.run_id in plans)
     return Baseline(model_version, points, hashes)
+
+
+def _rank(p: StoredPoint, plans: Mapping[str, str], plan_hash: str | None) -> tuple[bool, str]:
+    """Same plan first, then the latest recording."""
+    return (plan_hash is not None and plans.get(p.run_id) == plan_hash, iso_utc(p.recorded_at))
 
 
 def two_proportion_p_value(p1: float, n1: int, p2: float, n2: int) -> float:

@@ -272,3 +272,15 @@ def test_plan_change_warns_and_compares_by_name(env: Path, capsys) -> None:
     assert "computed with another plan" in captured.err
     gates = json.loads(captured.out)["gates"]
     assert "another plan" in gates[1]["reason"]
+
+
+def test_baseline_prefers_points_of_the_same_plan(env: Path, capsys) -> None:
+    # v1 is evaluated again with another plan (threshold 0.9) after its first run: the gate,
+    # run with the original spec, still compares with the v1 run of its own plan.
+    other = write_spec(env / "other.yaml", threshold=0.9)
+    assert cli("evaluate", other, env / "good.parquet", "--store", env / "store.db",
+               "--model-version", "v1", "--output", env / "o.txt") == 0  # fmt: skip
+    assert gate(env, "good.parquet", "v3", "--baseline", "v1", "--format", "json") == 0
+    captured = capsys.readouterr()
+    assert "another plan" not in captured.err
+    assert all(g["delta"] in (None, 0.0) for g in json.loads(captured.out)["gates"])

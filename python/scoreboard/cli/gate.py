@@ -137,7 +137,7 @@ def command(
         # Read before the candidate is recorded: a candidate gated against its own version
         # compares with what was stored before this run.
         with open_store(store, read_only=True) as db:
-            base = load_baseline(db, plan.model, baseline)
+            base = load_baseline(db, plan.model, baseline, plan_hash=plan.plan_hash)
     evaluation = evaluate_and_record(
         plan,
         data,
