@@ -46,7 +46,7 @@ def test_page_is_self_contained(world: Path) -> None:
     assert not re.search(r"<script[^>]*\bsrc=", page)  # nothing fetched: works offline
     assert not re.search(r"<link[^>]*\bhref=", page)
     assert page.count('class="plotly-graph-div"') == 4  # one chart per metric (daily window)
-    assert "Latest gate: v3 against v1" in page and "❌ failed" in page
+    assert "Latest gate: v3 against v1" in page and "✗ failed" in page
     for version in ("v1", "v2", "v3"):
         assert f"<td>{version}</td>" in page
 

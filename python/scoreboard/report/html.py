@@ -172,7 +172,8 @@ def _gate_section(gates: Mapping[str, Any]) -> str:
     outcomes = gates.get("gates") or []
     if not outcomes:
         return ""
-    icon = {"passed": "✅", "failed": "❌", "error": "⚠️", "skipped": "⏭️"}
+    # Text symbols every font has (colour emoji need an emoji font, absent on many servers).
+    icon = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–"}
     rows, classes = [], []
     for g in outcomes:
         status = g.get("status") or ("passed" if g.get("passed") else "failed")
