@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from . import compare, evaluate, export, gate, history, report, schema, validate
 from . import compile as compile_cmd
-from . import evaluate, history, schema, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -17,6 +17,10 @@ def cli() -> None:
 for command in (
     validate.command,
     evaluate.command,
+    gate.command,
+    compare.command,
+    report.command,
+    export.command,
     history.command,
     compile_cmd.command,
     schema.command,

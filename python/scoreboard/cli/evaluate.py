@@ -1,14 +1,20 @@
-"""``scoreboard evaluate SPEC DATA...``: stream the data through the plan, store, report."""
+"""``scoreboard evaluate SPEC DATA...``: stream the data through the plan, store, report.
+
+:func:`evaluate_and_record` is the code path every verb that evaluates shares (``evaluate``,
+``gate``): stream, then record in the store (late data merged) unless ``--no-store``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from scoreboard import engine
-from scoreboard.plan import compile_spec
+from scoreboard.plan import Plan, compile_spec
 from scoreboard.recording import record_evaluation
 from scoreboard.results import Results
 from scoreboard.spec import load_spec
@@ -20,26 +26,92 @@ from .progress import progress_enabled, row_progress
 
 DEFAULT_VERSION = "unversioned"
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    run_id: str
+    model_version: str
+    results: Results
+
+
+def evaluate_and_record(
+    plan: Plan,
+    data: Sequence[str],
+    *,
+    store: str,
+    no_store: bool,
+    model_version: str,
+    chunk_rows: int,
+    no_progress: bool,
+) -> Evaluation:
+    """Streams ``data`` through ``plan`` and records the run in ``store`` (unless ``no_store``)."""
+    started = datetime.now(UTC)
+    with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:
+        acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
+    if no_store:
+        results = acc.results(data_fingerprint=fingerprint)
+        run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)
+        return Evaluation(run_id, model_version, results)
+    with open_store(store) as db:
+        recorded = record_evaluation(
+            db,
+            plan,
+            acc,
+            model_version=model_version,
+            data_fingerprint=fingerprint,
+            started=started,
+        )
+    return Evaluation(recorded.run_id, model_version, recorded.results)
+
+
+def evaluation_options(*, version_required: bool) -> Callable[[F], F]:
+    """The options of every verb that evaluates: store, version, chunking, progress."""
+
+    def decorate(f: F) -> F:
+        version = click.option(
+            "--model-version",
+            required=version_required,
+            default=None if version_required else DEFAULT_VERSION,
+            show_default=not version_required,
+            help="Version of the model that made the predictions.",
+        )
+        for option in (
+            click.option("--no-progress", is_flag=True, help="Never show a progress bar."),
+            click.option(
+                "--chunk-rows",
+                type=click.IntRange(min=1),
+                default=1 << 20,
+                show_default=True,
+                help="Rows per streamed chunk (bounds memory).",
+            ),
+            version,
+            click.option(
+                "--no-store", is_flag=True, help="Do not record the results in the store."
+            ),
+            store_option,
+        ):
+            f = option(f)
+        return f
+
+    return decorate
+
 
 @click.command("evaluate")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
-@store_option
-@click.option("--no-store", is_flag=True, help="Do not record the results in the store.")
+@evaluation_options(version_required=False)
 @click.option(
-    "--model-version",
-    default=DEFAULT_VERSION,
-    show_default=True,
-    help="Version of the model that made the predictions.",
+    "--mlflow",
+    "to_mlflow",
+    is_flag=True,
+    help="Also log the metrics to MLflow (MLFLOW_TRACKING_URI; needs scoreboard[mlflow]).",
 )
 @click.option(
-    "--chunk-rows",
-    type=click.IntRange(min=1),
-    default=1 << 20,
-    show_default=True,
-    help="Rows per streamed chunk (bounds memory).",
+    "--mlflow-experiment",
+    help="MLflow experiment name (default: the model name).",
 )
-@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @format_option
 @output_option
 def command(
@@ -50,30 +122,40 @@ def command(
     model_version: str,
     chunk_rows: int,
     no_progress: bool,
+    to_mlflow: bool,
+    mlflow_experiment: str | None,
     fmt: str,
     output: str | None,
 ) -> None:
     """Evaluate SPEC over DATA (files, globs or folders of parquet, csv, arrow, jsonl)."""
     check_writable(output)
     plan = compile_spec(load_spec(spec))
-    started = datetime.now(UTC)
-    with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:
-        acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
-    if no_store:
-        results = acc.results(data_fingerprint=fingerprint)
-        run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)
-    else:
-        with open_store(store) as db:
-            recorded = record_evaluation(
-                db,
-                plan,
-                acc,
-                model_version=model_version,
-                data_fingerprint=fingerprint,
-                started=started,
-            )
-        results, run_id = recorded.results, recorded.run_id
-    payload = evaluation_payload(run_id, model_version, results)
+    if to_mlflow:
+        from scoreboard.interop.mlflow import require_mlflow
+
+        require_mlflow()  # fail before the work, not after it
+    evaluation = evaluate_and_record(
+        plan,
+        data,
+        store=store,
+        no_store=no_store,
+        model_version=model_version,
+        chunk_rows=chunk_rows,
+        no_progress=no_progress,
+    )
+    if to_mlflow:
+        from scoreboard.interop.mlflow import log_evaluation
+
+        logged = log_evaluation(
+            plan, evaluation.run_id, model_version, evaluation.results, experiment=mlflow_experiment
+        )
+        click.echo(
+            f"mlflow: run {logged.mlflow_run_id}: {logged.logged} metric values logged, "
+            f"{logged.skipped} already there",
+            err=True,
+        )
+    results = evaluation.results
+    payload = evaluation_payload(evaluation.run_id, model_version, results)
     emit_rows(
         fmt,
         ["metric", "window", "start", "segment", "value", "n", "reason"],
