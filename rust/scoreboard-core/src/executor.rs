@@ -126,6 +126,30 @@ impl Executor {
             return Ok(());
         }
         let ids = index.assign(keys, n);
+        if let Some(partials) = self.cell_partials(chunk, &ids, index.len()) {
+            // One pass over the rows for every accumulator: no regrouping, no copies.
+            let mut rows = vec![0u64; index.len()];
+            for &id in &ids {
+                rows[id as usize] += 1;
+            }
+            let mut cells = self.cells.clone();
+            while cells.len() < index.len() {
+                cells.push((0, self.empty_states()));
+            }
+            for (cell, (cell_rows, states)) in cells.iter_mut().enumerate() {
+                if rows[cell] == 0 {
+                    continue;
+                }
+                *cell_rows += rows[cell];
+                for (state, partial) in states.iter_mut().zip(&partials) {
+                    state.merge(&partial[cell])?;
+                }
+            }
+            self.index = index;
+            self.cells = cells;
+            self.rows += n as u64;
+            return Ok(());
+        }
         let grouping = group_rows(&ids, index.len());
         let mut updated: Vec<(usize, u64, Vec<AccState>)> =
             Vec::with_capacity(grouping.cells.len());
@@ -163,6 +187,21 @@ impl Executor {
         }
         self.rows += n as u64;
         Ok(())
+    }
+
+    /// Per accumulator, per cell, the chunk's partial states, when every accumulator can compute
+    /// them in one pass (`AccState::update_cells`).
+    fn cell_partials(
+        &self,
+        chunk: &Chunk<'_>,
+        ids: &[u32],
+        cell_count: usize,
+    ) -> Option<Vec<Vec<AccState>>> {
+        self.plan
+            .accumulators
+            .iter()
+            .map(|spec| AccState::update_cells(spec, chunk, ids, cell_count))
+            .collect()
     }
 
     /// A row error found in a cell's gathered rows names a row of that subset; report the first

@@ -338,6 +338,56 @@ impl BinaryConfusion {
         self.merge(&chunk)
     }
 
+    /// Folds one chunk into per-cell confusions without regrouping the rows: `cells[i]` is the
+    /// cell of row `i`, `out` has one entry per cell. Returns `false` (having changed nothing)
+    /// when the chunk holds an invalid value: the caller then takes the path that reports it.
+    pub fn update_cells(
+        y_true: Values<'_>,
+        y_pred: Values<'_>,
+        labels: &BinaryLabels<'_>,
+        threshold: Option<f64>,
+        cells: &[u32],
+        out: &mut [BinaryConfusion],
+    ) -> bool {
+        let decision = threshold.map_or(Decision::Labels, Decision::Threshold);
+        let true_codes = labels.dictionary_codes(y_true, Decision::Labels);
+        let pred_codes = labels.dictionary_codes(y_pred, decision);
+        let encoding = |decision, dictionary_codes| Encoding {
+            decision,
+            positive: labels.positive_int,
+            negative: labels.negative_int,
+            dictionary_codes,
+        };
+        let (truth, prediction) = (
+            encoding(Decision::Labels, &true_codes),
+            encoding(decision, &pred_codes),
+        );
+        // counts[cell][2 * truth + prediction]: tn, fp, fn, tp.
+        let mut counts = vec![[0u64; 4]; out.len()];
+        let mut a = [0u8; BLOCK];
+        let mut b = [0u8; BLOCK];
+        let len = y_true.len();
+        let mut start = 0;
+        while start < len {
+            let end = (start + BLOCK).min(len);
+            let n = end - start;
+            encode(y_true.slice(start..end), &truth, &mut a[..n]);
+            encode(y_pred.slice(start..end), &prediction, &mut b[..n]);
+            let seen = a[..n].iter().chain(&b[..n]).fold(0u8, |m, &c| m | c);
+            if seen & INVALID != 0 {
+                return false;
+            }
+            for ((&x, &y), &cell) in a[..n].iter().zip(&b[..n]).zip(&cells[start..end]) {
+                counts[cell as usize][(2 * x + y) as usize] += 1;
+            }
+            start = end;
+        }
+        for (state, [tn, fp, fn_, tp]) in out.iter_mut().zip(counts) {
+            *state = BinaryConfusion { tp, fp, fn_, tn };
+        }
+        true
+    }
+
     pub fn merge(&mut self, other: &BinaryConfusion) -> Result<()> {
         *self = BinaryConfusion {
             tp: add_count(self.tp, other.tp, "binary confusion")?,

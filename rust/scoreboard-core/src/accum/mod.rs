@@ -76,6 +76,32 @@ impl AccState {
         }
     }
 
+    /// Per-cell states of one chunk computed in a single pass over the rows, for the
+    /// accumulators that can (binary confusions); `None` when this one cannot, or when the chunk
+    /// holds an invalid value (the grouped path then reports it).
+    pub fn update_cells(
+        spec: &AccumulatorSpec,
+        chunk: &Chunk<'_>,
+        cells: &[u32],
+        cell_count: usize,
+    ) -> Option<Vec<AccState>> {
+        let AccumulatorSpec::BinaryConfusion {
+            y_true,
+            y_pred,
+            positive,
+            negative,
+            threshold,
+        } = spec
+        else {
+            return None;
+        };
+        let labels = binary::BinaryLabels::new(positive, negative);
+        let mut out = vec![BinaryConfusion::default(); cell_count];
+        let (t, p) = (chunk.get(y_true).ok()?, chunk.get(y_pred).ok()?);
+        BinaryConfusion::update_cells(t, p, &labels, *threshold, cells, &mut out)
+            .then(|| out.into_iter().map(AccState::Binary).collect())
+    }
+
     pub fn merge(&mut self, other: &AccState) -> Result<()> {
         match (self, other) {
             (AccState::Binary(a), AccState::Binary(b)) => a.merge(b),
