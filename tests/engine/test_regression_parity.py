@@ -45,7 +45,16 @@ def reference(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 def check(y: np.ndarray, p: np.ndarray, rel: float = 1e-9) -> None:
     res = make_plan("regression", KINDS).evaluate({"y": y, "p": p})
-    for kind, want in reference(y.astype(np.float64), p.astype(np.float64)).items():
+    want_all = reference(y.astype(np.float64), p.astype(np.float64))
+    error = p.astype(np.float64) - y.astype(np.float64)
+    if len(y) and np.ptp(y) == 0:
+        # A constant target: Var(y) is exactly 0, so scikit-learn's force_finite answer is 1 for
+        # a zero numerator and 0 otherwise. Its mean of a repeated value can round, leaving a
+        # tiny denominator (r2 of -1e31) or numerator (explained variance 0 for a constant
+        # error); the exact answers are asserted instead.
+        want_all["r2"] = 1.0 if not np.any(error) else 0.0
+        want_all["explained_variance"] = 1.0 if np.ptp(error) == 0 else 0.0
+    for kind, want in want_all.items():
         got = res.value(kind)
         if math.isnan(want):
             assert got is None, kind
