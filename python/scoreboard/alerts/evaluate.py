@@ -81,8 +81,8 @@ class RuleOutcome:
         return self.evaluations[-1] if self.evaluations else None
 
 
-#: Finds a version baseline's point for a rule and a point (None: no baseline).
-BaselineLookup = Callable[[Rule, SeriesPoint], SeriesPoint | None]
+#: Finds a version baseline for a rule and a point (None: no baseline).
+BaselineLookup = Callable[[Rule, SeriesPoint], Sample | None]
 
 
 def evaluate_rules(
@@ -113,8 +113,7 @@ def evaluate_rules(
                         earlier = by_index.get(p.window_index - rule.ago)
                         baseline = _sample(rule, earlier, by_key) if earlier else None
                 elif rule.baseline is not None and baseline_lookup is not None:
-                    found = baseline_lookup(rule, p)
-                    baseline = _sample(rule, found, by_key) if found else None
+                    baseline = baseline_lookup(rule, p)
                 sample = _sample(rule, p, by_key)
                 result = assess(rule, sample, baseline=baseline, history=history, at=p.key)
                 state, transition = step(state, result.observation, rule.timing)
@@ -123,6 +122,20 @@ def evaluate_rules(
                     history.append(p.value)
             outcomes.append(outcome)
     return outcomes
+
+
+def index_points(
+    points: Iterable[SeriesPoint],
+) -> dict[tuple[str, str | None, str, str], SeriesPoint]:
+    """Points by (metric, window, window instance key, segment JSON): what ``sample`` reads."""
+    return {(p.metric, p.window, p.key, segment_json(p.segment)): p for p in points}
+
+
+def sample(
+    rule: Rule, p: SeriesPoint, by_key: Mapping[tuple[str, str | None, str, str], SeriesPoint]
+) -> Sample:
+    """What ``rule`` reads of ``p``: with the trials of a proportion from its companion metric."""
+    return _sample(rule, p, by_key)
 
 
 def _sample(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from . import alerts, evaluate, history, schema, validate
 from . import compile as compile_cmd
-from . import evaluate, history, schema, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -20,5 +20,6 @@ for command in (
     history.command,
     compile_cmd.command,
     schema.command,
+    alerts.command,
 ):
     cli.add_command(command)

@@ -97,3 +97,28 @@ def emit_rows(
             render_table(headers, rows, title=title, color=output is None and stdout_wants_color()),
             output,
         )
+
+
+def render_alerts(fmt: str, alerts: Sequence[dict[str, Any]], report: Any) -> str:
+    """The alert states after an evaluation, as a table or Markdown, with the delivery tally."""
+    headers = ["rule", "segment", "state", "value", "window", "start", "transitions"]
+    rows = [
+        [
+            a["rule"],
+            a["segment"],
+            a["state"],
+            a["value"],
+            a["window"],
+            a["window_start"],
+            ", ".join(f"{t['kind']}@{t['window_start'] or '-'}" for t in a["transitions"]) or "",
+        ]
+        for a in alerts
+    ]
+    title = "alerts"
+    if report is not None:
+        title += (
+            f" (notifications: {report.sent} sent, {report.pending} pending, {report.dead} dead)"
+        )
+    if fmt == "markdown":
+        return render_markdown(headers, rows, title=title)
+    return render_table(headers, rows, title=title, color=stdout_wants_color())
