@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import re
 import smtplib
 import ssl
 import sys
@@ -90,6 +91,28 @@ def redact_url(url: str) -> str:
     except ValueError:
         return "<url>"
     return f"{parts.scheme or '?'}://{host}{port}/…"
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+
+
+class RedactURLs(logging.Filter):
+    """Rewrites every URL in a log record to :func:`redact_url`'s form. Installed on httpx's
+    and httpcore's loggers, which log each request's full URL at INFO / DEBUG level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            text = str(record.msg)
+        record.msg = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+        record.args = None
+        return True
+
+
+for _name in ("httpx", "httpcore"):
+    if not any(isinstance(f, RedactURLs) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(RedactURLs())
 
 
 def iso(moment: datetime) -> str:
