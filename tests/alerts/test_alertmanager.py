@@ -137,8 +137,8 @@ def test_evaluate_sends_the_drift_alert_to_alertmanager(
     first_days = [str(p) for p in sorted(drift_data.glob("part-*.parquet"))[:2]]  # days 1-10
     os.environ["AM_URL"] = alertmanager
     try:
-        code = run(["evaluate", str(spec), *first_days, "--store", str(tmp_path / "s.db"),
-                    "--model-version", "v9", "--format", "json", "--dispatch-timeout", "5"])  # fmt: skip
+        store = ["--store", str(tmp_path / "s.db"), "--model-version", "v9"]
+        code = run(["evaluate", str(spec), *first_days, *store, "--format", "json"])
     finally:
         del os.environ["AM_URL"]
     assert code == 0
