@@ -6,6 +6,7 @@ import click
 
 from . import alerts, evaluate, history, schema, validate
 from . import compile as compile_cmd
+from . import test as test_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,5 +22,6 @@ for command in (
     compile_cmd.command,
     schema.command,
     alerts.command,
+    test_cmd.command,
 ):
     cli.add_command(command)
