@@ -40,6 +40,13 @@ class SeriesPoint:
     ci_high: float | None = None
     run_id: str | None = None
     order: str = ""  # tie-breaker: when the run was first recorded
+    reason: str | None = None  # why the value is undefined (or a zero_division stand-in)
+
+    @property
+    def defined(self) -> float | None:
+        """The value, or None when it is undefined: a ``zero_division: warn`` 0 (or 1) stands
+        in for an undefined value, and a rule must not read it as a measurement (P8)."""
+        return None if self.reason is not None else self.value
 
     @property
     def key(self) -> str:
@@ -118,8 +125,8 @@ def evaluate_rules(
                 result = assess(rule, sample, baseline=baseline, history=history, at=p.key)
                 state, transition = step(state, result.observation, rule.timing)
                 outcome.evaluations.append(Evaluation(p, result, state, transition))
-                if p.value is not None and p.n >= rule.min_samples:
-                    history.append(p.value)
+                if p.defined is not None and p.n >= rule.min_samples:
+                    history.append(p.defined)
             outcomes.append(outcome)
     return outcomes
 
@@ -148,10 +155,10 @@ def _sample(
             trials = float(p.n)
         else:
             companion = by_key.get((den["metric"], p.window, p.key, segment_json(p.segment)))
-            if companion is not None and companion.value is not None:
-                share = 1.0 - companion.value if den.get("complement") else companion.value
+            if companion is not None and companion.defined is not None:
+                share = 1.0 - companion.defined if den.get("complement") else companion.defined
                 trials = share * p.n
-    return Sample(p.value, p.n, p.ci_low, p.ci_high, trials)
+    return Sample(p.defined, p.n, p.ci_low, p.ci_high, trials)
 
 
 # ----------------------------------------------------------------------------------------------

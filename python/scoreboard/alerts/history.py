@@ -112,6 +112,7 @@ def series_point(r: MetricResult | MetricPoint, run_id: str | None, order: str =
         ci_high=r.ci_high,
         run_id=run_id,
         order=order,
+        reason=r.reason,
     )
 
 

@@ -20,7 +20,9 @@ n·(1 − predicted_positive_rate) for npv. Where a result carries ci_low / ci_h
 only when the interval excludes the threshold (or does not overlap the baseline's interval).
 
 ``min_samples`` and undefined values give an *insufficient data* observation (``on_undefined``
-decides for a null value: ok, alerting, insufficient_data (the default) or keep_last).
+decides for a null value: ok, alerting, insufficient_data (the default) or keep_last). A result
+that carries a ``reason`` is undefined for the rules even where ``zero_division: warn`` reported
+0 in its place: recall over no positives is no evidence of a bad model.
 """
 
 from __future__ import annotations

@@ -140,7 +140,8 @@ def load_test_file(path: str) -> tuple[TestFile, list[Rule], SourceMap]:
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = f"unknown key {loc[-1]!r}"
-            problems.append(source.problem(loc, message, error["type"]))
+            key = error["type"] == "extra_forbidden"
+            problems.append(source.problem(loc, message, error["type"], key=key))
         raise SpecError(sorted(problems, key=lambda p: (p.line, p.column))) from None
     if (test_file.spec is None) == (test_file.rules is None):
         raise SpecError([source.problem((), "give either spec: or rules:", "test_rules_source")])
@@ -148,11 +149,21 @@ def load_test_file(path: str) -> tuple[TestFile, list[Rule], SourceMap]:
         spec_path = os.path.join(os.path.dirname(os.path.abspath(path)), test_file.spec)
         plan = compile_spec(load_spec(spec_path))
     else:
-        plan = compile_spec(_inline_spec(test_file, data, source))
+        try:
+            plan = compile_spec(_inline_spec(test_file, data, source))
+        except SpecError as exc:  # the spec is the test file's: name its keys
+            raise SpecError([_renamed(p) for p in exc.problems]) from None
     rules = [Rule.from_plan(r) for r in plan.alert_rules]
     if not rules:
         raise SpecError([source.problem((), "the spec declares no alert rules", "no_rules")])
     return test_file, rules, source
+
+
+def _renamed(problem: Problem) -> Problem:
+    path = problem.path
+    if path.startswith("alerts"):
+        path = "rules" + path[len("alerts") :]
+    return Problem(problem.file, problem.line, problem.column, path, problem.message, problem.type)
 
 
 def _inline_spec(test_file: TestFile, data: Any, source: SourceMap) -> Any:
@@ -183,7 +194,7 @@ def _inline_spec(test_file: TestFile, data: Any, source: SourceMap) -> Any:
 
 def run_case(test: RuleTest, rules: list[Rule]) -> CaseResult:
     result = CaseResult(test.name)
-    windows = {r.window for r in rules}
+    windows = {r.window for r in rules if r.window is not None}
     default_window = test.window if test.window is not None else _only(windows)
     start = datetime.fromisoformat(test.start.replace("Z", "+00:00")).astimezone(UTC)
     step = timedelta(seconds=duration_seconds(test.step))
@@ -191,7 +202,7 @@ def run_case(test: RuleTest, rules: list[Rule]) -> CaseResult:
     for series in test.series:
         values = expand(series.values) if isinstance(series.values, str) else series.values
         counts = series.n if isinstance(series.n, list) else [series.n] * len(values)
-        window = series.window if series.window is not None else default_window
+        window = series.window if "window" in series.model_fields_set else default_window
         for i, value in enumerate(values):
             n = counts[i] if i < len(counts) else counts[-1]
             timed = window is not None
@@ -227,7 +238,7 @@ def run_case(test: RuleTest, rules: list[Rule]) -> CaseResult:
     return result
 
 
-def _only(windows: set[str | None]) -> str | None:
+def _only(windows: set[str]) -> str | None:
     return next(iter(windows)) if len(windows) == 1 else None
 
 

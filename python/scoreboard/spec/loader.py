@@ -463,7 +463,9 @@ def spec_from_mapping(data: object, source: SourceMap = EMPTY_SOURCE) -> Spec:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
         details = exc.errors(include_input=False, include_url=False, include_context=True)
-        raise SpecError(_sorted(env_problems + _problems(details, data, source))) from None
+        failed = {p.path for p in env_problems}  # no echo of a value that was never set
+        others = [p for p in _problems(details, data, source) if p.path not in failed]
+        raise SpecError(_sorted(env_problems + others)) from None
     if env_problems:
         raise SpecError(_sorted(env_problems))
     return spec.with_source(source)
