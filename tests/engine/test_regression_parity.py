@@ -52,7 +52,7 @@ def check(y: np.ndarray, p: np.ndarray, rel: float = 1e-9) -> None:
         # a zero numerator and 0 otherwise. Its mean of a repeated value can round, leaving a
         # tiny denominator (r2 of -1e31) or numerator (explained variance 0 for a constant
         # error); the exact answers are asserted instead.
-        want_all["r2"] = 1.0 if not np.any(error) else 0.0
+        want_all["r2"] = 1.0 if not np.any(error**2) else 0.0  # as squared: may underflow
         want_all["explained_variance"] = 1.0 if np.ptp(error) == 0 else 0.0
     for kind, want in want_all.items():
         got = res.value(kind)

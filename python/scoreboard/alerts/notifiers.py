@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import re
 import smtplib
 import ssl
@@ -191,6 +192,7 @@ class FileNotifier(Notifier):
         record = {"sent_at": iso(now), "receiver": self.name, **note.to_json()}
         line = json.dumps(record, sort_keys=True, allow_nan=False) + "\n"
         try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line)
         except OSError as exc:

@@ -109,8 +109,8 @@ def render_alerts(fmt: str, alerts: Sequence[dict[str, Any]], report: Any) -> st
             a["state"],
             a["value"],
             a["window"],
-            a["window_start"],
-            ", ".join(f"{t['kind']}@{t['window_start'] or '-'}" for t in a["transitions"]) or "",
+            short_time(a["window_start"]),
+            ", ".join(f"{t['kind']}@{short_time(t['window_start'])}" for t in a["transitions"]),
         ]
         for a in alerts
     ]
@@ -122,3 +122,12 @@ def render_alerts(fmt: str, alerts: Sequence[dict[str, Any]], report: Any) -> st
     if fmt == "markdown":
         return render_markdown(headers, rows, title=title)
     return render_table(headers, rows, title=title, color=stdout_wants_color())
+
+
+def short_time(text: str | None) -> str:
+    """``2026-03-09T00:00:00.000000Z`` -> ``2026-03-09``; other times to the second."""
+    if not text:
+        return "-"
+    if text[10:] in ("T00:00:00.000000Z", "T00:00:00Z"):
+        return text[:10]
+    return text[:19].replace("T", " ")
