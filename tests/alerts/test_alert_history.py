@@ -203,3 +203,17 @@ def test_store_migrates_from_schema_2(tmp_path: Path, monkeypatch: pytest.Monkey
     with SQLiteStore(path) as new:
         assert new.schema_version() >= 3
         assert new.alert_states() == [] and new.outbox() == []
+
+
+def test_a_rule_without_window_steps_once_per_run(store: SQLiteStore) -> None:
+    plan = plan_with({"name": "per-run", "metric": "recall", "below": 0.8, "for": 2})
+    first = record(store, plan, day_data(0, 0.5))
+    assert [a["state"] for a in first.alerts.to_list()] == ["pending", "pending"]
+    record(store, plan, day_data(1, 0.5))
+    assert state_of(store, "per-run") == "firing"
+    before = len(store.outbox())
+    record(store, plan, day_data(0, 0.5))  # the first run again: no new run, no new step
+    assert (state_of(store, "per-run"), len(store.outbox())) == ("firing", before)
+    (south,) = [s for s in store.alert_states() if s.segment]
+    assert south.window is None and south.window_key is not None
+    assert south.window_key.startswith("run:")
