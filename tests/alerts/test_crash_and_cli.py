@@ -131,3 +131,31 @@ def test_flush_needs_a_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_alerts_on_a_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["alerts", "--store", str(tmp_path / "none.db")]) == 0
     assert "no store at" in capsys.readouterr().err
+
+
+def test_alertmanager_gets_refreshes_while_firing_and_repeated_resolutions(
+    tmp_path: Path,
+    drift_data: Path,
+    drift_spec: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = str(tmp_path / "s.db")
+    parts = sorted(str(p) for p in drift_data.glob("part-*.parquet"))
+    with http_receiver() as am:
+        monkeypatch.setenv("AM", am.url)
+        spec = str(drift_spec(tmp_path, notify=[{"type": "alertmanager", "url": "${AM}"}]))
+        assert run(["evaluate", spec, *parts[:2], "--store", store]) == 0  # days 1-10: firing
+        sent, refresh = am.requests
+        assert sent.path == refresh.path == "/api/v2/alerts"
+        assert sent.headers["idempotency-key"] and "idempotency-key" not in refresh.headers
+        assert [a["labels"]["region"] for a in refresh.body] == ["south"]
+        assert run(["alerts", "--store", store, "--flush", "--spec", spec]) == 0
+        assert [a["labels"]["region"] for a in am.requests[-1].body] == ["south"]  # re-sent
+        assert run(["evaluate", spec, *parts, "--store", store]) == 0  # days 1-20: resolved
+        resolved = am.requests[-2].body
+        assert [a["labels"]["region"] for a in resolved] == ["south"]
+        assert resolved[0]["endsAt"] >= resolved[0]["startsAt"]
+        repeat = am.requests[-1].body  # the resolution is repeated (for 5 minutes)
+        assert [(a["labels"]["region"], a["endsAt"] < a["startsAt"]) for a in repeat] == [
+            ("south", False)
+        ]

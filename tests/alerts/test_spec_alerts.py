@@ -194,3 +194,11 @@ def test_in_memory_specs_interpolate_too(monkeypatch: pytest.MonkeyPatch) -> Non
     doc["notify"] = [{"type": "alertmanager", "url": "${AM}"}]
     spec = spec_from_mapping(doc, SourceMap("<test>"))
     assert spec.notify[0].url.get_secret_value() == "http://127.0.0.1:9093"  # type: ignore[union-attr]
+
+
+def test_explain_lists_the_rules(tmp_path: Path) -> None:
+    plan = sb.compile(load_spec(write(tmp_path, "alerts: [{name: r, metric: f1, window: daily, "
+                                                "baseline: 1_ago, max_drop: 0.1}]\n")))  # fmt: skip
+    assert plan.explain().splitlines()[-1] == (
+        "alert r: f1 over daily (baseline='1_ago', max_drop=0.1), for 1, severity warning"
+    )

@@ -177,6 +177,17 @@ class Plan:
             )
         for columns, top_k in layout.segments:
             lines.append(f"segment {'*'.join(columns)}" + (f" top {top_k}" if top_k else ""))
+        for rule in self._body.get("alerts", []):
+            condition = ", ".join(
+                f"{k}={rule[k]!r}"
+                for k in ("below", "above", "baseline", "max_drop", "max_rise", "band")
+                if rule.get(k) is not None
+            )
+            where = f" over {rule['window']}" if rule.get("window") else " per run"
+            lines.append(
+                f"alert {rule['name']}: {rule['metric']}{where} ({condition}), "
+                f"for {rule['for']}, severity {rule['severity']}"
+            )
         return "\n".join(lines)
 
     # -- execution --------------------------------------------------------------------------
