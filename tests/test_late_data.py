@@ -90,3 +90,46 @@ def test_rerunning_the_same_data_does_not_double_count(tmp_path: Path) -> None:
             if not p.segment
         ]
     assert sum(c for c in counts if c is not None) == len(data)
+
+
+def test_history_cli_shows_each_window_once_with_late_data_merged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from scoreboard.cli import run
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "version: 1\nmodel: m\ntask: binary\n"
+        "columns: {y_true: y, y_score: p, timestamp: ts}\n"
+        "windows: [{name: daily, tumbling: 1d}]\nmetrics: [count, f1]\n"
+    )
+    store = str(tmp_path / "cli.db")
+    for name, frame in (("a", days(1, 10, seed=1)), ("b", days(10, 20, seed=2))):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        assert (
+            run(
+                [
+                    "evaluate",
+                    str(spec),
+                    str(path),
+                    "--store",
+                    store,
+                    "--no-progress",
+                    "--format",
+                    "json",
+                ]
+            )
+            == 0
+        )
+    capsys.readouterr()
+    assert run(["history", "--store", store, "--metric", "count", "--format", "json"]) == 0
+    points = json.loads(capsys.readouterr().out)
+    daily = [p for p in points if p["window"] == "daily"]
+    starts = [p["window_start"] for p in daily]
+    assert len(starts) == len(set(starts)) == 20
+    day10 = next(p for p in daily if p["window_start"].startswith("2026-03-10"))
+    both = pd.concat([days(1, 10, seed=1), days(10, 20, seed=2)])
+    assert day10["value"] == int((both.ts.dt.day == 10).sum())

@@ -13,7 +13,6 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
@@ -67,6 +66,7 @@ class Accumulator:
         "_kernel_columns",
         "_layout",
         "_lock",
+        "_numeric_columns",
         "_row_base",
         "allowed_lateness_ns",
         "dropped_rows",
@@ -84,6 +84,7 @@ class Accumulator:
     ) -> None:
         self.plan = plan
         self._kernel_columns = plan.kernel_columns
+        self._numeric_columns = plan.numeric_columns
         self._layout = plan.layout
         self._executor = executor if executor is not None else _core.Executor(plan.to_json())
         self._coders = {
@@ -105,53 +106,64 @@ class Accumulator:
         All or nothing: a rejected batch leaves the state unchanged."""
         if not self._layout.needs_keys and isinstance(batch, Mapping):
             # The service fast path: numpy arrays go straight to the core.
-            self._executor.update({n: _mapping_column(batch, n) for n in self._kernel_columns})
+            self._executor.update(
+                {
+                    n: _mapping_column(batch, n, numeric=n in self._numeric_columns)
+                    for n in self._kernel_columns
+                }
+            )
             return
         table = _as_table(batch)
         if not self._layout.needs_keys:
-            columns = {name: _arrow_column(table, name) for name in self._kernel_columns}
+            columns = {
+                name: _arrow_column(table, name, numeric=name in self._numeric_columns)
+                for name in self._kernel_columns
+            }
             self._executor.update(columns, None)
             self._row_base += table.num_rows
             return
         with self._lock:
-            table, keys = self._cell_keys(table)
-            columns = {name: _arrow_column(table, name) for name in self._kernel_columns}
-            self._executor.update(columns, keys)
-            self._row_base += table.num_rows
+            prepared = self._cell_keys(table)
+            try:
+                columns = {
+                    name: _arrow_column(prepared.table, name, numeric=name in self._numeric_columns)
+                    for name in self._kernel_columns
+                }
+                self._executor.update(columns, prepared.keys)
+            except DataError as exc:
+                raise prepared.locate(exc) from None
+            # Only a batch the core accepted moves the watermark and the counters.
+            self._row_base += prepared.table.num_rows
+            self.dropped_rows += prepared.dropped
+            self.late_rows += prepared.late
+            self.watermark_ns = prepared.watermark_ns
 
-    def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> tuple[Any, list[np.ndarray]]:
+    def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> _Prepared:
         layout = self._layout
-        local: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        prepared = _Prepared(table, watermark_ns=self.watermark_ns)
+        local: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         if any(p.kind != "rows" for p in layout.panes):
             assert layout.timestamp is not None
-            table, utc = self._timestamps(table, layout.timestamp)
+            utc = self._timestamps(prepared, layout.timestamp)
             for tz in {p.timezone for p in layout.panes if p.kind != "rows"}:
-                local[tz] = local_time(utc, tz)
-        n = table.num_rows
-        keys: list[np.ndarray] = []
+                monthly = any(p.kind == "month" and p.timezone == tz for p in layout.panes)
+                local[tz] = local_time(utc, tz, months=monthly)
+        n = prepared.table.num_rows
         for pane in layout.panes:
             if pane.kind == "rows":
-                keys.append((self._row_base + np.arange(n, dtype=np.int64)) // pane.size)
+                prepared.keys.append((self._row_base + np.arange(n, dtype=np.int64)) // pane.size)
             else:
                 wall, months = local[pane.timezone]
-                keys.append(pane.panes(wall, months))
+                prepared.keys.append(pane.panes(wall, months))
         for column in layout.segment_columns:
-            index = table.schema.get_field_index(column)
-            if index < 0:
-                raise DataError(f"missing column; the data has {table.schema.names}", column=column)
-            values = table.column(index)
-            if isinstance(values, pa.ChunkedArray):
-                values = values.combine_chunks()
-            keys.append(self._coders[column].encode(values))
-        return table, keys
+            prepared.keys.append(self._coders[column].encode(_column(prepared.table, column)))
+        return prepared
 
-    def _timestamps(self, table: Any, column: str) -> tuple[Any, np.ndarray]:
-        index = table.schema.get_field_index(column)
-        if index < 0:
-            raise DataError(f"missing column; the data has {table.schema.names}", column=column)
-        values = table.column(index)
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
+    def _timestamps(self, prepared: _Prepared, column: str) -> np.ndarray:
+        """UTC nanoseconds of the batch's rows; drops rows with a null timestamp (under
+        ``null_timestamps: drop``) and late rows (with ``allowed_lateness``), noting them in
+        ``prepared`` rather than in the accumulator until the batch is accepted."""
+        values = _column(prepared.table, column)
         if values.null_count:
             if self._layout.null_timestamps == "error":
                 raise DataError(
@@ -160,20 +172,22 @@ class Accumulator:
                     column=column,
                     row=sources.first_null_row(values),
                 )
-            keep = pc.is_valid(values)
-            self.dropped_rows += values.null_count
-            table, values = table.filter(keep), values.filter(keep)
+            keep = pc.is_valid(values).to_numpy(zero_copy_only=False)
+            prepared.dropped += values.null_count
+            prepared.keep(keep)
+            values = values.filter(pa.array(keep))
         utc = timestamps_ns(values, column, self._layout.timestamp_unit)
         if self.allowed_lateness_ns is not None and len(utc):
-            if self.watermark_ns is not None:
-                on_time = utc >= self.watermark_ns - self.allowed_lateness_ns
+            if prepared.watermark_ns is not None:
+                on_time = utc >= prepared.watermark_ns - self.allowed_lateness_ns
                 if not on_time.all():
-                    self.late_rows += int((~on_time).sum())
-                    table, utc = table.filter(pa.array(on_time)), utc[on_time]
+                    prepared.late += int((~on_time).sum())
+                    prepared.keep(on_time)
+                    utc = utc[on_time]
             if len(utc):
                 latest = int(utc.max())
-                self.watermark_ns = max(latest, self.watermark_ns or latest)
-        return table, utc
+                prepared.watermark_ns = max(latest, prepared.watermark_ns or latest)
+        return utc
 
     def merge(self, other: Accumulator) -> None:
         """Folds ``other`` (a state of the same plan) into this one."""
@@ -253,17 +267,16 @@ class Accumulator:
                     continue
             elif closed_only:
                 continue
-            for r in from_core(self._executor.results_for(cells)):
-                items.append(
-                    replace(
-                        r,
-                        window=window,
-                        window_index=instance,
-                        window_start=start,
-                        window_end=end,
-                        segment={**segment, **r.segment},
-                    )
+            items.extend(
+                from_core(
+                    self._executor.results_for(cells),
+                    window=window,
+                    window_index=instance,
+                    window_start=start,
+                    window_end=end,
+                    segment=segment,
                 )
+            )
         return Results(
             items,
             model=self.plan.model,
@@ -290,6 +303,30 @@ class Accumulator:
 
 
 _ENVELOPE = b"SBAC\x01"
+
+
+class _Prepared:
+    """A batch on its way into the core: rows kept (after null and late timestamps are dropped),
+    their cell keys, and the counter changes to apply once the core accepts the batch."""
+
+    def __init__(self, table: pa.Table | pa.RecordBatch, *, watermark_ns: int | None) -> None:
+        self.table = table
+        self.keys: list[np.ndarray] = []
+        self.rows: np.ndarray | None = None  # original row of each kept row, when any dropped
+        self.dropped = 0
+        self.late = 0
+        self.watermark_ns = watermark_ns
+
+    def keep(self, mask: np.ndarray) -> None:
+        original = np.arange(self.table.num_rows) if self.rows is None else self.rows
+        self.rows = original[mask]
+        self.table = self.table.filter(pa.array(mask))
+
+    def locate(self, exc: DataError) -> DataError:
+        """The error with its row counted in the batch as given, not in the kept rows."""
+        if self.rows is None or exc.row is None or exc.row >= len(self.rows):
+            return exc
+        return DataError(exc.message, file=exc.file, column=exc.column, row=int(self.rows[exc.row]))
 
 
 def _as_table(batch: Any) -> pa.Table | pa.RecordBatch:
@@ -360,12 +397,12 @@ def _from_pandas(frame: Any) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _mapping_column(batch: Mapping[str, Any], name: str) -> KernelColumn:
+def _mapping_column(batch: Mapping[str, Any], name: str, *, numeric: bool = False) -> KernelColumn:
     if name not in batch:
         raise DataError(f"missing column; the batch has {sorted(map(str, batch))}", column=name)
     values = batch[name]
     if isinstance(values, pa.Array | pa.ChunkedArray):
-        return _arrow_array(values, name)
+        return _arrow_array(values, name, numeric=numeric)
     array = np.asarray(values)
     if array.ndim != 1:
         raise DataError(f"expected a 1-D column, got shape {array.shape}", column=name)
@@ -373,17 +410,34 @@ def _mapping_column(batch: Mapping[str, Any], name: str) -> KernelColumn:
         if array.dtype == np.float16:
             array = array.astype(np.float32)
         return np.ascontiguousarray(array)
-    return _arrow_array(pa.array(array, from_pandas=True), name)
+    return _arrow_array(pa.array(array, from_pandas=True), name, numeric=numeric)
 
 
-def _arrow_column(table: pa.RecordBatch | pa.Table, name: str) -> KernelColumn:
+def _column(table: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
+    """One column as a single Arrow array; a missing column is a DataError listing the others."""
     index = table.schema.get_field_index(name)
     if index < 0:
         raise DataError(f"missing column; the data has {table.schema.names}", column=name)
-    return _arrow_array(table.column(index), name)
+    values = table.column(index)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values
 
 
-def _arrow_array(values: pa.Array | pa.ChunkedArray, name: str) -> KernelColumn:
+def _arrow_column(
+    table: pa.RecordBatch | pa.Table, name: str, *, numeric: bool = False
+) -> KernelColumn:
+    return _arrow_array(_column(table, name), name, numeric=numeric)
+
+
+def _arrow_array(
+    values: pa.Array | pa.ChunkedArray, name: str, *, numeric: bool = False
+) -> KernelColumn:
+    """The kernel form of one column: a numpy view, or (dictionary, indices) for strings.
+
+    ``numeric`` columns (scores, regression values) that arrive as text (a CSV column with one
+    stray word) are parsed as numbers, and the first value that is not one is named by its row.
+    """
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     if values.null_count:
@@ -395,19 +449,59 @@ def _arrow_array(values: pa.Array | pa.ChunkedArray, name: str) -> KernelColumn:
             row=first,
         )
     kind = values.type
+    if numeric and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return _numeric_view(_parse_numbers(values, name))
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-        if pa.types.is_float16(kind):
-            values = values.cast(pa.float32())
-        array: np.ndarray = values.to_numpy(zero_copy_only=False)
-        return array
+        return _numeric_view(values)
     if pa.types.is_dictionary(kind):
         dictionary = values.dictionary
         if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
-            values = values.dictionary_decode()
-            return _arrow_array(values, name)
-        indices = values.indices.cast(pa.int32()).to_numpy(zero_copy_only=False)
+            return _arrow_array(values.dictionary_decode(), name, numeric=numeric)
+        if numeric:
+            return _arrow_array(values.dictionary_decode(), name, numeric=numeric)
+        indices = _numeric_view(values.indices.cast(pa.int32()))
         return (dictionary.to_pylist(), indices)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        encoded = pc.dictionary_encode(values)
-        return _arrow_array(encoded, name)
+        return _arrow_array(pc.dictionary_encode(values), name)
     raise DataError(f"has type {kind}; expected numbers, booleans or string labels", column=name)
+
+
+def _numeric_view(values: pa.Array) -> np.ndarray:
+    """A numpy view of a null-free numeric or boolean Arrow array, straight from its buffers.
+
+    (``Array.to_numpy`` may import pandas the first time it runs, and pyarrow swallows every
+    exception of that import, a Ctrl-C included.)"""
+    kind = values.type
+    data = values.buffers()[1]
+    if pa.types.is_boolean(kind):
+        bits = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        unpacked = np.unpackbits(bits, bitorder="little")
+        result: np.ndarray = unpacked[values.offset : values.offset + len(values)].view(np.bool_)
+        return result
+    if pa.types.is_float16(kind):
+        return _numeric_view(values.cast(pa.float32()))
+    dtype = np.dtype(kind.to_pandas_dtype())
+    if data is None:
+        return np.zeros(0, dtype)
+    return np.frombuffer(
+        data, dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
+    )
+
+
+def _parse_numbers(values: pa.Array, name: str) -> pa.Array:
+    try:
+        return values.cast(pa.float64())
+    except pa.ArrowInvalid:
+        pass
+    numeric = pc.match_substring_regex(
+        pc.utf8_trim_whitespace(values),
+        r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?(inf|Inf|INF|nan|NaN|NAN)$",
+    )
+    bad = pc.invert(numeric)
+    first = pc.index(bad, True).as_py()
+    text = values[first].as_py() if first is not None and first >= 0 else "?"
+    raise DataError(
+        f"value {text!r} is not a number (the column holds text)",
+        column=name,
+        row=first if first is not None and first >= 0 else None,
+    )

@@ -99,6 +99,10 @@ class StorageError(ScoreboardError):
     """The metric store cannot be opened or written. The message says how to fix it."""
 
 
+class OutputError(ScoreboardError):
+    """An output file (``--output``, ``-o``, ``--junit``...) cannot be written."""
+
+
 class ScoreboardInternalError(ScoreboardError):
     """A bug in scoreboard (including a caught Rust panic). Please report it."""
 

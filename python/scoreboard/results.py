@@ -47,15 +47,40 @@ class MetricResult:
         }
 
 
-def from_core(raw: Sequence[Mapping[str, Any]]) -> list[MetricResult]:
-    """Converts the core's ``{name, class, value, n, reason}`` dicts."""
+def from_core(
+    raw: Sequence[Mapping[str, Any]],
+    *,
+    window: str | None = None,
+    window_index: int | None = None,
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+    segment: Mapping[str, str] | None = None,
+) -> list[MetricResult]:
+    """Converts the core's ``{name, class, value, n, reason}`` dicts of one reported group."""
     out = []
     for r in raw:
-        value = r["value"]
-        if value is not None and math.isnan(value):
+        value: float | None = r["value"]
+        reason: str | None = r["reason"]
+        if value is not None and not math.isfinite(value):
+            # JSON has no inf; scikit-learn would say inf here (an overflowing sum).
+            reason = reason or ("overflow" if math.isinf(value) else "undefined")
             value = None
-        segment = {} if r["class"] is None else {"class": str(r["class"])}
-        out.append(MetricResult(r["name"], value, int(r["n"]), r["reason"], segment=segment))
+        group = dict(segment or {})
+        if r["class"] is not None:
+            group["class"] = str(r["class"])
+        out.append(
+            MetricResult(
+                r["name"],
+                value,
+                int(r["n"]),
+                reason,
+                window,
+                window_index,
+                window_start,
+                window_end,
+                group,
+            )
+        )
     return out
 
 

@@ -217,11 +217,15 @@ class _Format:
 
 
 def _open_parquet(path: Path, columns: list[str], chunk_rows: int) -> _Opened:
+    present = set(pq.read_schema(str(path)).names)
     parquet = pq.ParquetFile(
         str(path),
         pre_buffer=False,
         buffer_size=_PARQUET_BUFFER_BYTES,
         page_checksum_verification=True,
+        # Text columns (labels, segments) stay dictionary-encoded as Parquet stores them: no
+        # string is materialised, and the engine uses the dictionary as it is.
+        read_dictionary=[c for c in columns if c in present],
     )
     try:
         schema = _project_schema(parquet.schema_arrow, columns, str(path))
@@ -608,11 +612,12 @@ class _SchemaGuard:
     def check(self, schema: pa.Schema, file: str) -> None:
         problems: list[tuple[str, str]] = []
         for field in schema:
+            kind = _logical_type(field.type)
             seen = self._seen.get(field.name)
             if seen is None or pa.types.is_null(seen[0]):
-                self._seen[field.name] = (field.type, file)
-            elif not (pa.types.is_null(field.type) or field.type.equals(seen[0])):
-                message = f"{field.name!r} is {field.type} in {file} but {seen[0]} in {seen[1]}"
+                self._seen[field.name] = (kind, file)
+            elif not (pa.types.is_null(kind) or kind.equals(seen[0])):
+                message = f"{field.name!r} is {kind} in {file} but {seen[0]} in {seen[1]}"
                 problems.append((field.name, message))
         if problems:
             raise DataError(
@@ -633,7 +638,22 @@ class _SchemaGuard:
             else column
             for column, field in zip(batch.columns, self._target, strict=True)
         ]
-        return pa.RecordBatch.from_arrays(arrays, schema=self._target)
+        # A dictionary-encoded column keeps its encoding (its logical type was checked).
+        schema = pa.schema(
+            [
+                pa.field(
+                    field.name,
+                    array.type if _logical_type(array.type).equals(field.type) else field.type,
+                )
+                for array, field in zip(arrays, self._target, strict=True)
+            ]
+        )
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _logical_type(kind: pa.DataType) -> pa.DataType:
+    """The type a column's values have, whether or not they are dictionary-encoded."""
+    return kind.value_type if pa.types.is_dictionary(kind) else kind
 
 
 # --------------------------------------------------------------------------------------------

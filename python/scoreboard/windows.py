@@ -151,7 +151,7 @@ class SegmentCoder:
 
     def encode(self, array: pa.Array) -> np.ndarray:
         """Codes of every row (pyarrow hashes; Python only sees the distinct values)."""
-        encoded = pc.dictionary_encode(array)
+        encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
         dictionary = [_segment_text(v) for v in encoded.dictionary.to_pylist()]
         codes = [self.code(v) for v in dictionary]
         indices = encoded.indices
@@ -309,18 +309,25 @@ def _as_int64(array: pa.Array) -> np.ndarray:
     return np.asarray(array.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def local_time(utc_ns: np.ndarray, timezone: str) -> tuple[np.ndarray, np.ndarray]:
-    """Local wall-clock nanoseconds and month numbers (year * 12 + month - 1) in ``timezone``."""
+def local_time(
+    utc_ns: np.ndarray, timezone: str, *, months: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Local wall-clock nanoseconds in ``timezone``, and (when ``months``) month numbers
+    (year * 12 + month - 1)."""
+    if timezone == "UTC" and not months:
+        return utc_ns, None
     stamps = pa.array(utc_ns, pa.timestamp("ns", tz="UTC"))
     if timezone != "UTC":
         stamps = pc.local_timestamp(stamps.cast(pa.timestamp("ns", tz=timezone)))
     local = _as_int64(stamps)
-    months = (
+    if not months:
+        return local, None
+    month_numbers = (
         np.asarray(pc.year(stamps), dtype=np.int64) * 12
         + np.asarray(pc.month(stamps), dtype=np.int64)
         - 1
     )
-    return local, months
+    return local, month_numbers
 
 
 def group_cells(

@@ -43,7 +43,7 @@ tests:
 
 def test_the_example_rule_tests_pass(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
-    assert run(["test", str(EXAMPLES / "drift.rules-test.yaml"), "--junit", str(junit)]) == 0
+    assert run(["test", str(EXAMPLES / "rule-tests" / "drift.yaml"), "--junit", str(junit)]) == 0
     assert "3 passed, 0 failed" in capsys.readouterr().out
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "0"
@@ -109,9 +109,10 @@ def test_a_bad_file_exits_2_with_its_location(
 def test_a_spec_with_errors_is_reported_in_the_spec(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shutil.copy(EXAMPLES / "drift.rules-test.yaml", tmp_path / "t.yaml")
+    (tmp_path / "rule-tests").mkdir()
+    shutil.copy(EXAMPLES / "rule-tests" / "drift.yaml", tmp_path / "rule-tests" / "t.yaml")
     spec = (EXAMPLES / "drift.yaml").read_text().replace("window: daily", "window: hourly")
     (tmp_path / "drift.yaml").write_text(spec)
-    assert run(["test", str(tmp_path / "t.yaml")]) == 2
+    assert run(["test", str(tmp_path / "rule-tests" / "t.yaml")]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path / 'drift.yaml'}:23:13: alerts[0].window:" in err

@@ -124,10 +124,11 @@ def test_bad_rules_are_located(
     assert f"spec.yaml:{line}:{col}: {expected[3]}:" in capsys.readouterr().err
 
 
-def test_gates_are_still_not_supported(tmp_path: Path) -> None:
-    assert problems_of(tmp_path, "gates: [{metric: f1, min: 0.8}]\n") == [
-        (8, 1, "not_supported_yet", "gates")
-    ]
+def test_alerts_and_gates_live_side_by_side(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, "alerts: [{name: r, metric: f1, below: 0.8}]\n"
+                                     "gates: [{metric: f1, min: 0.8}]\n"))  # fmt: skip
+    plan = sb.compile(spec)
+    assert [r["name"] for r in plan.alert_rules] == ["r"] and len(spec.gates) == 1
 
 
 # -- ${VAR} interpolation ------------------------------------------------------------------------

@@ -56,6 +56,14 @@ def check(y: np.ndarray, p: np.ndarray, rel: float = 1e-9) -> None:
         want_all["r2"] = 1.0 if not np.any(error**2) else 0.0  # as squared: may underflow
         flat = np.ptp(error) == 0 or np.var(error) == 0  # constant, or a spread that underflows
         want_all["explained_variance"] = 1.0 if flat else 0.0
+    elif np.ptp(y) < 1e-6 * float(np.max(np.abs(error))):
+        # y varies by less than float64 resolves next to the error (y = [2e-146, 0, 0, 0, 0],
+        # p = 2467.5: p - y rounds to a constant), so Var(y - p) is lost to rounding in any
+        # float64 algorithm: scikit-learn answers -2e269 for explained variance, the exact value
+        # is 0; nothing to compare. (r2 reads sums of y and of squared errors: still compared.)
+        # Hypothesis draws constants from the loaded modules, so which examples it tries depends
+        # on what else the test session imports.
+        del want_all["explained_variance"]
     for kind, want in want_all.items():
         got = res.value(kind)
         if math.isnan(want):

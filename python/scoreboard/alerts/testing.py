@@ -146,7 +146,9 @@ def load_test_file(path: str) -> tuple[TestFile, list[Rule], SourceMap]:
     if (test_file.spec is None) == (test_file.rules is None):
         raise SpecError([source.problem((), "give either spec: or rules:", "test_rules_source")])
     if test_file.spec is not None:
-        spec_path = os.path.join(os.path.dirname(os.path.abspath(path)), test_file.spec)
+        spec_path = os.path.normpath(
+            os.path.join(os.path.dirname(os.path.abspath(path)), test_file.spec)
+        )
         plan = compile_spec(load_spec(spec_path))
     else:
         try:

@@ -53,10 +53,6 @@ def run(argv: Sequence[str] | None = None) -> int:
     except ScoreboardError as exc:
         click.echo(f"scoreboard: error: {exc}", err=True)
         return exc.exit_code
-    except BrokenPipeError:
-        # stdout closed by the reader (`| head`): not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
     except Exception as exc:
         if os.environ.get("SCOREBOARD_DEBUG"):
             raise

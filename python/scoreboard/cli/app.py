@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import alerts, evaluate, history, schema, validate
+from . import alerts, compare, evaluate, export, gate, history, report, schema, validate
 from . import compile as compile_cmd
 from . import test as test_cmd
 
@@ -18,6 +18,10 @@ def cli() -> None:
 for command in (
     validate.command,
     evaluate.command,
+    gate.command,
+    compare.command,
+    report.command,
+    export.command,
     history.command,
     compile_cmd.command,
     schema.command,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from scoreboard.cli.output import emit
 from scoreboard.plan import compile_spec
 from scoreboard.spec import load_spec
 
@@ -24,6 +25,6 @@ def command(spec: str, output: str | None, explain: bool) -> None:
         plan.save(output)
         click.echo(f"wrote {output} (plan {plan.plan_hash[:12]})", err=True)
     elif explain:
-        click.echo(plan.explain())
+        emit(plan.explain() + "\n", None)
     else:
-        click.echo(plan.to_json(indent=2))
+        emit(plan.to_json(indent=2) + "\n", None)

@@ -1,10 +1,18 @@
-"""``scoreboard evaluate SPEC DATA...``: stream the data through the plan, store, report."""
+"""``scoreboard evaluate SPEC DATA...``: stream the data through the plan, store, evaluate the
+alert rules, deliver their notifications, report.
+
+:func:`evaluate_and_record` is the code path every verb that evaluates shares (``evaluate``,
+``gate``): stream, then record in the store (late data merged, alert states and outbox rows in
+the same transaction) unless ``--no-store``; ``dispatch`` then delivers with the store open.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -12,40 +20,135 @@ from scoreboard import engine
 from scoreboard.alerts.dispatch import Dispatcher, DispatchReport
 from scoreboard.alerts.evaluate import evaluate_rules
 from scoreboard.alerts.history import AlertRun, Receiver, series_point
-from scoreboard.alerts.notifiers import build_notifiers
+from scoreboard.alerts.notifiers import Notifier, build_notifiers
 from scoreboard.alerts.rules import Rule
-from scoreboard.plan import compile_spec
+from scoreboard.plan import Plan, compile_spec
 from scoreboard.recording import record_evaluation
 from scoreboard.results import Results
 from scoreboard.spec import load_spec
-from scoreboard.store import derive_run_id, open_store
+from scoreboard.store import MetricStore, derive_run_id, open_store
 
 from .options import dispatch_options, format_option, output_option, store_option
-from .output import emit, emit_rows, render_alerts
+from .output import check_writable, emit, emit_rows, render_alerts
 from .progress import progress_enabled, row_progress
 
 DEFAULT_VERSION = "unversioned"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    run_id: str
+    model_version: str
+    results: Results
+    alerts: AlertRun = field(default_factory=AlertRun)
+    dispatch: DispatchReport | None = None
+
+
+def evaluate_and_record(
+    plan: Plan,
+    data: Sequence[str],
+    *,
+    store: str,
+    no_store: bool,
+    model_version: str,
+    chunk_rows: int,
+    no_progress: bool,
+    receivers: Sequence[Receiver] = (),
+    dispatch: Callable[[MetricStore], DispatchReport | None] | None = None,
+) -> Evaluation:
+    """Streams ``data`` through ``plan`` and records the run in ``store`` (unless ``no_store``),
+    with the alert states and the notifications for ``receivers``; then ``dispatch``."""
+    started = datetime.now(UTC)
+    with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:
+        acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
+    if no_store:
+        results = acc.results(data_fingerprint=fingerprint)
+        run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)
+        # Without a store there is no history: the rules see this run alone, and notify nobody.
+        rules = [Rule.from_plan(r) for r in plan.alert_rules]
+        outcomes = evaluate_rules(rules, [series_point(r, run_id) for r in results])
+        return Evaluation(run_id, model_version, results, AlertRun(outcomes, run_id=run_id))
+    with open_store(store) as db:
+        recorded = record_evaluation(
+            db,
+            plan,
+            acc,
+            model_version=model_version,
+            data_fingerprint=fingerprint,
+            started=started,
+            receivers=receivers,
+        )
+        report = dispatch(db) if dispatch is not None else None
+    return Evaluation(recorded.run_id, model_version, recorded.results, recorded.alerts, report)
+
+
+def dispatcher_for(
+    notifiers: dict[str, Notifier], model: str, budget: float
+) -> Callable[[MetricStore], DispatchReport | None]:
+    """Delivers the outbox of ``model`` (and refreshes Alertmanager) within ``budget`` seconds."""
+
+    def dispatch(db: MetricStore) -> DispatchReport | None:
+        if not notifiers:
+            return None
+        dispatcher = Dispatcher(db, notifiers)
+        try:
+            report = dispatcher.run(model=model, budget=budget)
+            dispatcher.refresh_alertmanager(model=model)
+            return report
+        finally:
+            dispatcher.close()
+
+    return dispatch
+
+
+def evaluation_options(*, version_required: bool) -> Callable[[F], F]:
+    """The options of every verb that evaluates: store, version, chunking, progress."""
+
+    def decorate(f: F) -> F:
+        version = click.option(
+            "--model-version",
+            required=version_required,
+            default=None if version_required else DEFAULT_VERSION,
+            show_default=not version_required,
+            help="Version of the model that made the predictions.",
+        )
+        for option in (
+            click.option("--no-progress", is_flag=True, help="Never show a progress bar."),
+            click.option(
+                "--chunk-rows",
+                type=click.IntRange(min=1),
+                default=1 << 20,
+                show_default=True,
+                help="Rows per streamed chunk (bounds memory).",
+            ),
+            version,
+            click.option(
+                "--no-store", is_flag=True, help="Do not record the results in the store."
+            ),
+            store_option,
+        ):
+            f = option(f)
+        return f
+
+    return decorate
 
 
 @click.command("evaluate")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.argument("data", nargs=-1, required=True)
-@store_option
-@click.option("--no-store", is_flag=True, help="Do not record the results in the store.")
+@evaluation_options(version_required=False)
 @click.option(
-    "--model-version",
-    default=DEFAULT_VERSION,
-    show_default=True,
-    help="Version of the model that made the predictions.",
+    "--mlflow",
+    "to_mlflow",
+    is_flag=True,
+    help="Also log the metrics to MLflow (MLFLOW_TRACKING_URI; needs scoreboard[mlflow]).",
 )
 @click.option(
-    "--chunk-rows",
-    type=click.IntRange(min=1),
-    default=1 << 20,
-    show_default=True,
-    help="Rows per streamed chunk (bounds memory).",
+    "--mlflow-experiment",
+    help="MLflow experiment name (default: the model name).",
 )
-@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @dispatch_options
 @format_option
 @output_option
@@ -57,6 +160,8 @@ def command(
     model_version: str,
     chunk_rows: int,
     no_progress: bool,
+    to_mlflow: bool,
+    mlflow_experiment: str | None,
     no_dispatch: bool,
     dispatch_timeout: float,
     fmt: str,
@@ -64,43 +169,43 @@ def command(
 ) -> None:
     """Evaluate SPEC over DATA (files, globs or folders of parquet, csv, arrow, jsonl), store the
     results, evaluate the alert rules and deliver their notifications."""
+    check_writable(output)
     loaded = load_spec(spec)
     plan = compile_spec(loaded)
     receivers = [Receiver(n.receiver, n.send_resolved) for n in loaded.notify]
-    report: DispatchReport | None = None
-    started = datetime.now(UTC)
-    with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:
-        acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
-    if no_store:
-        results = acc.results(data_fingerprint=fingerprint)
-        run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)
-        # Without a store there is no history: the rules see this run alone, and notify nobody.
-        rules = [Rule.from_plan(r) for r in plan.alert_rules]
-        outcomes = evaluate_rules(rules, [series_point(r, run_id) for r in results])
-        alerts = AlertRun(outcomes=outcomes, run_id=run_id)
-    else:
-        # Notifications never mix with JSON on stdout: the stdout notifier writes to stderr then.
-        stream = sys.stderr if fmt == "json" and output is None else None
-        notifiers = build_notifiers(loaded.notify, stdout=stream)
-        with open_store(store) as db:
-            recorded = record_evaluation(
-                db,
-                plan,
-                acc,
-                model_version=model_version,
-                data_fingerprint=fingerprint,
-                started=started,
-                receivers=receivers,
-            )
-            if notifiers and not no_dispatch:
-                dispatcher = Dispatcher(db, notifiers)
-                try:
-                    report = dispatcher.run(model=plan.model, budget=dispatch_timeout)
-                    dispatcher.refresh_alertmanager(model=plan.model)
-                finally:
-                    dispatcher.close()
-        results, run_id, alerts = recorded.results, recorded.run_id, recorded.alerts
-    payload = evaluation_payload(run_id, model_version, results, alerts, report)
+    # Notifications never mix with JSON on stdout: the stdout notifier writes to stderr then.
+    stream = sys.stderr if fmt == "json" and output is None else None
+    notifiers = {} if no_dispatch else build_notifiers(loaded.notify, stdout=stream)
+    if to_mlflow:
+        from scoreboard.interop.mlflow import require_mlflow
+
+        require_mlflow()  # fail before the work, not after it
+    evaluation = evaluate_and_record(
+        plan,
+        data,
+        store=store,
+        no_store=no_store,
+        model_version=model_version,
+        chunk_rows=chunk_rows,
+        no_progress=no_progress,
+        receivers=receivers,
+        dispatch=dispatcher_for(notifiers, plan.model, dispatch_timeout),
+    )
+    if to_mlflow:
+        from scoreboard.interop.mlflow import log_evaluation
+
+        logged = log_evaluation(
+            plan, evaluation.run_id, model_version, evaluation.results, experiment=mlflow_experiment
+        )
+        click.echo(
+            f"mlflow: run {logged.mlflow_run_id}: {logged.logged} metric values logged, "
+            f"{logged.skipped} already there",
+            err=True,
+        )
+    results = evaluation.results
+    payload = evaluation_payload(
+        evaluation.run_id, model_version, results, evaluation.alerts, evaluation.dispatch
+    )
     emit_rows(
         fmt,
         ["metric", "window", "start", "segment", "value", "n", "reason"],
@@ -110,7 +215,7 @@ def command(
         output=output,
     )
     if fmt != "json" and plan.alert_rules and output is None:
-        emit(render_alerts(fmt, alerts.to_list(), report), None)
+        emit(render_alerts(fmt, evaluation.alerts.to_list(), evaluation.dispatch), None)
 
 
 def evaluation_payload(

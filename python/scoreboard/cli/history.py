@@ -38,16 +38,22 @@ def command(
         points = []
     else:
         with open_store(store, read_only=True) as db:
+            # A time window seen by several runs is shown once, with every run's data merged.
             points = db.history(
-                model=model, model_version=model_version, metric=metric, limit=limit
+                model=model,
+                model_version=model_version,
+                metric=metric,
+                limit=limit,
+                latest_windows=True,
             )
     rows = [
         [
-            iso_utc(p.recorded_at),
+            p.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
             p.model,
             p.model_version,
             p.metric,
             p.window,
+            p.window_start.strftime("%Y-%m-%d %H:%M") if p.window_start else None,
             p.segment,
             p.value,
             p.n,
@@ -62,6 +68,7 @@ def command(
             "model_version": p.model_version,
             "metric": p.metric,
             "window": p.window,
+            "window_index": p.window_index,
             "window_start": iso_utc(p.window_start) if p.window_start else None,
             "window_end": iso_utc(p.window_end) if p.window_end else None,
             "segment": dict(p.segment),
@@ -73,7 +80,17 @@ def command(
     ]
     emit_rows(
         fmt,
-        ["recorded", "model", "version", "metric", "window", "segment", "value", "n"],
+        [
+            "recorded (UTC)",
+            "model",
+            "version",
+            "metric",
+            "window",
+            "start",
+            "segment",
+            "value",
+            "n",
+        ],
         rows,
         payload=payload,
         title="history",

@@ -12,11 +12,14 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
+
+from scoreboard.exceptions import OutputError
 
 
 def fmt_value(value: Any) -> str:
@@ -26,6 +29,8 @@ def fmt_value(value: Any) -> str:
         if math.isnan(value):
             return "nan"
         return f"{value:.6g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items()) or "all"
     return str(value)
@@ -69,13 +74,32 @@ def stdout_wants_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def emit(text: str, output: str | None) -> None:
-    """Writes to ``output`` (a file) or stdout."""
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
+def check_writable(output: str | None) -> None:
+    """Fails early (before any work is done or stored) when ``output`` cannot be created."""
+    if output and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise OutputError(f"cannot write {output}: its directory does not exist")
+
+
+def write_file(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
             fh.write(text)
-    else:
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def emit(text: str, output: str | None) -> None:
+    """Writes to ``output`` (a file) or stdout. A reader that closes the pipe early
+    (``| head``) is not an error."""
+    if output:
+        write_file(output, text)
+        return
+    try:
         click.echo(text, nl=not text.endswith("\n"))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def emit_rows(

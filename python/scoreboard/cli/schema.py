@@ -6,10 +6,11 @@ import json
 
 import click
 
+from scoreboard.cli.output import emit
 from scoreboard.spec import spec_json_schema
 
 
 @click.command("schema")
 def command() -> None:
     """Print the JSON Schema of spec files."""
-    click.echo(json.dumps(spec_json_schema(), indent=2))
+    emit(json.dumps(spec_json_schema(), indent=2) + "\n", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from scoreboard.cli.output import emit
 from scoreboard.plan import compile_spec
 from scoreboard.spec import load_spec
 
@@ -13,4 +14,4 @@ from scoreboard.spec import load_spec
 def command(spec: str) -> None:
     """Check SPEC; exit 0 when valid, 2 with every problem located when not."""
     plan = compile_spec(load_spec(spec))
-    click.echo(f"{spec}: valid ({len(plan.metrics)} metrics, plan {plan.plan_hash[:12]})")
+    emit(f"{spec}: valid ({len(plan.metrics)} metrics, plan {plan.plan_hash[:12]})\n", None)

@@ -8,6 +8,7 @@ spec file like loader errors.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from scoreboard.alerts.templates import VARIABLES, unknown_names
@@ -58,6 +59,7 @@ def compile_spec(spec: Spec) -> Plan:
 
     rules = _alert_rules(spec, metrics, problems)
     _check_notify(spec, problems)
+    _check_gates(spec, metrics, problems)
     if problems:
         raise SpecError(sorted(problems, key=lambda p: (p.line, p.column)))
 
@@ -75,6 +77,46 @@ def compile_spec(spec: Spec) -> Plan:
     body["plan_hash"] = canonical_hash(body)
     body["spec_fingerprint"] = canonical_hash(spec.model_dump(mode="json"))
     return Plan(body)
+
+
+def _check_gates(spec: Spec, metrics: list[dict[str, Any]], problems: list[Problem]) -> None:
+    """Each gate names a declared, single-valued metric. Gates stay out of the plan: they judge
+    results and do not change what is computed (nor the plan hash)."""
+    src = spec.source
+    declared = {m["name"]: m for m in metrics}
+    every = [e.metric_name for e in spec.metric_entries]
+    for index, gate in enumerate(spec.gates):
+        where = ("gates", index)
+        if gate.metric not in every:
+            close = difflib.get_close_matches(gate.metric, every, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                src.problem(
+                    (*where, "metric"),
+                    f"gate on unknown metric {gate.metric!r}: declared metrics are "
+                    f"{', '.join(every)}{hint}",
+                    "gate_unknown_metric",
+                )
+            )
+            continue
+        metric = declared.get(gate.metric)
+        if metric is not None and metric.get("average") == "none":
+            problems.append(
+                src.problem(
+                    (*where, "metric"),
+                    f"metric {gate.metric!r} has one value per class (average: none); gate an "
+                    "averaged metric instead",
+                    "gate_per_class_metric",
+                )
+            )
+        if gate.segments == "all" and not spec.segments:
+            problems.append(
+                src.problem(
+                    (*where, "segments"),
+                    "segments: all needs segments declared in the spec",
+                    "gate_without_segments",
+                )
+            )
 
 
 def _accumulator(spec: Spec, problems: list[Problem]) -> dict[str, Any]:

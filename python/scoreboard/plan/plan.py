@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from scoreboard.exceptions import PlanError
+from scoreboard.exceptions import OutputError, PlanError
 from scoreboard.windows import Layout
 
 if TYPE_CHECKING:
@@ -90,6 +90,17 @@ class Plan:
         return list(seen)
 
     @property
+    def numeric_columns(self) -> frozenset[str]:
+        """Columns that must hold numbers: scores, and regression targets and predictions."""
+        out: set[str] = set()
+        for acc in self._body["accumulators"]:
+            if acc["kind"] == "regression_moments":
+                out.update((acc["y_true"], acc["y_pred"]))
+            elif acc["kind"] == "binary_confusion" and acc.get("threshold") is not None:
+                out.add(acc["y_pred"])
+        return frozenset(out)
+
+    @property
     def layout(self) -> Layout:
         """How rows map to cells (windows, segments)."""
         return Layout.from_json(self._body.get("layout"))
@@ -150,8 +161,11 @@ class Plan:
             raise PlanError(f"{os.fspath(path)}: {exc.strerror}") from None
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(self.to_json(indent=2) + "\n")
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(self.to_json(indent=2) + "\n")
+        except OSError as exc:
+            raise OutputError(f"cannot write {os.fspath(path)}: {exc.strerror or exc}") from None
 
     def explain(self) -> str:
         """A human-readable summary: accumulators and the metrics each one feeds."""

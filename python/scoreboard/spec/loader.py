@@ -307,6 +307,7 @@ class _Builder:
                     self._node(item, (*path, index), depth + 1, expanding, where)
                     for index, item in enumerate(node.value)
                 ]
+            assert isinstance(node, yaml.MappingNode)  # the composer makes no other kind
             return self._mapping(node, path, depth, expanding)
         finally:
             self._stack.discard(ident)

@@ -200,6 +200,52 @@ class Segment(StrictModel):
         return "*".join(self.columns)
 
 
+class Gate(StrictModel):
+    """A release check on one metric over all rows (``window: null``): fixed bounds, or at most
+    a given drop against a baseline model version in the store.
+
+    A drop is measured in the metric's bad direction (``higher_is_better``): for a lower-is-better
+    metric (mae, fpr...) a rise in value is a drop in quality.
+    """
+
+    metric: MetricName = Field(description="Name of a declared metric.")
+    min: float | None = Field(default=None, description="Fail when the value is below.")
+    max: float | None = Field(default=None, description="Fail when the value is above.")
+    max_drop: Annotated[float, Field(ge=0)] | None = Field(
+        default=None,
+        description="Fail when quality drops by more than this against --baseline (absolute, "
+        "or a fraction of |baseline| when relative).",
+    )
+    relative: bool = Field(default=False, description="max_drop is a fraction of |baseline|.")
+    significance: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        default=None,
+        description="Fail a max_drop gate only when the difference is significant at this level "
+        "(two-proportion z-test where the metric allows it).",
+    )
+    segments: Literal["all"] | None = Field(
+        default=None, description="'all' checks every segment value too (default: overall only)."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind_of_check(self) -> Gate:
+        bounds = self.min is not None or self.max is not None
+        if bounds and self.max_drop is not None:
+            raise ValueError(
+                "a gate is either fixed bounds (min, max) or a baseline check (max_drop), not both"
+            )
+        if not bounds and self.max_drop is None:
+            raise ValueError("a gate needs min, max or max_drop")
+        if self.max_drop is None and (self.relative or self.significance is not None):
+            raise ValueError("relative and significance apply to max_drop gates only")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+    @property
+    def needs_baseline(self) -> bool:
+        return self.max_drop is not None
+
+
 MetricEntry = Annotated[PlainMetric | AveragedMetric | FBetaMetric, Field(discriminator="kind")]
 
 # Every metric kind the spec accepts, in catalogue order.
@@ -210,8 +256,8 @@ METRIC_KINDS: tuple[str, ...] = (
 )
 
 # Sections that later work will implement. Declaring one is an error until then: a spec that asks
-# for gates must never run silently without them.
-NOT_SUPPORTED_YET = ("gates",)
+# for a feature must never run silently without it. Every section is supported now.
+NOT_SUPPORTED_YET: tuple[str, ...] = ()
 
 # ----------------------------------------------------------------------------------------------
 # Alert rules (RELIABILITY §2.5; Prometheus rules semantics, counted in window instances)
@@ -488,7 +534,9 @@ class Spec(StrictModel):
     alerts: list[AlertRule] = Field(
         default_factory=list, description="Alert rules, evaluated after each stored evaluation."
     )
-    gates: Any = Field(default=None, description="Not supported yet.")
+    gates: list[Gate] = Field(
+        default_factory=list, description="Checks for `scoreboard gate` (CI release gates)."
+    )
     notify: list[NotifierEntry] = Field(
         default_factory=list, description="Where alert notifications go."
     )
@@ -533,17 +581,10 @@ class Spec(StrictModel):
             ]
         return value
 
-    @field_validator("alerts", "notify", mode="before")
+    @field_validator("alerts", "gates", "notify", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
-
-    @field_validator(*NOT_SUPPORTED_YET)
-    @classmethod
-    def _not_supported_yet(cls, value: Any) -> Any:
-        if value is not None:
-            raise ValueError("this section is not supported yet by this version of scoreboard")
-        return value
 
     @model_validator(mode="after")
     def _columns_fit_task(self) -> Spec:

@@ -102,6 +102,75 @@ impl AsF64 for bool {
     }
 }
 
+/// Values that can be compared with an integer class label in their own type (so the kernels
+/// compare `i8` with `i8`, not `f64` with `f64`, and vectorise wide).
+pub trait NativeLabel: AsF64 + PartialEq {
+    /// `label` in this type, or `None` when no value of this type equals it.
+    fn from_label(label: i64) -> Option<Self>;
+    /// This value as an integer class label, or `None` when it is not one (a fractional,
+    /// non-finite or out-of-range number). Floats are labels when integral (1.0 is class 1), as
+    /// scikit-learn accepts them.
+    fn to_label(self) -> Option<i64>;
+}
+
+macro_rules! native_label_int {
+    ($($t:ty),*) => {$(
+        impl NativeLabel for $t {
+            #[inline(always)]
+            fn from_label(label: i64) -> Option<Self> {
+                <$t>::try_from(label).ok()
+            }
+            #[inline(always)]
+            fn to_label(self) -> Option<i64> {
+                i64::try_from(self).ok()
+            }
+        }
+    )*};
+}
+native_label_int!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+impl NativeLabel for bool {
+    fn from_label(label: i64) -> Option<Self> {
+        match label {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+    #[inline(always)]
+    fn to_label(self) -> Option<i64> {
+        Some(self as i64)
+    }
+}
+
+/// Integral floats below 2^53 (where every integer is exact) are labels.
+#[inline(always)]
+fn float_label(v: f64) -> Option<i64> {
+    (v.fract() == 0.0 && v.abs() <= 9.007_199_254_740_992e15).then_some(v as i64)
+}
+
+impl NativeLabel for f32 {
+    fn from_label(label: i64) -> Option<Self> {
+        let v = label as f32;
+        (v as i64 == label).then_some(v)
+    }
+    #[inline(always)]
+    fn to_label(self) -> Option<i64> {
+        float_label(self as f64)
+    }
+}
+
+impl NativeLabel for f64 {
+    fn from_label(label: i64) -> Option<Self> {
+        let v = label as f64;
+        (v as i64 == label).then_some(v)
+    }
+    #[inline(always)]
+    fn to_label(self) -> Option<i64> {
+        float_label(self)
+    }
+}
+
 /// Runs `$body` with `$slice` bound to the typed slice of a numeric `Values`; `$dict` handles
 /// dictionary-encoded columns.
 #[macro_export]

@@ -69,3 +69,14 @@ pub fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> 
         }
     }
 }
+
+/// Panics inside the core are caught by `guard` and raised as `ScoreboardInternalError` with
+/// their message; Rust's default hook would also print them (and a backtrace) on stderr.
+pub fn quiet_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::env::var_os("SCOREBOARD_DEBUG").is_some() {
+            default(info);
+        }
+    }));
+}

@@ -16,6 +16,7 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::quiet_panics();
     m.add_class::<executor::PyExecutor>()?;
     m.add("STATE_VERSION", scoreboard_core::executor::STATE_VERSION)?;
     m.add(

@@ -4,11 +4,10 @@
 //! 1 = positive, 2 = invalid), one monomorphisation per input dtype, then *counts* the two
 //! scratches with one branch-free loop that the compiler vectorises. Blocks stay in L1.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{add_count, split_ranges, BLOCK};
-use crate::column::{AsF64, Values};
+use super::{add_count, map_ranges, BLOCK};
+use crate::column::{AsF64, NativeLabel, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
 use crate::plan::Label;
@@ -29,18 +28,32 @@ pub struct BinaryConfusion {
 pub struct BinaryLabels<'a> {
     positive: &'a Label,
     negative: &'a Label,
+    positive_int: Option<i64>,
+    negative_int: Option<i64>,
 }
 
 impl<'a> BinaryLabels<'a> {
     pub fn new(positive: &'a Label, negative: &'a Label) -> Self {
-        BinaryLabels { positive, negative }
+        let int = |label: &Label| match label {
+            Label::Int(v) => Some(*v),
+            // A string label never equals a number: every numeric row is invalid.
+            Label::Str(_) => None,
+        };
+        BinaryLabels {
+            positive,
+            negative,
+            positive_int: int(positive),
+            negative_int: int(negative),
+        }
     }
 
-    fn numeric(label: &Label) -> f64 {
-        match label {
-            Label::Int(v) => *v as f64,
-            // A string label never equals a number: every numeric row is invalid.
-            Label::Str(_) => f64::NAN,
+    /// The code of each dictionary entry of a string column (strings are never scores).
+    fn dictionary_codes(&self, values: Values<'_>, decision: Decision) -> Vec<u8> {
+        match (values, decision) {
+            (Values::Dict { dictionary, .. }, Decision::Labels) => {
+                dictionary.iter().map(|d| self.code_of(d)).collect()
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -88,37 +101,87 @@ impl Partial {
 }
 
 #[inline(always)]
-fn encode_label_slice<T: AsF64>(src: &[T], pos: f64, neg: f64, out: &mut [u8]) {
-    for (o, &x) in out.iter_mut().zip(src) {
-        let v = x.as_f64();
-        *o = (v == pos) as u8 | ((((v != pos) & (v != neg)) as u8) << 1);
+fn encode_label_slice<T: NativeLabel>(
+    src: &[T],
+    pos: Option<i64>,
+    neg: Option<i64>,
+    out: &mut [u8],
+) {
+    match (pos.and_then(T::from_label), neg.and_then(T::from_label)) {
+        (Some(pos), Some(neg)) => {
+            for (o, &x) in out.iter_mut().zip(src) {
+                let is_pos = x == pos;
+                *o = is_pos as u8 | ((!is_pos & (x != neg)) as u8) << 1;
+            }
+        }
+        // A label this dtype cannot hold matches no row.
+        (Some(pos), None) => {
+            for (o, &x) in out.iter_mut().zip(src) {
+                *o = if x == pos { POSITIVE } else { INVALID };
+            }
+        }
+        (None, Some(neg)) => {
+            for (o, &x) in out.iter_mut().zip(src) {
+                *o = if x == neg { NEGATIVE } else { INVALID };
+            }
+        }
+        (None, None) => out[..src.len()].fill(INVALID),
     }
 }
 
+/// Scores: NaN and infinities are invalid (as scikit-learn refuses them).
+///
+/// The fast pass only thresholds, and sums `v - v` in independent lanes (0 for every finite
+/// value, NaN otherwise) so the finiteness check vectorises too; a block with a bad value is
+/// encoded again, precisely.
 #[inline(always)]
+#[allow(clippy::eq_op)] // `v - v` is the point: 0 when finite, NaN otherwise
 fn encode_score_slice<T: AsF64>(src: &[T], threshold: f64, out: &mut [u8]) {
-    for (o, &x) in out.iter_mut().zip(src) {
+    const LANES: usize = 8;
+    let mut check = [0.0f64; LANES];
+    let whole = src.len() / LANES * LANES;
+    for (o, s) in out[..whole]
+        .chunks_exact_mut(LANES)
+        .zip(src[..whole].chunks_exact(LANES))
+    {
+        for lane in 0..LANES {
+            let v = s[lane].as_f64();
+            o[lane] = (v >= threshold) as u8;
+            check[lane] += v - v;
+        }
+    }
+    for (o, &x) in out[whole..src.len()].iter_mut().zip(&src[whole..]) {
         let v = x.as_f64();
-        *o = (v >= threshold) as u8 | ((v.is_nan() as u8) << 1);
+        *o = (v >= threshold) as u8;
+        check[0] += v - v;
+    }
+    if check.iter().any(|&c| c != 0.0) {
+        for (o, &x) in out.iter_mut().zip(src) {
+            if !x.as_f64().is_finite() {
+                *o = INVALID;
+            }
+        }
     }
 }
 
-fn encode(values: Values<'_>, labels: &BinaryLabels<'_>, decision: Decision, out: &mut [u8]) {
-    let (pos, neg) = (
-        BinaryLabels::numeric(labels.positive),
-        BinaryLabels::numeric(labels.negative),
-    );
+/// One column's view for the kernels: its values, how to read them, and its dictionary's codes.
+#[derive(Clone, Copy)]
+struct Encoding<'a> {
+    decision: Decision,
+    positive: Option<i64>,
+    negative: Option<i64>,
+    dictionary_codes: &'a [u8],
+}
+
+fn encode(values: Values<'_>, enc: &Encoding<'_>, out: &mut [u8]) {
+    let (pos, neg, decision) = (enc.positive, enc.negative, enc.decision);
     dispatch_numeric!(values,
         s => match decision {
             Decision::Labels => encode_label_slice(s, pos, neg, out),
             Decision::Threshold(t) => encode_score_slice(s, t, out),
         },
-        Values::Dict { dictionary, indices } => {
-            let codes: Vec<u8> = match decision {
-                Decision::Labels => dictionary.iter().map(|d| labels.code_of(d)).collect(),
-                // Strings are never scores.
-                Decision::Threshold(_) => vec![INVALID; dictionary.len()],
-            };
+        Values::Dict { indices, .. } => {
+            let codes = enc.dictionary_codes;
             for (o, &i) in out.iter_mut().zip(indices) {
                 *o = usize::try_from(i).ok().and_then(|i| codes.get(i)).copied().unwrap_or(INVALID);
             }
@@ -126,30 +189,53 @@ fn encode(values: Values<'_>, labels: &BinaryLabels<'_>, decision: Decision, out
     )
 }
 
+/// Counts of two code blocks. Valid codes are 0 and 1, so the common case is three sums (kept in
+/// `u8` lanes for at most 255 rows, then widened); any invalid code takes the precise path.
 #[inline(always)]
 fn count_codes(a: &[u8], b: &[u8]) -> Partial {
-    let (mut tp1, mut pp1, mut both, mut bad_t, mut bad_p) = (0u32, 0u32, 0u32, 0u32, 0u32);
-    for (&x, &y) in a.iter().zip(b) {
-        tp1 += (x == POSITIVE) as u32;
-        pp1 += (y == POSITIVE) as u32;
-        both += ((x & y) == POSITIVE) as u32;
-        bad_t += (x >> 1) as u32;
-        bad_p += (y >> 1) as u32;
+    let mut seen = 0u8;
+    let (mut true_pos, mut pred_pos, mut both_pos) = (0u64, 0u64, 0u64);
+    for (ca, cb) in a.chunks(255).zip(b.chunks(255)) {
+        let (mut t, mut p, mut tp) = (0u8, 0u8, 0u8);
+        for (&x, &y) in ca.iter().zip(cb) {
+            seen |= x | y;
+            t += x & 1;
+            p += y & 1;
+            tp += x & y & 1;
+        }
+        true_pos += t as u64;
+        pred_pos += p as u64;
+        both_pos += tp as u64;
+    }
+    if seen & INVALID != 0 {
+        return count_codes_checked(a, b);
     }
     Partial {
-        true_pos: tp1 as u64,
-        pred_pos: pp1 as u64,
-        both_pos: both as u64,
-        invalid_true: bad_t as u64,
-        invalid_pred: bad_p as u64,
+        true_pos,
+        pred_pos,
+        both_pos,
+        invalid_true: 0,
+        invalid_pred: 0,
     }
+}
+
+fn count_codes_checked(a: &[u8], b: &[u8]) -> Partial {
+    let mut out = Partial::default();
+    for (&x, &y) in a.iter().zip(b) {
+        out.true_pos += (x == POSITIVE) as u64;
+        out.pred_pos += (y == POSITIVE) as u64;
+        out.both_pos += (x == POSITIVE && y == POSITIVE) as u64;
+        out.invalid_true += (x == INVALID) as u64;
+        out.invalid_pred += (y == INVALID) as u64;
+    }
+    out
 }
 
 fn count_range(
     y_true: Values<'_>,
     y_pred: Values<'_>,
-    labels: &BinaryLabels<'_>,
-    decision: Decision,
+    truth: &Encoding<'_>,
+    prediction: &Encoding<'_>,
 ) -> Partial {
     let mut a = [0u8; BLOCK];
     let mut b = [0u8; BLOCK];
@@ -159,13 +245,8 @@ fn count_range(
     while start < len {
         let end = (start + BLOCK).min(len);
         let n = end - start;
-        encode(
-            y_true.slice(start..end),
-            labels,
-            Decision::Labels,
-            &mut a[..n],
-        );
-        encode(y_pred.slice(start..end), labels, decision, &mut b[..n]);
+        encode(y_true.slice(start..end), truth, &mut a[..n]);
+        encode(y_pred.slice(start..end), prediction, &mut b[..n]);
         total = total.add(count_codes(&a[..n], &b[..n]));
         start = end;
     }
@@ -173,17 +254,12 @@ fn count_range(
 }
 
 /// The 0-based row of the first invalid value of `values` (slow path, for error messages only).
-fn first_invalid(values: Values<'_>, labels: &BinaryLabels<'_>, decision: Decision) -> u64 {
+fn first_invalid(values: Values<'_>, enc: &Encoding<'_>) -> u64 {
     let mut scratch = [0u8; BLOCK];
     let mut start = 0;
     while start < values.len() {
         let end = (start + BLOCK).min(values.len());
-        encode(
-            values.slice(start..end),
-            labels,
-            decision,
-            &mut scratch[..end - start],
-        );
+        encode(values.slice(start..end), enc, &mut scratch[..end - start]);
         if let Some(i) = scratch[..end - start].iter().position(|&c| c == INVALID) {
             return (start + i) as u64;
         }
@@ -202,13 +278,27 @@ impl BinaryConfusion {
         threshold: Option<f64>,
     ) -> Result<()> {
         let decision = threshold.map_or(Decision::Labels, Decision::Threshold);
+        let true_codes = labels.dictionary_codes(y_true, Decision::Labels);
+        let pred_codes = labels.dictionary_codes(y_pred, decision);
+        let encoding = |decision, dictionary_codes| Encoding {
+            decision,
+            positive: labels.positive_int,
+            negative: labels.negative_int,
+            dictionary_codes,
+        };
+        let truth = encoding(Decision::Labels, &true_codes);
+        let prediction = encoding(decision, &pred_codes);
         let len = y_true.len();
-        let total = split_ranges(len)
-            .into_par_iter()
-            .map(|r| count_range(y_true.slice(r.clone()), y_pred.slice(r), labels, decision))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .fold(Partial::default(), Partial::add);
+        let total = map_ranges(len, |r| {
+            count_range(
+                y_true.slice(r.clone()),
+                y_pred.slice(r),
+                &truth,
+                &prediction,
+            )
+        })
+        .into_iter()
+        .fold(Partial::default(), Partial::add);
 
         if total.invalid_true > 0 {
             return Err(CoreError::InvalidData {
@@ -218,7 +308,7 @@ impl BinaryConfusion {
                     labels.positive, labels.negative
                 ),
                 count: total.invalid_true,
-                first_row: first_invalid(y_true, labels, Decision::Labels),
+                first_row: first_invalid(y_true, &truth),
             });
         }
         if total.invalid_pred > 0 {
@@ -226,7 +316,7 @@ impl BinaryConfusion {
                 Decision::Threshold(_) if matches!(y_pred, Values::Dict { .. }) => {
                     "score column holds strings, not numbers".to_string()
                 }
-                Decision::Threshold(_) => "score is NaN".to_string(),
+                Decision::Threshold(_) => "score is NaN or infinite".to_string(),
                 Decision::Labels => format!(
                     "predicted label is neither the positive label {} nor the negative label {}",
                     labels.positive, labels.negative
@@ -236,7 +326,7 @@ impl BinaryConfusion {
                 column: pred_name.to_string(),
                 message,
                 count: total.invalid_pred,
-                first_row: first_invalid(y_pred, labels, decision),
+                first_row: first_invalid(y_pred, &prediction),
             });
         }
         let chunk = BinaryConfusion {

@@ -101,6 +101,21 @@ pub(crate) fn add_count(a: u64, b: u64, what: &'static str) -> Result<u64> {
 /// results depend only on the data and its chunking, never on the machine.
 pub(crate) const TASK_ROWS: usize = 1 << 16;
 
+/// `f` over the ranges of `0..len` (see `split_ranges`), in parallel when there are several, and
+/// on the calling thread for one: the small chunks of a service, or of one cell, never pay for a
+/// trip through the thread pool.
+pub(crate) fn map_ranges<T: Send>(
+    len: usize,
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync + Send,
+) -> Vec<T> {
+    use rayon::prelude::*;
+    let ranges = split_ranges(len);
+    if ranges.len() == 1 {
+        return ranges.into_iter().map(f).collect();
+    }
+    ranges.into_par_iter().map(f).collect()
+}
+
 /// Splits `0..len` into contiguous ranges for the parallel kernels (one range when the chunk is
 /// small). Partial results are always combined in range order, never in completion order.
 pub(crate) fn split_ranges(len: usize) -> Vec<std::ops::Range<usize>> {

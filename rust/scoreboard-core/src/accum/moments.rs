@@ -5,10 +5,9 @@
 //! block and Chan's merge between blocks, which stays exact for data far from zero (values offset
 //! by 1e9 give the right variance, where the textbook formula goes negative).
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{split_ranges, BLOCK};
+use super::{map_ranges, BLOCK};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
@@ -24,6 +23,12 @@ impl CompensatedSum {
     #[inline]
     pub fn add(&mut self, x: f64) {
         let t = self.sum + x;
+        if !t.is_finite() {
+            // Overflow: the sum is infinite and stays so; inf - inf in the compensation would
+            // turn it into NaN.
+            self.sum = t;
+            return;
+        }
         if self.sum.abs() >= x.abs() {
             self.compensation += (self.sum - t) + x;
         } else {
@@ -38,7 +43,11 @@ impl CompensatedSum {
     }
 
     pub fn value(&self) -> f64 {
-        self.sum + self.compensation
+        if self.sum.is_finite() {
+            self.sum + self.compensation
+        } else {
+            self.sum
+        }
     }
 }
 
@@ -205,10 +214,7 @@ impl RegressionMoments {
     }
 
     fn update_typed<T: AsF64, U: AsF64>(&mut self, y: &[T], p: &[U]) -> (RegressionMoments, usize) {
-        let parts: Vec<(RegressionMoments, usize)> = split_ranges(y.len())
-            .into_par_iter()
-            .map(|r| Self::fold_range(&y[r.clone()], &p[r]))
-            .collect();
+        let parts = map_ranges(y.len(), |r| Self::fold_range(&y[r.clone()], &p[r]));
         let mut chunk = RegressionMoments::default();
         let mut bad = 0;
         for (part, b) in &parts {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{add_count, BLOCK};
-use crate::column::{AsF64, Values};
+use crate::column::{NativeLabel, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
 use crate::plan::Label;
@@ -199,18 +199,14 @@ impl MulticlassConfusion {
         self.code_label(Label::Int(v))
     }
 
-    fn encode_numeric<T: AsF64>(
+    fn encode_numeric<T: NativeLabel>(
         &mut self,
         src: &[T],
         out: &mut [u32],
     ) -> std::result::Result<(), (usize, CodeError)> {
         for (i, (o, &x)) in out.iter_mut().zip(src).enumerate() {
-            let v = x.as_f64();
-            // Float labels are accepted when integral (1.0 is the class 1), as scikit-learn does.
-            if v.fract() != 0.0 || !v.is_finite() || v.abs() > 9.007_199_254_740_992e15 {
-                return Err((i, CodeError::NotALabel));
-            }
-            *o = self.code_int(v as i64).map_err(|e| (i, e))?;
+            let label = x.to_label().ok_or((i, CodeError::NotALabel))?;
+            *o = self.code_int(label).map_err(|e| (i, e))?;
         }
         Ok(())
     }

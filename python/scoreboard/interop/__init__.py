@@ -1,0 +1,1 @@
+"""Interoperability with the tools users already have: MLflow, Prometheus, TensorBoard, files."""
