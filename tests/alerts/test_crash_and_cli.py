@@ -159,3 +159,20 @@ def test_alertmanager_gets_refreshes_while_firing_and_repeated_resolutions(
         assert [(a["labels"]["region"], a["endsAt"] < a["startsAt"]) for a in repeat] == [
             ("south", False)
         ]
+
+
+def test_gate_records_alert_states_and_queues_what_evaluate_then_sends(
+    tmp_path: Path, drift_data: Path, drift_spec: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    spec = str(drift_spec(tmp_path, notify=[{"type": "stdout"}],
+                          gates=[{"metric": "recall", "min": 0.5}]))  # fmt: skip
+    store = str(tmp_path / "s.db")
+    args = ["--store", store, "--model-version", "v1"]
+    assert run(["gate", spec, str(drift_data), *args, "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert {a["state"] for a in payload["alerts"]} == {"inactive"}
+    with SQLiteStore(store) as db:
+        assert [r.status for r in db.outbox()] == ["pending", "pending"]  # no sends from CI
+    assert run(["alerts", "--store", store, "--flush", "--spec", spec]) == 0
+    assert "[FIRING] recall-floor (page) region=south" in capsys.readouterr().out
