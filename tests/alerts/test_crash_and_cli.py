@@ -176,3 +176,23 @@ def test_gate_records_alert_states_and_queues_what_evaluate_then_sends(
         assert [r.status for r in db.outbox()] == ["pending", "pending"]  # no sends from CI
     assert run(["alerts", "--store", store, "--flush", "--spec", spec]) == 0
     assert "[FIRING] recall-floor (page) region=south" in capsys.readouterr().out
+
+
+def test_evaluate_refreshes_only_the_version_it_evaluated(
+    tmp_path: Path,
+    drift_data: Path,
+    drift_spec: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = str(tmp_path / "s.db")
+    parts = sorted(str(p) for p in drift_data.glob("part-*.parquet"))
+    with http_receiver() as am:
+        monkeypatch.setenv("AM", am.url)
+        spec = str(drift_spec(tmp_path, notify=[{"type": "alertmanager", "url": "${AM}"}]))
+        assert run(["evaluate", spec, *parts[:2], "--store", store, "--model-version", "v1"]) == 0
+        seen = len(am.requests)
+        assert run(["evaluate", spec, parts[3], "--store", store, "--model-version", "v2"]) == 0
+        later = [a["labels"]["model_version"] for r in am.requests[seen:] for a in r.body]
+        assert "v1" not in later  # v1's firing alert lapses in Alertmanager
+        assert run(["alerts", "--store", store, "--flush", "--spec", spec]) == 0
+        assert [a["labels"]["model_version"] for a in am.requests[-1].body] == ["v1"]

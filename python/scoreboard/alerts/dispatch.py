@@ -214,16 +214,19 @@ class Dispatcher:
 
     # -- Alertmanager re-sends ------------------------------------------------------------------
 
-    def refresh_alertmanager(self, *, model: str) -> int:
+    def refresh_alertmanager(self, *, model: str, model_version: str | None = None) -> int:
         """Re-send every still-firing alert (and resolutions sent in the last 5 minutes) to each
-        Alertmanager receiver, so Alertmanager does not time them out (P5). Returns alerts sent."""
+        Alertmanager receiver, so Alertmanager does not time them out (P5). Returns alerts sent.
+
+        ``model_version`` limits the re-sends to one version (``evaluate`` refreshes the version
+        it evaluated, so a retired version's alerts lapse in Alertmanager after 4·resend_delay)."""
         managers = [n for n in self.notifiers.values() if isinstance(n, AlertmanagerNotifier)]
         if not managers:
             return 0
         now = self.clock()
         firing = []
-        for record in self.store.alert_states(model=model):
-            machine = dict(record.detail.get("machine") or {})  # type: ignore[call-overload]
+        for record in self.store.alert_states(model=model, model_version=model_version):
+            machine = _texts(record.detail.get("machine"))
             effective = machine.get("held") if record.state == "insufficient_data" else record.state
             if effective != "firing":
                 continue
@@ -240,9 +243,9 @@ class Dispatcher:
                     window_end=None,
                     value=record.value,
                     threshold=None,
-                    severity=str(dict(record.detail.get("labels") or {}).get("severity", "")),  # type: ignore[call-overload]
-                    labels=dict(record.detail.get("labels") or {}),  # type: ignore[call-overload]
-                    annotations=dict(record.detail.get("annotations") or {}),  # type: ignore[call-overload]
+                    severity=_texts(record.detail.get("labels")).get("severity", ""),
+                    labels=_texts(record.detail.get("labels")),
+                    annotations=_texts(record.detail.get("annotations")),
                     starts_at=_time_or_none(record.since),
                     fingerprint="",
                 )
@@ -272,6 +275,13 @@ class Dispatcher:
     def close(self) -> None:
         for notifier in self.notifiers.values():
             notifier.close()
+
+
+def _texts(value: object) -> dict[str, str]:
+    """A stored JSON object as text values (an absent or odd value is empty)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if v is not None}
 
 
 def _time_or_none(text: str | None) -> str | None:

@@ -85,9 +85,10 @@ def evaluate_and_record(
 
 
 def dispatcher_for(
-    notifiers: dict[str, Notifier], model: str, budget: float
+    notifiers: dict[str, Notifier], model: str, model_version: str, budget: float
 ) -> Callable[[MetricStore], DispatchReport | None]:
-    """Delivers the outbox of ``model`` (and refreshes Alertmanager) within ``budget`` seconds."""
+    """Delivers the outbox of ``model`` within ``budget`` seconds, and refreshes Alertmanager's
+    firing alerts of ``model_version``."""
 
     def dispatch(db: MetricStore) -> DispatchReport | None:
         if not notifiers:
@@ -95,7 +96,7 @@ def dispatcher_for(
         dispatcher = Dispatcher(db, notifiers)
         try:
             report = dispatcher.run(model=model, budget=budget)
-            dispatcher.refresh_alertmanager(model=model)
+            dispatcher.refresh_alertmanager(model=model, model_version=model_version)
             return report
         finally:
             dispatcher.close()
@@ -189,7 +190,7 @@ def command(
         chunk_rows=chunk_rows,
         no_progress=no_progress,
         receivers=receivers,
-        dispatch=dispatcher_for(notifiers, plan.model, dispatch_timeout),
+        dispatch=dispatcher_for(notifiers, plan.model, model_version, dispatch_timeout),
     )
     if to_mlflow:
         from scoreboard.interop.mlflow import log_evaluation
