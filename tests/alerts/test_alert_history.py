@@ -217,3 +217,20 @@ def test_a_rule_without_window_steps_once_per_run(store: SQLiteStore) -> None:
     (south,) = [s for s in store.alert_states() if s.segment]
     assert south.window is None and south.window_key is not None
     assert south.window_key.startswith("run:")
+
+
+def test_a_rule_added_to_a_long_history_pages_once_for_what_fires_now(store: SQLiteStore) -> None:
+    quiet = plan_with()  # same plan hash: rules do not fork the history
+    recalls = [0.5, 0.9, 0.5, 0.9, 0.5, 0.5]  # past episodes, then firing since day 4
+    for day, recall in enumerate(recalls):
+        record(store, quiet, day_data(day, recall))
+    plan = plan_with({**FOR3, "for": 1})
+    assert plan.plan_hash == quiet.plan_hash
+    record(store, plan, day_data(6, 0.5))
+    south = [r for r in store.outbox() if r.payload["segment"] and r.receiver == "hook"]
+    assert [(r.transition, r.payload["window_start"][:10]) for r in south] == [
+        ("firing", "2026-03-05")
+    ]  # the current episode, once; the two past episodes are not replayed to the receivers
+    record(store, plan, day_data(7, 0.9))
+    south = [r for r in store.outbox() if r.payload["segment"] and r.receiver == "hook"]
+    assert [r.transition for r in south] == ["firing", "resolved"]

@@ -275,13 +275,24 @@ DEFAULT_SUMMARY = "{{ metric }} is {{ value }} for {{ segment }} ({{ window }} {
 
 
 def notifications(
-    outcomes: Iterable[RuleOutcome], *, model: str, model_version: str
+    outcomes: Iterable[RuleOutcome],
+    *,
+    model: str,
+    model_version: str,
+    run_id: str | None = None,
 ) -> list[Notification]:
-    """A notification per firing / resolved transition, in evaluation order."""
+    """A notification per firing / resolved transition, in evaluation order.
+
+    With ``run_id``, only what that run can have changed is announced: the transitions from the
+    first window instance the run touched on (later windows included: out-of-order data can move
+    them), plus the firing transition of an alert already firing just before it. History that a
+    run did not touch is never announced again (adding a rule to a long history pages at most
+    once per alert that fires now, not once per past episode).
+    """
     out: list[Notification] = []
     for outcome in outcomes:
         rule, segment = outcome.rule, outcome.segment
-        for ev in outcome.evaluations:
+        for ev in _announced(outcome, run_id):
             if ev.transition is None or not ev.transition.notifies:
                 continue
             values = template_values(rule, ev, segment, model, model_version)
@@ -314,6 +325,21 @@ def notifications(
                 )
             )
     return out
+
+
+def _announced(outcome: RuleOutcome, run_id: str | None) -> list[Evaluation]:
+    evaluations = outcome.evaluations
+    if run_id is None:
+        return evaluations
+    first = next((i for i, ev in enumerate(evaluations) if ev.point.run_id == run_id), None)
+    if first is None:
+        return []
+    announced = evaluations[first:]
+    if first > 0 and evaluations[first - 1].state.effective == "firing":
+        for ev in reversed(evaluations[:first]):
+            if ev.transition is not None and ev.transition.kind == "firing":
+                return [ev, *announced]
+    return announced
 
 
 def _previous_since(outcome: RuleOutcome, ev: Evaluation) -> str | None:

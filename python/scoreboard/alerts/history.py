@@ -148,7 +148,7 @@ def evaluate_run(
     points = list(merged.values())
     lookup = StoreBaselines(store, plan.model, model_version)
     outcomes = evaluate_rules(rules, points, baseline_lookup=lookup)
-    notes = notifications(outcomes, model=plan.model, model_version=model_version)
+    notes = notifications(outcomes, model=plan.model, model_version=model_version, run_id=run_id)
     states = [_state_record(o, plan.model, model_version) for o in outcomes if o.last]
     outbox = [
         OutboxEntry(
