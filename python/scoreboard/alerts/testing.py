@@ -41,7 +41,7 @@ from scoreboard.exceptions import Problem, SpecError
 from scoreboard.plan import compile_spec
 from scoreboard.spec.loader import load_spec, load_yaml, spec_from_mapping
 from scoreboard.spec.models import Duration, duration_seconds
-from scoreboard.spec.source import Path, SourceMap, format_path
+from scoreboard.spec.source import Path, SourceMap
 
 _REPEAT = re.compile(r"^(_|null|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?:x(\d+))?$")
 
@@ -95,7 +95,7 @@ class RuleTest(_Strict):
         return value
 
 
-class TestFile(_Strict):
+class RulesTestFile(_Strict):
     spec: str | None = None
     rules: list[Any] | None = None
     metrics: list[Any] | None = None
@@ -128,11 +128,11 @@ class CaseResult:
         return not self.failures
 
 
-def load_test_file(path: str) -> tuple[TestFile, list[Rule], SourceMap]:
+def load_test_file(path: str) -> tuple[RulesTestFile, list[Rule], SourceMap]:
     """The test file and the rules it tests; raises :class:`SpecError` (located) if invalid."""
     data, source = load_yaml(path)
     try:
-        test_file = TestFile.model_validate(data)
+        test_file = RulesTestFile.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):
@@ -168,7 +168,7 @@ def _renamed(problem: Problem) -> Problem:
     return Problem(problem.file, problem.line, problem.column, path, problem.message, problem.type)
 
 
-def _inline_spec(test_file: TestFile, data: Any, source: SourceMap) -> Any:
+def _inline_spec(test_file: RulesTestFile, data: Any, source: SourceMap) -> Any:
     """A spec around inline rules, located in the test file (``rules[i]`` for ``alerts[i]``)."""
     metrics = test_file.metrics
     if metrics is None:
@@ -306,4 +306,4 @@ def junit_xml(path: str, results: list[CaseResult]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CaseResult", "Problem", "format_path", "junit_xml", "load_test_file", "run_case"]
+__all__ = ["CaseResult", "RulesTestFile", "expand", "junit_xml", "load_test_file", "run_case"]
