@@ -13,7 +13,7 @@ ROWS    ?= 3000000
 .PHONY: help venv build demo test lint test-rust test-python bench clean
 
 help:
-	@echo "make demo   build, generate example predictions, evaluate, store, history, gate, report"
+	@echo "make demo   build, generate example predictions, evaluate, store, history, gate, report, alerts"
 	@echo "make test   cargo fmt/clippy/test, ruff, mypy, stubtest and pytest"
 	@echo "make bench  benchmarks: scoreboard vs scikit-learn and numpy (pytest-benchmark)"
 
@@ -43,6 +43,10 @@ demo: build
 	$(BIN)/scoreboard gate examples/fraud.yaml $(DATA)/fraud --store $(STORE) --model-version v1 \
 	    --baseline v1 --junit $(DATA)/gate-junit.xml
 	$(BIN)/scoreboard report --store $(STORE) --output $(DATA)/report.html
+	rm -f examples/data/alerts.jsonl
+	$(BIN)/scoreboard evaluate examples/drift.yaml $(DATA)/drift --store $(STORE) --model-version v1
+	$(BIN)/scoreboard alerts --store $(STORE)
+	$(BIN)/scoreboard test examples/rule-tests/drift.yaml
 
 lint: venv
 	cargo fmt --all -- --check

@@ -11,10 +11,12 @@ instead of counting it twice. Row-count windows belong to one run's row order an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from scoreboard import _core
+from scoreboard.alerts.history import AlertRun, Receiver, evaluate_run
 from scoreboard.engine import Accumulator
 from scoreboard.plan.plan import Plan
 from scoreboard.results import MetricResult, Results, from_core
@@ -26,6 +28,7 @@ class Recorded:
     run_id: str
     results: Results  # with late data merged into the time windows it touches
     merged_windows: int  # window groups whose value includes other runs' data
+    alerts: AlertRun = field(default_factory=AlertRun)  # rule states, notifications queued
 
 
 def record_evaluation(
@@ -36,8 +39,10 @@ def record_evaluation(
     model_version: str,
     data_fingerprint: str,
     started: datetime,
+    receivers: Sequence[Receiver] = (),
 ) -> Recorded:
-    """Stores the run, its points (late data merged) and its window states in one transaction."""
+    """Stores the run, its points (late data merged), its window states, the plan's alert states
+    and the notifications their transitions queue for ``receivers``, in one transaction."""
     run = RunRecord(
         model=plan.model,
         model_version=model_version,
@@ -61,8 +66,22 @@ def record_evaluation(
 
     merged, count = _merge_late_data(store, plan, run, results, states)
     points = [_point(r) for r in merged]
-    run_id = store.record_run(run, points, states=states)
-    return Recorded(run_id, merged, count)
+    alerts = evaluate_run(
+        store,
+        plan,
+        model_version=model_version,
+        run_id=run.run_id,
+        results=list(merged),
+        receivers=receivers,
+    )
+    run_id = store.record_run(
+        run,
+        points,
+        states=states,
+        alert_states=alerts.states if plan.alert_rules else None,
+        outbox=alerts.outbox,
+    )
+    return Recorded(run_id, merged, count, alerts)
 
 
 def _merge_late_data(

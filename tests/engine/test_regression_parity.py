@@ -47,13 +47,15 @@ def check(y: np.ndarray, p: np.ndarray, rel: float = 1e-9) -> None:
     res = make_plan("regression", KINDS).evaluate({"y": y, "p": p})
     want_all = reference(y.astype(np.float64), p.astype(np.float64))
     error = p.astype(np.float64) - y.astype(np.float64)
-    if len(y) and np.ptp(y) == 0:
-        # A constant target: Var(y) is exactly 0, so scikit-learn's force_finite answer is 1 for
-        # a zero numerator and 0 otherwise. Its mean of a repeated value can round, leaving a
-        # tiny denominator (r2 of -1e31) or numerator (explained variance 0 for a constant
-        # error); the exact answers are asserted instead.
-        want_all["r2"] = 1.0 if not np.any(error) else 0.0
-        want_all["explained_variance"] = 1.0 if np.ptp(error) == 0 else 0.0
+    target = y.astype(np.float64)
+    if len(y) and (np.ptp(target) == 0 or np.var(target) == 0):
+        # A constant target (or one whose spread underflows): Var(y) is 0, so scikit-learn's
+        # force_finite answer is 1 for a zero numerator and 0 otherwise. Its mean of a repeated
+        # value can round, leaving a tiny denominator (r2 of -1e31) or numerator (explained
+        # variance 0 for a constant error); the exact answers are asserted instead.
+        want_all["r2"] = 1.0 if not np.any(error**2) else 0.0  # as squared: may underflow
+        flat = np.ptp(error) == 0 or np.var(error) == 0  # constant, or a spread that underflows
+        want_all["explained_variance"] = 1.0 if flat else 0.0
     elif np.ptp(y) < 1e-6 * float(np.max(np.abs(error))):
         # y varies by less than float64 resolves next to the error (y = [2e-146, 0, 0, 0, 0],
         # p = 2467.5: p - y rounds to a constant), so Var(y - p) is lost to rounding in any

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from . import compare, evaluate, export, gate, history, report, schema, validate
+from . import alerts, compare, evaluate, export, gate, history, report, schema, validate
 from . import compile as compile_cmd
+from . import test as test_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -24,5 +25,7 @@ for command in (
     history.command,
     compile_cmd.command,
     schema.command,
+    alerts.command,
+    test_cmd.command,
 ):
     cli.add_command(command)

@@ -1,27 +1,35 @@
-"""``scoreboard evaluate SPEC DATA...``: stream the data through the plan, store, report.
+"""``scoreboard evaluate SPEC DATA...``: stream the data through the plan, store, evaluate the
+alert rules, deliver their notifications, report.
 
 :func:`evaluate_and_record` is the code path every verb that evaluates shares (``evaluate``,
-``gate``): stream, then record in the store (late data merged) unless ``--no-store``.
+``gate``): stream, then record in the store (late data merged, alert states and outbox rows in
+the same transaction) unless ``--no-store``; ``dispatch`` then delivers with the store open.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
 from scoreboard import engine
+from scoreboard.alerts.dispatch import Dispatcher, DispatchReport
+from scoreboard.alerts.evaluate import evaluate_rules
+from scoreboard.alerts.history import AlertRun, Receiver, series_point
+from scoreboard.alerts.notifiers import Notifier, build_notifiers
+from scoreboard.alerts.rules import Rule
 from scoreboard.plan import Plan, compile_spec
 from scoreboard.recording import record_evaluation
 from scoreboard.results import Results
 from scoreboard.spec import load_spec
-from scoreboard.store import derive_run_id, open_store
+from scoreboard.store import MetricStore, derive_run_id, open_store
 
-from .options import format_option, output_option, store_option
-from .output import check_writable, emit_rows
+from .options import dispatch_options, format_option, output_option, store_option
+from .output import check_writable, emit, emit_rows, render_alerts
 from .progress import progress_enabled, row_progress
 
 DEFAULT_VERSION = "unversioned"
@@ -34,6 +42,8 @@ class Evaluation:
     run_id: str
     model_version: str
     results: Results
+    alerts: AlertRun = field(default_factory=AlertRun)
+    dispatch: DispatchReport | None = None
 
 
 def evaluate_and_record(
@@ -45,15 +55,21 @@ def evaluate_and_record(
     model_version: str,
     chunk_rows: int,
     no_progress: bool,
+    receivers: Sequence[Receiver] = (),
+    dispatch: Callable[[MetricStore], DispatchReport | None] | None = None,
 ) -> Evaluation:
-    """Streams ``data`` through ``plan`` and records the run in ``store`` (unless ``no_store``)."""
+    """Streams ``data`` through ``plan`` and records the run in ``store`` (unless ``no_store``),
+    with the alert states and the notifications for ``receivers``; then ``dispatch``."""
     started = datetime.now(UTC)
     with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:
         acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
     if no_store:
         results = acc.results(data_fingerprint=fingerprint)
         run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)
-        return Evaluation(run_id, model_version, results)
+        # Without a store there is no history: the rules see this run alone, and notify nobody.
+        rules = [Rule.from_plan(r) for r in plan.alert_rules]
+        outcomes = evaluate_rules(rules, [series_point(r, run_id) for r in results])
+        return Evaluation(run_id, model_version, results, AlertRun(outcomes, run_id=run_id))
     with open_store(store) as db:
         recorded = record_evaluation(
             db,
@@ -62,8 +78,30 @@ def evaluate_and_record(
             model_version=model_version,
             data_fingerprint=fingerprint,
             started=started,
+            receivers=receivers,
         )
-    return Evaluation(recorded.run_id, model_version, recorded.results)
+        report = dispatch(db) if dispatch is not None else None
+    return Evaluation(recorded.run_id, model_version, recorded.results, recorded.alerts, report)
+
+
+def dispatcher_for(
+    notifiers: dict[str, Notifier], model: str, model_version: str, budget: float
+) -> Callable[[MetricStore], DispatchReport | None]:
+    """Delivers the outbox of ``model`` within ``budget`` seconds, and refreshes Alertmanager's
+    firing alerts of ``model_version``."""
+
+    def dispatch(db: MetricStore) -> DispatchReport | None:
+        if not notifiers:
+            return None
+        dispatcher = Dispatcher(db, notifiers)
+        try:
+            report = dispatcher.run(model=model, budget=budget)
+            dispatcher.refresh_alertmanager(model=model, model_version=model_version)
+            return report
+        finally:
+            dispatcher.close()
+
+    return dispatch
 
 
 def evaluation_options(*, version_required: bool) -> Callable[[F], F]:
@@ -112,6 +150,7 @@ def evaluation_options(*, version_required: bool) -> Callable[[F], F]:
     "--mlflow-experiment",
     help="MLflow experiment name (default: the model name).",
 )
+@dispatch_options
 @format_option
 @output_option
 def command(
@@ -124,12 +163,20 @@ def command(
     no_progress: bool,
     to_mlflow: bool,
     mlflow_experiment: str | None,
+    no_dispatch: bool,
+    dispatch_timeout: float,
     fmt: str,
     output: str | None,
 ) -> None:
-    """Evaluate SPEC over DATA (files, globs or folders of parquet, csv, arrow, jsonl)."""
+    """Evaluate SPEC over DATA (files, globs or folders of parquet, csv, arrow, jsonl), store the
+    results, evaluate the alert rules and deliver their notifications."""
     check_writable(output)
-    plan = compile_spec(load_spec(spec))
+    loaded = load_spec(spec)
+    plan = compile_spec(loaded)
+    receivers = [Receiver(n.receiver, n.send_resolved) for n in loaded.notify]
+    # Notifications never mix with JSON on stdout: the stdout notifier writes to stderr then.
+    stream = sys.stderr if fmt == "json" and output is None else None
+    notifiers = {} if no_dispatch else build_notifiers(loaded.notify, stdout=stream)
     if to_mlflow:
         from scoreboard.interop.mlflow import require_mlflow
 
@@ -142,6 +189,8 @@ def command(
         model_version=model_version,
         chunk_rows=chunk_rows,
         no_progress=no_progress,
+        receivers=receivers,
+        dispatch=dispatcher_for(notifiers, plan.model, model_version, dispatch_timeout),
     )
     if to_mlflow:
         from scoreboard.interop.mlflow import log_evaluation
@@ -155,7 +204,9 @@ def command(
             err=True,
         )
     results = evaluation.results
-    payload = evaluation_payload(evaluation.run_id, model_version, results)
+    payload = evaluation_payload(
+        evaluation.run_id, model_version, results, evaluation.alerts, evaluation.dispatch
+    )
     emit_rows(
         fmt,
         ["metric", "window", "start", "segment", "value", "n", "reason"],
@@ -164,9 +215,17 @@ def command(
         title=f"{plan.model} {model_version} ({results.rows:,} rows)",
         output=output,
     )
+    if fmt != "json" and plan.alert_rules and output is None:
+        emit(render_alerts(fmt, evaluation.alerts.to_list(), evaluation.dispatch), None)
 
 
-def evaluation_payload(run_id: str, model_version: str, results: Results) -> dict[str, Any]:
+def evaluation_payload(
+    run_id: str,
+    model_version: str,
+    results: Results,
+    alerts: AlertRun | None = None,
+    report: DispatchReport | None = None,
+) -> dict[str, Any]:
     """The ``--format json`` object of the contract (DESIGN.md)."""
     return {
         "run_id": run_id,
@@ -176,6 +235,7 @@ def evaluation_payload(run_id: str, model_version: str, results: Results) -> dic
         "dropped_rows": results.dropped_rows,
         "plan_hash": results.plan_hash,
         "results": results.to_list(),
-        "alerts": [],
+        "alerts": [] if alerts is None else alerts.to_list(),
+        "notifications": None if report is None else report.to_dict(),
         "gates": [],
     }

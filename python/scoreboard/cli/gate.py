@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import click
 
+from scoreboard.alerts.history import Receiver
 from scoreboard.exceptions import ScoreboardError
 from scoreboard.gate import (
     Baseline,
@@ -146,6 +147,8 @@ def command(
         model_version=model_version,
         chunk_rows=chunk_rows,
         no_progress=no_progress,
+        # Alert transitions this run causes are queued (sent by the next evaluate or flush).
+        receivers=[Receiver(n.receiver, n.send_resolved) for n in loaded.notify],
     )
     if baseline_plan_differs(base, plan.plan_hash):
         click.echo(
@@ -158,7 +161,9 @@ def command(
         outcomes, model=plan.model, version=model_version, baseline=baseline
     )
     if fmt == "json":
-        payload = evaluation_payload(evaluation.run_id, model_version, evaluation.results)
+        payload = evaluation_payload(
+            evaluation.run_id, model_version, evaluation.results, evaluation.alerts
+        )
         payload["baseline"] = baseline
         payload["gates"] = [o.to_dict() for o in outcomes]
         emit(json.dumps(payload, indent=2, allow_nan=False) + "\n", output)

@@ -37,3 +37,16 @@ def output_option(f: F) -> F:
     return click.option(
         "--output", "-o", type=click.Path(dir_okay=False), help="Write the output to this file."
     )(f)
+
+
+def dispatch_options(f: F) -> F:
+    f = click.option(
+        "--dispatch-timeout",
+        type=click.FloatRange(min=0, max=3600),
+        default=20.0,
+        show_default=True,
+        help="Seconds to keep retrying notifications before leaving them in the outbox.",
+    )(f)
+    return click.option(
+        "--no-dispatch", is_flag=True, help="Queue notifications in the outbox; send none."
+    )(f)

@@ -121,3 +121,37 @@ def emit_rows(
             render_table(headers, rows, title=title, color=output is None and stdout_wants_color()),
             output,
         )
+
+
+def render_alerts(fmt: str, alerts: Sequence[dict[str, Any]], report: Any) -> str:
+    """The alert states after an evaluation, as a table or Markdown, with the delivery tally."""
+    headers = ["rule", "segment", "state", "value", "window", "start", "transitions"]
+    rows = [
+        [
+            a["rule"],
+            a["segment"],
+            a["state"],
+            a["value"],
+            a["window"],
+            short_time(a["window_start"]),
+            ", ".join(f"{t['kind']}@{short_time(t['window_start'])}" for t in a["transitions"]),
+        ]
+        for a in alerts
+    ]
+    title = "alerts"
+    if report is not None:
+        title += (
+            f" (notifications: {report.sent} sent, {report.pending} pending, {report.dead} dead)"
+        )
+    if fmt == "markdown":
+        return render_markdown(headers, rows, title=title)
+    return render_table(headers, rows, title=title, color=stdout_wants_color())
+
+
+def short_time(text: str | None) -> str:
+    """``2026-03-09T00:00:00.000000Z`` -> ``2026-03-09``; other times to the second."""
+    if not text:
+        return "-"
+    if text[10:] in ("T00:00:00.000000Z", "T00:00:00Z"):
+        return text[:10]
+    return text[:19].replace("T", " ")

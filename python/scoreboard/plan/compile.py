@@ -11,10 +11,11 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from scoreboard.alerts.templates import VARIABLES, unknown_names
 from scoreboard.exceptions import Problem, SpecError
 from scoreboard.plan.catalogue import CATALOGUE
-from scoreboard.plan.plan import PLAN_FORMAT_VERSION, Plan, canonical_hash
-from scoreboard.spec.models import AveragedMetric, FBetaMetric, Spec
+from scoreboard.plan.plan import PLAN_FORMAT_VERSION, Plan, canonical_hash, rules_hash
+from scoreboard.spec.models import BASELINE_AGO, AveragedMetric, FBetaMetric, Spec
 from scoreboard.windows import build_layout
 
 Label = int | str
@@ -56,6 +57,8 @@ def compile_spec(spec: Spec) -> Plan:
         }
         metrics.append(metric)
 
+    rules = _alert_rules(spec, metrics, problems)
+    _check_notify(spec, problems)
     _check_gates(spec, metrics, problems)
     if problems:
         raise SpecError(sorted(problems, key=lambda p: (p.line, p.column)))
@@ -69,6 +72,8 @@ def compile_spec(spec: Spec) -> Plan:
         "metrics": metrics,
         "layout": build_layout(spec).to_json(),
     }
+    body["alerts"] = rules
+    body["rules_hash"] = rules_hash(rules)
     body["plan_hash"] = canonical_hash(body)
     body["spec_fingerprint"] = canonical_hash(spec.model_dump(mode="json"))
     return Plan(body)
@@ -224,3 +229,153 @@ def _average(spec: Spec, entry: Any, where: tuple[str, int], problems: list[Prob
         )
         return "macro"
     return entry.average or "macro"
+
+
+# Metrics whose value is a proportion, and of what: ``n`` (all rows of the window and segment), or
+# n times another metric of the same result set (``prevalence`` = positives / n, ``1 -
+# prevalence`` = negatives / n...). A significance test needs those counts (RELIABILITY A7).
+_PROPORTIONS: dict[str, tuple[str | None, bool]] = {
+    "accuracy": (None, False),
+    "prevalence": (None, False),
+    "predicted_positive_rate": (None, False),
+    "recall": ("prevalence", False),
+    "fnr": ("prevalence", False),
+    "specificity": ("prevalence", True),
+    "fpr": ("prevalence", True),
+    "precision": ("predicted_positive_rate", False),
+    "npv": ("predicted_positive_rate", True),
+}
+
+
+def _alert_rules(
+    spec: Spec, metrics: list[dict[str, Any]], problems: list[Problem]
+) -> list[dict[str, Any]]:
+    """Each rule checked against the declared metrics and windows, as plain data for the plan."""
+    src = spec.source
+    by_name = {m["name"]: m for m in metrics}
+    windows = {w.name: w for w in spec.windows}
+    seen: dict[str, int] = {}
+    rules: list[dict[str, Any]] = []
+    for index, rule in enumerate(spec.alerts):
+        where = ("alerts", index)
+        if rule.name in seen:
+            problems.append(
+                src.problem(
+                    (*where, "name"),
+                    f"alert rule name {rule.name!r} is already used by alerts[{seen[rule.name]}]",
+                    "duplicate_rule_name",
+                )
+            )
+        seen.setdefault(rule.name, index)
+        metric = by_name.get(rule.metric)
+        if metric is None:
+            declared = ", ".join(by_name) or "none"
+            problems.append(
+                src.problem(
+                    (*where, "metric"),
+                    f"alert rule {rule.name!r} reads metric {rule.metric!r}, which the spec does "
+                    f"not declare (declared: {declared})",
+                    "unknown_metric",
+                )
+            )
+            continue
+        if rule.window is not None and rule.window not in windows:
+            declared = ", ".join(windows) or "none"
+            problems.append(
+                src.problem(
+                    (*where, "window"),
+                    f"alert rule {rule.name!r} reads window {rule.window!r}, which the spec does "
+                    f"not declare (declared: {declared})",
+                    "unknown_window",
+                )
+            )
+            continue
+        needs_window = rule.band is not None or (
+            rule.baseline is not None and BASELINE_AGO.match(rule.baseline) is not None
+        )
+        if needs_window and rule.window is None:
+            what = "band" if rule.band is not None else f"baseline {rule.baseline!r}"
+            problems.append(
+                src.problem(
+                    (*where, "band" if rule.band is not None else "baseline"),
+                    f"a {what} compares window instances: give the rule a window",
+                    "rule_needs_window",
+                )
+            )
+            continue
+        denominator = _denominator(spec, rule.metric, metric, by_name)
+        if rule.significance is not None:
+            if rule.band is not None:
+                problems.append(
+                    src.problem(
+                        (*where, "significance"),
+                        "significance applies to threshold and baseline rules (a band is "
+                        "already a statistical limit: set its k)",
+                        "significance_not_applicable",
+                    )
+                )
+            elif isinstance(denominator, str):
+                problems.append(
+                    src.problem((*where, "significance"), denominator, "significance_needs_counts")
+                )
+        for section in ("labels", "annotations"):
+            for key, template in getattr(rule, section).items():
+                unknown = unknown_names(template)
+                if unknown:
+                    problems.append(
+                        src.problem(
+                            (*where, section, key),
+                            f"unknown template name {unknown[0]!r}; a template may use: "
+                            + ", ".join(VARIABLES),
+                            "unknown_template_name",
+                        )
+                    )
+        body = rule.model_dump(mode="json", by_alias=True)
+        body.update(
+            metric_kind=metric["kind"],
+            higher_is_better=metric["higher_is_better"],
+            denominator=denominator if isinstance(denominator, dict) else None,
+        )
+        rules.append(body)
+    return rules
+
+
+def _denominator(
+    spec: Spec, name: str, metric: dict[str, Any], by_name: dict[str, dict[str, Any]]
+) -> dict[str, Any] | str:
+    """How to count the trials behind a proportion metric, or why it cannot be done."""
+    kind = metric["kind"]
+    supported = ", ".join(_PROPORTIONS)
+    if kind not in _PROPORTIONS or metric.get("average") not in (None, "micro"):
+        return (
+            f"significance needs a metric that is a proportion with known counts ({supported}); "
+            f"{name!r} is {kind!r}"
+        )
+    companion, complement = _PROPORTIONS[kind]
+    if kind != "accuracy" and spec.task != "binary":
+        return f"significance on {kind!r} needs a binary task"
+    if companion is None:
+        return {"metric": None, "complement": False}
+    found = [m["name"] for m in by_name.values() if m["kind"] == companion]
+    if not found:
+        return (
+            f"significance on {kind!r} needs its denominator: declare the metric {companion!r} "
+            f"too (its value times n counts the {'negatives' if complement else 'trials'})"
+        )
+    return {"metric": found[0], "complement": complement}
+
+
+def _check_notify(spec: Spec, problems: list[Problem]) -> None:
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(spec.notify):
+        name = entry.receiver
+        if name in seen:
+            problems.append(
+                spec.source.problem(
+                    ("notify", index, "name" if entry.name else "type"),
+                    f"receiver name {name!r} is already used by notify[{seen[name]}]; give each "
+                    "entry of the same type a distinct name",
+                    "duplicate_receiver",
+                )
+            )
+        seen.setdefault(name, index)

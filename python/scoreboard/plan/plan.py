@@ -22,13 +22,21 @@ if TYPE_CHECKING:
     from scoreboard.results import Results
 
 PLAN_FORMAT_VERSION = 1
-_HASHED_OUT = ("plan_hash", "spec_fingerprint")
+# Alert rules do not change what is computed: editing a threshold keeps the plan hash (and so the
+# run ids and the late-data merges of the history); ``rules_hash`` guards them instead.
+_HASHED_OUT = ("plan_hash", "spec_fingerprint", "alerts", "rules_hash")
 
 
 def canonical_hash(data: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of ``data`` (sorted keys), minus its own hash fields."""
     payload = {k: v for k, v in data.items() if k not in _HASHED_OUT}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def rules_hash(rules: Any) -> str:
+    """sha256 of the canonical JSON of the plan's alert rules."""
+    text = json.dumps(rules, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -62,6 +70,11 @@ class Plan:
     def metrics(self) -> list[dict[str, Any]]:
         """The declared metrics (name, kind, parameters, higher_is_better), in order."""
         return copy.deepcopy(self._body["metrics"])
+
+    @property
+    def alert_rules(self) -> list[dict[str, Any]]:
+        """The compiled alert rules (plain data; see ``scoreboard.alerts.rules``)."""
+        return copy.deepcopy(self._body.get("alerts", []))
 
     @property
     def accumulators(self) -> list[dict[str, Any]]:
@@ -133,6 +146,8 @@ class Plan:
             )
         if body.get("plan_hash") != canonical_hash(body):
             raise PlanError("the plan was modified after compilation (plan_hash mismatch)")
+        if body.get("rules_hash", rules_hash([])) != rules_hash(body.get("alerts", [])):
+            raise PlanError("the plan's alert rules were modified after compilation")
         plan = cls(body)
         plan.accumulator()  # let the core validate what it will execute
         return plan
@@ -176,6 +191,17 @@ class Plan:
             )
         for columns, top_k in layout.segments:
             lines.append(f"segment {'*'.join(columns)}" + (f" top {top_k}" if top_k else ""))
+        for rule in self._body.get("alerts", []):
+            condition = ", ".join(
+                f"{k}={rule[k]!r}"
+                for k in ("below", "above", "baseline", "max_drop", "max_rise", "band")
+                if rule.get(k) is not None
+            )
+            where = f" over {rule['window']}" if rule.get("window") else " per run"
+            lines.append(
+                f"alert {rule['name']}: {rule['metric']}{where} ({condition}), "
+                f"for {rule['for']}, severity {rule['severity']}"
+            )
         return "\n".join(lines)
 
     # -- execution --------------------------------------------------------------------------

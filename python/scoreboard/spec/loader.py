@@ -57,6 +57,7 @@ from pydantic_core import ErrorDetails
 
 from scoreboard.exceptions import Problem, SpecError
 from scoreboard.spec.models import METRIC_KINDS, NOT_SUPPORTED_YET, Spec
+from scoreboard.spec.secrets import interpolate_secrets
 from scoreboard.spec.source import EMPTY_SOURCE, Path, PathPart, SourceMap, format_path
 
 MAX_BYTES: Final = 1024 * 1024
@@ -458,11 +459,16 @@ def spec_from_mapping(data: object, source: SourceMap = EMPTY_SOURCE) -> Spec:
 
     ``source`` locates the problems; without it every problem is at ``<spec>:1:1`` plus a path.
     """
+    data, env_problems = interpolate_secrets(data, source)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
         details = exc.errors(include_input=False, include_url=False, include_context=True)
-        raise SpecError(_sorted(_problems(details, data, source))) from None
+        failed = {p.path for p in env_problems}  # no echo of a value that was never set
+        others = [p for p in _problems(details, data, source) if p.path not in failed]
+        raise SpecError(_sorted(env_problems + others)) from None
+    if env_problems:
+        raise SpecError(_sorted(env_problems))
     return spec.with_source(source)
 
 
@@ -660,7 +666,7 @@ def _fields_at(path: Path, data: object) -> set[str]:
         nxt: list[Any] = []
         for model in _models_or_lists(candidates):
             if isinstance(model, type) and issubclass(model, BaseModel):
-                field = model.model_fields.get(part) if isinstance(part, str) else None
+                field = _field_named(model, part) if isinstance(part, str) else None
                 if field is not None:
                     nxt.append(field.annotation)
             elif typing.get_origin(model) is list and isinstance(part, int):
@@ -670,7 +676,15 @@ def _fields_at(path: Path, data: object) -> set[str]:
         m for m in _models_or_lists(candidates) if isinstance(m, type) and issubclass(m, BaseModel)
     ]
     fitting = [m for m in models if _fits_literals(m, node)] or models
-    return {name for m in fitting for name in m.model_fields}
+    return {field.alias or name for m in fitting for name, field in m.model_fields.items()}
+
+
+def _field_named(model: type[BaseModel], key: str) -> Any:
+    """The field a document key sets: by alias (``for``) or by name."""
+    for name, field in model.model_fields.items():
+        if (field.alias or name) == key:
+            return field
+    return model.model_fields.get(key)
 
 
 def _models_or_lists(annotations: list[Any]) -> Iterator[Any]:

@@ -17,6 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SecretStr,
+    StrictBool,
     StrictInt,
     StrictStr,
     field_validator,
@@ -254,8 +256,243 @@ METRIC_KINDS: tuple[str, ...] = (
 )
 
 # Sections that later work will implement. Declaring one is an error until then: a spec that asks
-# for alerts must never run silently without them.
-NOT_SUPPORTED_YET = ("alerts", "notify")
+# for a feature must never run silently without it. Every section is supported now.
+NOT_SUPPORTED_YET: tuple[str, ...] = ()
+
+# ----------------------------------------------------------------------------------------------
+# Alert rules (RELIABILITY §2.5; Prometheus rules semantics, counted in window instances)
+
+Number = float  # strict: an int is accepted, a bool refused
+BASELINE_AGO = re.compile(r"^([1-9][0-9]{0,5})_ago$")
+LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+OnUndefined = Literal["ok", "alerting", "insufficient_data", "keep_last"]
+
+
+class Band(StrictModel):
+    """Limits from the rule's own history: mean ± k·std (or an EWMA) of the last ``lookback``
+    window instances before the one evaluated (NannyML-style)."""
+
+    method: Literal["mean_std", "ewma"] = "mean_std"
+    k: Annotated[Number, Field(gt=0, le=100)] = 3.0
+    lookback: Annotated[int, Field(ge=2, le=10_000)] = 14
+    alpha: Annotated[Number, Field(gt=0, le=1)] = Field(
+        default=0.25, description="EWMA smoothing factor (method: ewma)."
+    )
+
+
+class AlertRule(StrictModel):
+    """One alert rule, evaluated per (window instance, segment) in event-time order."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: MetricName
+    metric: MetricName
+    window: MetricName | None = Field(
+        default=None, description="A declared window; none: the all-rows result of each run."
+    )
+    below: Number | None = Field(default=None, description="Breach when value < below.")
+    above: Number | None = Field(default=None, description="Breach when value > above.")
+    baseline: Annotated[str, Field(min_length=1, max_length=256)] | None = Field(
+        default=None,
+        description="previous (the model version recorded before this one), a version name, or "
+        "N_ago (the same segment N window instances earlier).",
+    )
+    max_drop: Annotated[Number, Field(ge=0)] | None = Field(
+        default=None, description="Breach when the value is worse than the baseline by more."
+    )
+    max_rise: Annotated[Number, Field(ge=0)] | None = Field(
+        default=None, description="Breach when the value rises above the baseline by more."
+    )
+    relative: StrictBool = Field(
+        default=False, description="max_drop / max_rise as a fraction of |baseline|."
+    )
+    band: Band | None = None
+    significance: Annotated[Number, Field(gt=0, lt=1)] | None = Field(
+        default=None, description="Breach only when the change is significant at this level."
+    )
+    for_: Annotated[int, Field(ge=0, le=10_000)] = Field(
+        default=1, alias="for", description="Consecutive breaching windows before firing."
+    )
+    keep_firing_for: Annotated[int, Field(ge=0, le=10_000)] = Field(
+        default=0, description="Windows an alert keeps firing after its condition clears."
+    )
+    resolve_above: Number | None = Field(
+        default=None, description="Hysteresis for `below`: resolve only at or above this."
+    )
+    resolve_below: Number | None = Field(
+        default=None, description="Hysteresis for `above`: resolve only at or below this."
+    )
+    m_of_n: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1, le=1000)]] | None = Field(
+        default=None, description="Breach when m of the last n windows breach."
+    )
+    min_samples: Annotated[int, Field(ge=0)] = Field(
+        default=0,
+        description="Fewer rows than this: insufficient_data (neither fires nor resolves).",
+    )
+    on_undefined: OnUndefined = Field(
+        default="insufficient_data", description="What an undefined (null) value means."
+    )
+    severity: Annotated[str, Field(min_length=1, max_length=64)] = "warning"
+    labels: dict[LabelName, Annotated[str, Field(max_length=1024)]] = Field(default_factory=dict)
+    annotations: dict[LabelName, Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("m_of_n", mode="before")
+    @classmethod
+    def _m_of_n_list(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, list) else value
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> AlertRule:
+        kinds = [
+            kind
+            for kind, present in (
+                ("threshold", self.below is not None or self.above is not None),
+                ("baseline", self.baseline is not None),
+                ("band", self.band is not None),
+            )
+            if present
+        ]
+        if len(kinds) != 1:
+            raise ValueError(
+                "an alert rule needs exactly one condition: below/above (a threshold), "
+                "baseline with max_drop/max_rise, or band"
+            )
+        if (self.max_drop is not None or self.max_rise is not None) != (self.baseline is not None):
+            raise ValueError("baseline and max_drop / max_rise go together")
+        if self.relative and self.baseline is None:
+            raise ValueError("relative applies to baseline rules")
+        if self.below is not None and self.above is not None and self.below > self.above:
+            raise ValueError("below must not exceed above (a value outside [below, above])")
+        if self.resolve_above is not None and (
+            self.below is None or self.resolve_above < self.below
+        ):
+            raise ValueError("resolve_above needs below, and must be >= below")
+        if self.resolve_below is not None and (
+            self.above is None or self.resolve_below > self.above
+        ):
+            raise ValueError("resolve_below needs above, and must be <= above")
+        if self.m_of_n is not None and self.m_of_n[0] > self.m_of_n[1]:
+            raise ValueError("m_of_n is [m, n] with m <= n")
+        return self
+
+    @property
+    def condition(self) -> str:
+        if self.band is not None:
+            return "band"
+        return "baseline" if self.baseline is not None else "threshold"
+
+
+# ----------------------------------------------------------------------------------------------
+# Notifiers. Fields typed SecretStr take ${ENV_VAR} interpolation (and only they do).
+
+
+class _NotifierBase(StrictModel):
+    name: MetricName | None = Field(default=None, description="Defaults to the type.")
+    send_resolved: StrictBool = True
+    timeout: Annotated[Number, Field(gt=0, le=300)] = Field(
+        default=10.0, description="Seconds allowed for one delivery."
+    )
+
+    @property
+    def receiver(self) -> str:
+        return self.name or str(getattr(self, "type"))  # noqa: B009 - every subclass has type
+
+
+class StdoutNotifier(_NotifierBase):
+    type: Literal["stdout"]
+
+
+class LogNotifier(_NotifierBase):
+    type: Literal["log"]
+    level: Literal["info", "warning", "error"] = "warning"
+
+
+class FileNotifier(_NotifierBase):
+    type: Literal["file"]
+    path: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+def _http_url(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value()
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise ValueError("must be an http:// or https:// URL (the value is not shown)")
+    return value
+
+
+class WebhookNotifier(_NotifierBase):
+    type: Literal["webhook"]
+    url: SecretStr
+    token: SecretStr | None = Field(default=None, description="Sent as a Bearer token.")
+
+    _check_url = field_validator("url")(_http_url)
+
+
+class SlackNotifier(_NotifierBase):
+    type: Literal["slack"]
+    url: SecretStr
+
+    _check_url = field_validator("url")(_http_url)
+
+
+class AlertmanagerNotifier(_NotifierBase):
+    type: Literal["alertmanager"]
+    url: SecretStr = Field(description="Alertmanager's base URL; alerts go to /api/v2/alerts.")
+    resend_delay: Duration = Field(
+        default="1m", description="Firing alerts are re-sent at least this often."
+    )
+    external_url: str | None = Field(
+        default=None, description="Base of each alert's generatorURL (links back)."
+    )
+
+    _check_url = field_validator("url")(_http_url)
+
+
+class EmailNotifier(_NotifierBase):
+    type: Literal["email"]
+    host: Annotated[str, Field(min_length=1, max_length=255)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    starttls: StrictBool = True
+    username: SecretStr | None = None
+    password: SecretStr | None = None
+    sender: Annotated[str, Field(min_length=3, max_length=320)] = Field(alias="from")
+    to: Annotated[list[Annotated[str, Field(min_length=3, max_length=320)]], Field(min_length=1)]
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+NotifierEntry = Annotated[
+    StdoutNotifier
+    | LogNotifier
+    | FileNotifier
+    | WebhookNotifier
+    | SlackNotifier
+    | AlertmanagerNotifier
+    | EmailNotifier,
+    Field(discriminator="type"),
+]
+NOTIFIER_MODELS: dict[str, type[_NotifierBase]] = {
+    "stdout": StdoutNotifier,
+    "log": LogNotifier,
+    "file": FileNotifier,
+    "webhook": WebhookNotifier,
+    "slack": SlackNotifier,
+    "alertmanager": AlertmanagerNotifier,
+    "email": EmailNotifier,
+}
+
+
+def secret_fields(notifier_type: object) -> frozenset[str]:
+    """Names of the fields of a notifier type that are secrets (and take ${VAR})."""
+    model = NOTIFIER_MODELS.get(notifier_type) if isinstance(notifier_type, str) else None
+    if model is None:
+        return frozenset()
+    names = set()
+    for name, field in model.model_fields.items():
+        if "SecretStr" in repr(field.annotation):
+            names.add(field.alias or name)
+    return frozenset(names)
 
 
 class Spec(StrictModel):
@@ -294,11 +531,15 @@ class Spec(StrictModel):
     null_timestamps: Literal["error", "drop"] = Field(
         default="error", description="Rows with a null timestamp: an error, or dropped and counted."
     )
-    alerts: Any = Field(default=None, description="Not supported yet.")
+    alerts: list[AlertRule] = Field(
+        default_factory=list, description="Alert rules, evaluated after each stored evaluation."
+    )
     gates: list[Gate] = Field(
         default_factory=list, description="Checks for `scoreboard gate` (CI release gates)."
     )
-    notify: Any = Field(default=None, description="Not supported yet.")
+    notify: list[NotifierEntry] = Field(
+        default_factory=list, description="Where alert notifications go."
+    )
 
     _source: SourceMap = PrivateAttr(default=EMPTY_SOURCE)
 
@@ -340,17 +581,10 @@ class Spec(StrictModel):
             ]
         return value
 
-    @field_validator("gates", mode="before")
+    @field_validator("alerts", "gates", "notify", mode="before")
     @classmethod
-    def _no_gates(cls, value: Any) -> Any:
+    def _none_is_empty(cls, value: Any) -> Any:
         return [] if value is None else value
-
-    @field_validator(*NOT_SUPPORTED_YET)
-    @classmethod
-    def _not_supported_yet(cls, value: Any) -> Any:
-        if value is not None:
-            raise ValueError("this section is not supported yet by this version of scoreboard")
-        return value
 
     @model_validator(mode="after")
     def _columns_fit_task(self) -> Spec:

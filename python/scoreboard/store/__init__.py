@@ -14,9 +14,12 @@ from scoreboard.exceptions import StorageError
 
 from .base import MetricStore
 from .models import (
+    AlertStateRecord,
     MetricPoint,
+    OutboxEntry,
     RunRecord,
     StateKey,
+    StoredOutboxEntry,
     StoredPoint,
     StoredRun,
     derive_run_id,
@@ -30,11 +33,14 @@ __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
     "DEFAULT_STORE",
     "STORE_ENV_VAR",
+    "AlertStateRecord",
     "MetricPoint",
     "MetricStore",
+    "OutboxEntry",
     "RunRecord",
     "SQLiteStore",
     "StateKey",
+    "StoredOutboxEntry",
     "StoredPoint",
     "StoredRun",
     "derive_run_id",

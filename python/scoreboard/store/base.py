@@ -12,7 +12,16 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from .models import MetricPoint, RunRecord, StateKey, StoredPoint, StoredRun
+from .models import (
+    AlertStateRecord,
+    MetricPoint,
+    OutboxEntry,
+    RunRecord,
+    StateKey,
+    StoredOutboxEntry,
+    StoredPoint,
+    StoredRun,
+)
 
 
 class MetricStore(ABC):
@@ -30,13 +39,48 @@ class MetricStore(ABC):
         points: Sequence[MetricPoint],
         *,
         states: Mapping[StateKey, bytes] | None = None,
+        alert_states: Sequence[AlertStateRecord] | None = None,
+        outbox: Sequence[OutboxEntry] = (),
     ) -> str:
         """Store a run and its points in one all-or-nothing transaction; return the run id.
 
         Recording the same run id again replaces its points (never duplicates them) and updates
         the run's fields. ``states`` (accumulator blobs keyed by window, window start ISO text and
         segment hash), when given, replaces the run's stored states; ``None`` keeps them.
+
+        ``alert_states``, when given, replaces every alert state of the run's model version;
+        ``outbox`` notifications are added in the same transaction (P4), each once per
+        ``(dedup_key, receiver)``: a notification already in the outbox is not added again (S1).
         """
+
+    @abstractmethod
+    def alert_states(
+        self, *, model: str | None = None, model_version: str | None = None
+    ) -> list[AlertStateRecord]:
+        """Current alert states, ordered by model, version, rule and segment."""
+
+    @abstractmethod
+    def outbox(
+        self,
+        *,
+        status: str | None = None,
+        model: str | None = None,
+        due_before: datetime | None = None,
+        sent_since: datetime | None = None,
+    ) -> list[StoredOutboxEntry]:
+        """Outbox rows matching every given filter, oldest first."""
+
+    @abstractmethod
+    def mark_sent(self, outbox_id: int) -> None:
+        """A pending notification was delivered."""
+
+    @abstractmethod
+    def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
+        """A delivery failed and will be retried at ``next_attempt_at``."""
+
+    @abstractmethod
+    def mark_dead(self, outbox_id: int, error: str) -> None:
+        """A delivery failed for good (dead letter)."""
 
     @abstractmethod
     def history(

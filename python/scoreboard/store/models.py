@@ -161,3 +161,49 @@ def as_count(value: object, what: str) -> int:
     if count < 0:
         raise ValueError(f"{what} must be >= 0, got {count}")
     return count
+
+
+@dataclass(frozen=True)
+class AlertStateRecord:
+    """The current state of one alert rule for one segment of one model version.
+
+    ``detail`` is the state machine's full state (``AlertState.to_json``) plus what the last
+    evaluation saw; ``window_key`` names the last window instance evaluated.
+    """
+
+    model: str
+    model_version: str
+    rule: str
+    segment: Mapping[str, str]
+    state: str
+    window: str | None = None
+    value: float | None = None
+    window_start: datetime | None = None
+    window_key: str | None = None
+    since: str | None = None
+    detail: Mapping[str, object] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A notification for one receiver, written with the results that caused it (P4)."""
+
+    dedup_key: str
+    receiver: str
+    model: str
+    model_version: str
+    rule: str
+    transition: str
+    payload: Mapping[str, object]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredOutboxEntry(OutboxEntry):
+    outbox_id: int
+    status: str  # pending | sent | dead
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None

@@ -117,6 +117,55 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        version=3,
+        description="alert state per rule and segment; notification outbox",
+        statements=(
+            """
+            CREATE TABLE alert_state (
+                model         TEXT NOT NULL,
+                model_version TEXT NOT NULL,
+                rule          TEXT NOT NULL,
+                segment_hash  TEXT NOT NULL,
+                segment_json  TEXT NOT NULL,
+                window_name   TEXT,
+                state         TEXT NOT NULL,
+                value         REAL,
+                window_start  TEXT,
+                window_key    TEXT,
+                since         TEXT,
+                detail_json   TEXT NOT NULL,
+                updated_at    TEXT NOT NULL,
+                PRIMARY KEY (model, model_version, rule, segment_hash)
+            )
+            """,
+            """
+            CREATE TABLE outbox (
+                outbox_id       INTEGER PRIMARY KEY,
+                dedup_key       TEXT NOT NULL,
+                receiver        TEXT NOT NULL,
+                model           TEXT NOT NULL,
+                model_version   TEXT NOT NULL,
+                rule            TEXT NOT NULL,
+                transition      TEXT NOT NULL,
+                payload_json    TEXT NOT NULL,
+                status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'dead')),
+                attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                created_at      TEXT NOT NULL,
+                next_attempt_at TEXT NOT NULL,
+                sent_at         TEXT,
+                last_error      TEXT
+            )
+            """,
+            # S1: one notification per transition and receiver, however often it is evaluated.
+            "CREATE UNIQUE INDEX outbox_dedup ON outbox (dedup_key, receiver)",
+            "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+        ),
+    ),
+)
+
 # --- schema inspection ---------------------------------------------------------------------
 
 HAS_MIGRATIONS_TABLE = (
@@ -211,3 +260,52 @@ ORDER BY MIN(first_recorded_at), model_version
 """
 
 SELECT_STATES = "SELECT window_name, window_start, segment_hash, state FROM states WHERE run_id = ?"
+
+# --- alerts -----------------------------------------------------------------------------------
+
+DELETE_ALERT_STATES = "DELETE FROM alert_state WHERE model = ? AND model_version = ?"
+INSERT_ALERT_STATE = """
+INSERT INTO alert_state (
+    model, model_version, rule, segment_hash, segment_json, window_name, state, value,
+    window_start, window_key, since, detail_json, updated_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+SELECT_ALERT_STATES = """
+SELECT model, model_version, rule, segment_json, window_name, state, value, window_start,
+       window_key, since, detail_json, updated_at
+FROM alert_state
+"""
+ALERT_STATE_FILTERS = {"model": "model = ?", "model_version": "model_version = ?"}
+ALERT_STATE_ORDER = "ORDER BY model, model_version, rule, segment_json"
+
+INSERT_OUTBOX = """
+INSERT INTO outbox (
+    dedup_key, receiver, model, model_version, rule, transition, payload_json, status,
+    attempts, created_at, next_attempt_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+ON CONFLICT (dedup_key, receiver) DO NOTHING
+"""
+SELECT_OUTBOX = """
+SELECT outbox_id, dedup_key, receiver, model, model_version, rule, transition, payload_json,
+       status, attempts, created_at, next_attempt_at, sent_at, last_error
+FROM outbox
+"""
+OUTBOX_FILTERS = {
+    "status": "status = ?",
+    "model": "model = ?",
+    "due_before": "next_attempt_at <= ?",
+    "sent_since": "sent_at >= ?",
+}
+OUTBOX_ORDER = "ORDER BY outbox_id"
+MARK_SENT = (
+    "UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_error = NULL "
+    "WHERE outbox_id = ? AND status = 'pending'"
+)
+MARK_RETRY = (
+    "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+    "WHERE outbox_id = ? AND status = 'pending'"
+)
+MARK_DEAD = (
+    "UPDATE outbox SET status = 'dead', attempts = attempts + 1, last_error = ?, sent_at = NULL "
+    "WHERE outbox_id = ? AND status = 'pending'"
+)

@@ -28,9 +28,12 @@ from .base import MetricStore
 from .filesystems import network_filesystem
 from .models import (
     DEFAULT_UNDEFINED_REASON,
+    AlertStateRecord,
     MetricPoint,
+    OutboxEntry,
     RunRecord,
     StateKey,
+    StoredOutboxEntry,
     StoredPoint,
     StoredRun,
     as_count,
@@ -118,6 +121,8 @@ class SQLiteStore(MetricStore):
         points: Sequence[MetricPoint],
         *,
         states: Mapping[StateKey, bytes] | None = None,
+        alert_states: Sequence[AlertStateRecord] | None = None,
+        outbox: Sequence[OutboxEntry] = (),
     ) -> str:
         """See :meth:`MetricStore.record_run`. Validates everything before the transaction."""
         run_id = run.run_id
@@ -125,6 +130,8 @@ class SQLiteStore(MetricStore):
         run_row = _run_row(run, now)
         point_rows = _point_rows(run_id, points, now)
         state_rows = None if states is None else _state_rows(run_id, states)
+        alert_rows = None if alert_states is None else [_alert_row(a, now) for a in alert_states]
+        outbox_rows = [_outbox_row(entry, now) for entry in outbox]
         self._refuse_if_read_only(f"recording run {run_id}")
         with self._transaction(f"recording run {run_id}") as conn:
             conn.execute(schema.UPSERT_RUN, run_row)
@@ -132,7 +139,59 @@ class SQLiteStore(MetricStore):
             self._insert_points(conn, point_rows)
             if state_rows is not None:
                 self._replace_states(conn, run_id, state_rows)
+            if alert_rows is not None:
+                conn.execute(schema.DELETE_ALERT_STATES, (run.model, run.model_version))
+                conn.executemany(schema.INSERT_ALERT_STATE, alert_rows)
+            conn.executemany(schema.INSERT_OUTBOX, outbox_rows)
         return run_id
+
+    def alert_states(
+        self, *, model: str | None = None, model_version: str | None = None
+    ) -> list[AlertStateRecord]:
+        """See :meth:`MetricStore.alert_states`."""
+        given = {"model": model, "model_version": model_version}
+        where = [(schema.ALERT_STATE_FILTERS[k], v) for k, v in given.items() if v is not None]
+        sql = schema.SELECT_ALERT_STATES + _where_clause([c for c, _ in where])
+        sql += schema.ALERT_STATE_ORDER
+        rows = self._query("reading alert states", sql, [v for _, v in where])
+        return [_stored_alert(row) for row in rows]
+
+    def outbox(
+        self,
+        *,
+        status: str | None = None,
+        model: str | None = None,
+        due_before: datetime | None = None,
+        sent_since: datetime | None = None,
+    ) -> list[StoredOutboxEntry]:
+        """See :meth:`MetricStore.outbox`."""
+        given: dict[str, object] = {
+            "status": status,
+            "model": model,
+            "due_before": None if due_before is None else iso_utc(due_before),
+            "sent_since": None if sent_since is None else iso_utc(sent_since),
+        }
+        where = [(schema.OUTBOX_FILTERS[k], v) for k, v in given.items() if v is not None]
+        sql = schema.SELECT_OUTBOX + _where_clause([c for c, _ in where]) + schema.OUTBOX_ORDER
+        rows = self._query("reading the outbox", sql, [v for _, v in where])
+        return [_stored_outbox(row) for row in rows]
+
+    def mark_sent(self, outbox_id: int) -> None:
+        """See :meth:`MetricStore.mark_sent`."""
+        self._update_outbox(schema.MARK_SENT, (iso_utc(self._clock()), outbox_id))
+
+    def mark_retry(self, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
+        """See :meth:`MetricStore.mark_retry`."""
+        self._update_outbox(schema.MARK_RETRY, (iso_utc(next_attempt_at), error, outbox_id))
+
+    def mark_dead(self, outbox_id: int, error: str) -> None:
+        """See :meth:`MetricStore.mark_dead`."""
+        self._update_outbox(schema.MARK_DEAD, (error, outbox_id))
+
+    def _update_outbox(self, sql: str, params: tuple[object, ...]) -> None:
+        self._refuse_if_read_only("updating the outbox")
+        with self._transaction("updating the outbox") as conn:
+            conn.execute(sql, params)
 
     def history(
         self,
@@ -665,4 +724,84 @@ def _stored_run(row: Row) -> StoredRun:
         rows=count,
         first_recorded_at=parse_iso(first),
         recorded_at=parse_iso(last),
+    )
+
+
+def _alert_row(record: AlertStateRecord, now: str) -> Row:
+    if not isinstance(record, AlertStateRecord):
+        raise TypeError(f"alert states must be AlertStateRecord, got {type(record).__name__}")
+    for name in ("model", "model_version", "rule", "state"):
+        _require_text(getattr(record, name), f"alert state {name}")
+    return (
+        record.model,
+        record.model_version,
+        record.rule,
+        segment_hash(record.segment),
+        segment_json(record.segment),
+        record.window,
+        record.state,
+        as_optional_float(record.value, "alert state value"),
+        None if record.window_start is None else iso_utc(record.window_start),
+        record.window_key,
+        record.since,
+        json.dumps(dict(record.detail), sort_keys=True, allow_nan=False),
+        now,
+    )
+
+
+def _outbox_row(entry: OutboxEntry, now: str) -> Row:
+    if not isinstance(entry, OutboxEntry):
+        raise TypeError(f"outbox entries must be OutboxEntry, got {type(entry).__name__}")
+    for name in ("dedup_key", "receiver", "model", "model_version", "rule", "transition"):
+        _require_text(getattr(entry, name), f"outbox {name}")
+    payload = json.dumps(dict(entry.payload), sort_keys=True, allow_nan=False)
+    return (
+        entry.dedup_key,
+        entry.receiver,
+        entry.model,
+        entry.model_version,
+        entry.rule,
+        entry.transition,
+        payload,
+        now,
+        now,
+    )
+
+
+def _stored_alert(row: Row) -> AlertStateRecord:
+    (model, version, rule, seg, window, state, value, start, key, since, detail, at) = row
+    return AlertStateRecord(
+        model=model,
+        model_version=version,
+        rule=rule,
+        segment=json.loads(seg),
+        state=state,
+        window=window,
+        value=value,
+        window_start=_optional_time(start),
+        window_key=key,
+        since=since,
+        detail=json.loads(detail),
+        updated_at=parse_iso(at),
+    )
+
+
+def _stored_outbox(row: Row) -> StoredOutboxEntry:
+    (oid, key, receiver, model, version, rule, kind, payload, status, attempts, created, due,
+     sent, error) = row  # fmt: skip
+    return StoredOutboxEntry(
+        outbox_id=oid,
+        dedup_key=key,
+        receiver=receiver,
+        model=model,
+        model_version=version,
+        rule=rule,
+        transition=kind,
+        payload=json.loads(payload),
+        status=status,
+        attempts=attempts,
+        created_at=parse_iso(created),
+        next_attempt_at=parse_iso(due),
+        sent_at=_optional_time(sent),
+        last_error=error,
     )
