@@ -134,17 +134,6 @@ metrics:
   - r2
 """
 
-# A section that this version does not implement yet (see NOT_SUPPORTED_YET), at line 5 col 1.
-UNSUPPORTED_SECTION_SPEC = """\
-version: 1
-model: m
-task: binary
-columns: {{y_true: is_fraud, y_score: fraud_score}}
-{section}:
-  - {{name: x}}
-metrics: [f1]
-"""
-
 # Two schema problems: a string threshold (5:12) and an unknown metric kind (6:15).
 BROKEN_SPEC = """\
 version: 1

@@ -10,14 +10,12 @@ import pytest
 from cli_support import (
     EXAMPLES,
     LOCATED,
-    UNSUPPORTED_SECTION_SPEC,
     Invoke,
     binary_table,
     write_parquet,
 )
 
 import scoreboard as sb
-from scoreboard.spec.models import NOT_SUPPORTED_YET
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.yaml")))
@@ -78,21 +76,6 @@ def test_bad_spec_exit_2_with_locations(
         for word in words:
             assert word in line
     assert "Traceback" not in result.err
-
-
-@pytest.mark.parametrize("section", NOT_SUPPORTED_YET)
-@pytest.mark.parametrize("verb", ["validate", "evaluate"])
-def test_section_not_supported_yet(invoke: Invoke, tmp_path: Path, section: str, verb: str) -> None:
-    """A spec asking for something this version cannot do never runs without it."""
-    path = tmp_path / f"{section}.yaml"
-    path.write_text(UNSUPPORTED_SECTION_SPEC.format(section=section), encoding="utf-8")
-    data = write_parquet(tmp_path / "d.parquet", binary_table(50))
-    args = [verb, path] + ([data, "--no-store"] if verb == "evaluate" else [])
-    result = invoke(*args)
-    assert result.code == 2, result
-    assert result.err.startswith(f"{path}:5:1: {section}: ")
-    assert "not supported yet" in result.err
-    assert len(result.err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("verb", ["validate", "compile", "evaluate"])

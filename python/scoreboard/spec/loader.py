@@ -56,7 +56,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from scoreboard.exceptions import Problem, SpecError
-from scoreboard.spec.models import METRIC_KINDS, NOT_SUPPORTED_YET, Spec
+from scoreboard.spec.models import METRIC_KINDS, Spec
 from scoreboard.spec.secrets import interpolate_secrets
 from scoreboard.spec.source import EMPTY_SOURCE, Path, PathPart, SourceMap, format_path
 
@@ -500,9 +500,6 @@ def _problem(
         message = _unknown_key_message(path, data)
     elif type_ == "missing" and path:
         message = f"missing required key {path[-1]!r}"
-    elif type_ == "value_error" and len(path) == 1 and path[0] in NOT_SUPPORTED_YET:
-        key, type_ = True, "not_supported_yet"
-        message = f"the {path[0]!r} section is not supported yet by this version of scoreboard"
     elif _is_metric_entry(path) and type_ in {"union_tag_invalid", "union_tag_not_found"}:
         type_, message, path = _metric_kind_problem(type_, path, data)
     elif type_ == "string_type" and isinstance(_value_at(path, data), bool | int | float):

@@ -255,10 +255,6 @@ METRIC_KINDS: tuple[str, ...] = (
     "fbeta",
 )
 
-# Sections that later work will implement. Declaring one is an error until then: a spec that asks
-# for a feature must never run silently without it. Every section is supported now.
-NOT_SUPPORTED_YET: tuple[str, ...] = ()
-
 # ----------------------------------------------------------------------------------------------
 # Alert rules (RELIABILITY §2.5; Prometheus rules semantics, counted in window instances)
 
