@@ -25,7 +25,8 @@ class Executor:
         """Folds another state of the same plan into this one."""
 
     def results(self) -> list[dict[str, Any]]:
-        """``{name, class, value, n, reason}`` for every metric (and class, if per-class)."""
+        """``{name, class, value, n, reason, error_bound, ci_low, ci_high}`` for every metric (and
+        class, if per-class)."""
 
     def to_bytes(self) -> bytes:
         """The state as versioned bytes (carries the plan hash)."""

@@ -18,13 +18,33 @@ class MetricInfo:
     higher_is_better: bool
     averaged: bool = False  # takes `average` (per-class scores averaged) in multiclass tasks
     summary: str = ""
+    # "labels": the task's confusion counts or regression moments; "scores": the binary score
+    # state (exact score runs, or a score histogram when the metric asks for `bins`).
+    reads: str = "labels"
+    # Reads y_score as probabilities: scores outside [0, 1] are a data error.
+    probabilities: bool = False
 
 
 def _info(
-    kind: str, tasks: str, higher: bool, summary: str, *, averaged: bool = False
+    kind: str,
+    tasks: str,
+    higher: bool,
+    summary: str,
+    *,
+    averaged: bool = False,
+    reads: str = "labels",
+    probabilities: bool = False,
 ) -> MetricInfo:
     task_set = frozenset(t for t in ("binary", "multiclass", "regression") if t[0] in tasks)
-    return MetricInfo(kind, task_set, higher, averaged, summary)  # type: ignore[arg-type]
+    return MetricInfo(
+        kind,
+        task_set,  # type: ignore[arg-type]
+        higher,
+        averaged,
+        summary,
+        reads,
+        probabilities,
+    )
 
 
 # tasks: b = binary, m = multiclass, r = regression
@@ -55,5 +75,51 @@ CATALOGUE: dict[str, MetricInfo] = {
         _info("explained_variance", "r", True, "1 - Var(error) / Var(y_true)"),
         _info("max_error", "r", False, "largest absolute error"),
         _info("mean_error", "r", False, "mean of y_pred - y_true (bias)"),
+        _info("roc_auc", "b", True, "area under the ROC curve (exact, or binned)", reads="scores"),
+        _info(
+            "pr_auc",
+            "b",
+            True,
+            "average precision (step-wise PR AUC, as scikit-learn)",
+            reads="scores",
+        ),
+        _info(
+            "log_loss",
+            "b",
+            False,
+            "mean cross-entropy of y_score (clipped as scikit-learn)",
+            reads="scores",
+            probabilities=True,
+        ),
+        _info(
+            "brier",
+            "b",
+            False,
+            "mean squared error of y_score (brier_score_loss)",
+            reads="scores",
+            probabilities=True,
+        ),
+        _info(
+            "ece",
+            "b",
+            False,
+            "expected calibration error over n_bins equal-width bins",
+            reads="scores",
+            probabilities=True,
+        ),
+        _info(
+            "recall_at_precision",
+            "b",
+            True,
+            "best recall at a threshold with precision >= p",
+            reads="scores",
+        ),
+        _info(
+            "precision_at_recall",
+            "b",
+            True,
+            "best precision at a threshold with recall >= r",
+            reads="scores",
+        ),
     )
 }

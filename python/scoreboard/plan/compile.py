@@ -1,19 +1,31 @@
 """Spec -> Plan: resolve every metric, check that it fits the task, and find the accumulators.
 
-A plan needs one accumulator per task: a binary confusion (per threshold), a multiclass confusion
-matrix, or regression moments. Every metric reads one of them, so each chunk updates each
-accumulator once however many metrics are declared. Problems are reported together, located in the
-spec file like loader errors.
+Label metrics read one accumulator per task: a binary confusion (per threshold), a multiclass
+confusion matrix, or regression moments. Threshold-free binary metrics (roc_auc, pr_auc, log_loss,
+brier, ece, recall_at_precision, precision_at_recall) share ONE exact score state per
+(y_true, y_score); a metric that asks for ``bins`` reads a score histogram of that many bins
+instead (one per bin count). Equal accumulators are emitted once, so each chunk updates each
+accumulator once however many metrics are declared. Problems are reported together, located in
+the spec file like loader errors.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from scoreboard.exceptions import Problem, SpecError
 from scoreboard.plan.catalogue import CATALOGUE
 from scoreboard.plan.plan import PLAN_FORMAT_VERSION, Plan, canonical_hash
-from scoreboard.spec.models import AveragedMetric, FBetaMetric, Spec
+from scoreboard.spec.models import (
+    AveragedMetric,
+    CurveMetric,
+    EceMetric,
+    FBetaMetric,
+    PrecisionAtRecallMetric,
+    RecallAtPrecisionMetric,
+    Spec,
+)
 
 Label = int | str
 
@@ -23,7 +35,9 @@ def compile_spec(spec: Spec) -> Plan:
     problems: list[Problem] = []
     src = spec.source
 
-    accumulator = _accumulator(spec, problems)
+    accumulators = _Accumulators()
+    labels = _binary_labels(spec, problems) if spec.task == "binary" else (1, 0)
+    unit_interval = any(CATALOGUE[e.kind].probabilities for e in spec.metric_entries)
     metrics: list[dict[str, Any]] = []
     for index, entry in enumerate(spec.metric_entries):
         info = CATALOGUE[entry.kind]
@@ -39,19 +53,39 @@ def compile_spec(spec: Spec) -> Plan:
                 )
             )
             continue
+        if info.reads == "scores":
+            if spec.columns.y_score is None:
+                problems.append(
+                    src.problem(
+                        (*where, "kind"),
+                        f"metric kind {entry.kind!r} reads scores: declare columns.y_score "
+                        "(the probability of the positive class)",
+                        "metric_needs_scores",
+                    )
+                )
+                continue
+            accumulator = accumulators.index(_score_accumulator(spec, entry, labels, unit_interval))
+        else:
+            accumulator = accumulators.index(_accumulator(spec, labels, problems))
         average = _average(spec, entry, where, problems)
-        zero_division = (
-            entry.zero_division if entry.zero_division is not None else spec.zero_division
-        )
+        own_zd = getattr(entry, "zero_division", None)
+        zero_division = own_zd if own_zd is not None else spec.zero_division
         metric: dict[str, Any] = {
             "name": entry.metric_name,
             "kind": entry.kind,
-            "accumulator": 0,
+            "accumulator": accumulator,
             "average": average,
             "beta": entry.beta if isinstance(entry, FBetaMetric) else None,
             "zero_division": zero_division,
             "higher_is_better": info.higher_is_better,
         }
+        # Kind-specific parameters appear only where they apply (older plans keep their hash).
+        if isinstance(entry, EceMetric):
+            metric["n_bins"] = entry.n_bins
+        if isinstance(entry, RecallAtPrecisionMetric):
+            metric["min_precision"] = entry.precision
+        if isinstance(entry, PrecisionAtRecallMetric):
+            metric["min_recall"] = entry.recall
         metrics.append(metric)
 
     if problems:
@@ -62,7 +96,7 @@ def compile_spec(spec: Spec) -> Plan:
         "model": spec.model,
         "task": spec.task,
         "max_classes": spec.max_classes,
-        "accumulators": [accumulator],
+        "accumulators": accumulators.items,
         "metrics": metrics,
     }
     body["plan_hash"] = canonical_hash(body)
@@ -70,7 +104,39 @@ def compile_spec(spec: Spec) -> Plan:
     return Plan(body)
 
 
-def _accumulator(spec: Spec, problems: list[Problem]) -> dict[str, Any]:
+class _Accumulators:
+    """The plan's accumulators, each emitted once however many metrics read it."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._keys: dict[str, int] = {}
+
+    def index(self, acc: dict[str, Any]) -> int:
+        key = json.dumps(acc, sort_keys=True)
+        if key not in self._keys:
+            self._keys[key] = len(self.items)
+            self.items.append(acc)
+        return self._keys[key]
+
+
+def _score_accumulator(
+    spec: Spec, entry: Any, labels: tuple[Label, Label], unit_interval: bool
+) -> dict[str, Any]:
+    positive, negative = labels
+    common = {
+        "y_true": spec.columns.y_true,
+        "y_score": spec.columns.y_score,
+        "positive": positive,
+        "negative": negative,
+    }
+    if isinstance(entry, CurveMetric) and entry.bins is not None:
+        return {"kind": "score_histogram", **common, "bins": entry.bins}
+    return {"kind": "score_runs", **common, "unit_interval": unit_interval}
+
+
+def _accumulator(
+    spec: Spec, labels: tuple[Label, Label], problems: list[Problem]
+) -> dict[str, Any]:
     cols = spec.columns
     if spec.task == "regression":
         return {"kind": "regression_moments", "y_true": cols.y_true, "y_pred": cols.y_pred}
@@ -81,7 +147,7 @@ def _accumulator(spec: Spec, problems: list[Problem]) -> dict[str, Any]:
             "y_pred": cols.y_pred,
             "labels": _multiclass_labels(spec, problems),
         }
-    positive, negative = _binary_labels(spec, problems)
+    positive, negative = labels
     scored = cols.y_score is not None
     return {
         "kind": "binary_confusion",

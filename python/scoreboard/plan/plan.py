@@ -71,8 +71,9 @@ class Plan:
         """The data columns the plan reads, in a stable order, each once."""
         seen: dict[str, None] = {}
         for acc in self._body["accumulators"]:
-            for role in ("y_true", "y_pred"):
-                seen.setdefault(acc[role], None)
+            for role in ("y_true", "y_pred", "y_score"):
+                if role in acc:
+                    seen.setdefault(acc[role], None)
         return list(seen)
 
     def __eq__(self, other: object) -> bool:
@@ -138,7 +139,9 @@ class Plan:
             for m in self._body["metrics"]:
                 if m["accumulator"] == index:
                     extra = "".join(
-                        f", {k}={m[k]!r}" for k in ("average", "beta") if m.get(k) is not None
+                        f", {k}={m[k]!r}"
+                        for k in ("average", "beta", "n_bins", "min_precision", "min_recall")
+                        if m.get(k) is not None
                     )
                     lines.append(f"  - {m['name']}: {m['kind']}{extra}")
         return "\n".join(lines)

@@ -98,6 +98,8 @@ class PlainMetric(_MetricBase):
         "explained_variance",
         "max_error",
         "mean_error",
+        "log_loss",
+        "brier",
     ]
     zero_division: ZeroDivision | None = Field(
         default=None, description="Overrides the spec-wide zero_division for this metric."
@@ -123,13 +125,73 @@ class FBetaMetric(_MetricBase):
     zero_division: ZeroDivision | None = None
 
 
-MetricEntry = Annotated[PlainMetric | AveragedMetric | FBetaMetric, Field(discriminator="kind")]
+Bins = Annotated[StrictInt, Field(ge=2, le=16_777_216)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+
+
+class CurveMetric(_MetricBase):
+    """roc_auc and pr_auc (average precision) of a binary task, from y_score.
+
+    Exact by default (equal to scikit-learn, ties included; the state grows with the number of
+    distinct scores). ``bins: B`` counts scores in B equal-width bins of [0, 1] instead (bounded
+    memory; scores outside [0, 1] are an error) and reports ``error_bound``: the exact value lies
+    within ``value ± error_bound``.
+    """
+
+    kind: Literal["roc_auc", "pr_auc"]
+    bins: Bins | None = Field(
+        default=None, description="Approximate with this many equal-width score bins."
+    )
+    zero_division: ZeroDivision | None = Field(
+        default=None, description="pr_auc without positives (scikit-learn gives 0 and warns)."
+    )
+
+
+class EceMetric(_MetricBase):
+    """Expected calibration error of y_score over ``n_bins`` equal-width bins of [0, 1]."""
+
+    kind: Literal["ece"]
+    n_bins: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 10
+
+
+class RecallAtPrecisionMetric(_MetricBase):
+    """The highest recall among operating points (one per distinct score) whose precision is at
+    least ``precision``; null with reason ``unattainable`` if none is."""
+
+    kind: Literal["recall_at_precision"]
+    precision: Fraction
+    zero_division: ZeroDivision | None = None
+
+
+class PrecisionAtRecallMetric(_MetricBase):
+    """The highest precision among operating points whose recall is at least ``recall``."""
+
+    kind: Literal["precision_at_recall"]
+    recall: Fraction
+    zero_division: ZeroDivision | None = None
+
+
+AnyMetric = (
+    PlainMetric
+    | AveragedMetric
+    | FBetaMetric
+    | CurveMetric
+    | EceMetric
+    | RecallAtPrecisionMetric
+    | PrecisionAtRecallMetric
+)
+MetricEntry = Annotated[AnyMetric, Field(discriminator="kind")]
 
 # Every metric kind the spec accepts, in catalogue order.
 METRIC_KINDS: tuple[str, ...] = (
     *PlainMetric.model_fields["kind"].annotation.__args__,  # type: ignore[union-attr]
     *AveragedMetric.model_fields["kind"].annotation.__args__,  # type: ignore[union-attr]
     "fbeta",
+    "roc_auc",
+    "pr_auc",
+    "ece",
+    "recall_at_precision",
+    "precision_at_recall",
 )
 
 # Sections that later work will implement. Declaring one is an error until then: a spec that asks
@@ -210,7 +272,7 @@ class Spec(StrictModel):
         return self
 
     @property
-    def metric_entries(self) -> list[PlainMetric | AveragedMetric | FBetaMetric]:
+    def metric_entries(self) -> list[AnyMetric]:
         return list(self.metrics)
 
     @property

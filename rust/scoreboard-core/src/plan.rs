@@ -56,15 +56,39 @@ pub enum AccumulatorSpec {
     },
     /// Error and target moments for regression metrics.
     RegressionMoments { y_true: String, y_pred: String },
+    /// Exact sorted runs of distinct scores with their label counts (threshold-free binary
+    /// metrics). `unit_interval` rejects scores outside [0, 1] (a probabilistic metric reads it).
+    ScoreRuns {
+        y_true: String,
+        y_score: String,
+        positive: Label,
+        negative: Label,
+        #[serde(default)]
+        unit_interval: bool,
+    },
+    /// A `bins`-bin histogram of positive and negative rows over scores in [0, 1].
+    ScoreHistogram {
+        y_true: String,
+        y_score: String,
+        positive: Label,
+        negative: Label,
+        bins: usize,
+    },
 }
 
 impl AccumulatorSpec {
     /// The data columns this accumulator reads.
-    pub fn columns(&self) -> [&str; 2] {
+    pub fn columns(&self) -> Vec<&str> {
         match self {
             AccumulatorSpec::BinaryConfusion { y_true, y_pred, .. }
             | AccumulatorSpec::MulticlassConfusion { y_true, y_pred, .. }
-            | AccumulatorSpec::RegressionMoments { y_true, y_pred } => [y_true, y_pred],
+            | AccumulatorSpec::RegressionMoments { y_true, y_pred } => vec![y_true, y_pred],
+            AccumulatorSpec::ScoreRuns {
+                y_true, y_score, ..
+            }
+            | AccumulatorSpec::ScoreHistogram {
+                y_true, y_score, ..
+            } => vec![y_true, y_score],
         }
     }
 }
@@ -96,6 +120,13 @@ pub enum MetricKind {
     ExplainedVariance,
     MaxError,
     MeanError,
+    LogLoss,
+    Brier,
+    RocAuc,
+    PrAuc,
+    Ece,
+    RecallAtPrecision,
+    PrecisionAtRecall,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +184,15 @@ pub struct MetricSpec {
     pub beta: Option<f64>,
     #[serde(default)]
     pub zero_division: ZeroDivision,
+    /// `ece`: the number of equal-width bins over [0, 1].
+    #[serde(default)]
+    pub n_bins: Option<usize>,
+    /// `recall_at_precision`: the precision an operating point must reach.
+    #[serde(default)]
+    pub min_precision: Option<f64>,
+    /// `precision_at_recall`: the recall an operating point must reach.
+    #[serde(default)]
+    pub min_recall: Option<f64>,
 }
 
 /// The executable part of a compiled plan.
@@ -182,7 +222,22 @@ impl Plan {
                 self.format_version
             )));
         }
+        for spec in &self.accumulators {
+            if let AccumulatorSpec::ScoreHistogram { bins, .. } = spec {
+                if !(1..=(1 << 24)).contains(bins) {
+                    return Err(CoreError::InvalidPlan(format!(
+                        "a score histogram needs 1 to 16777216 bins, not {bins}"
+                    )));
+                }
+            }
+        }
         for metric in &self.metrics {
+            if metric.n_bins == Some(0) {
+                return Err(CoreError::InvalidPlan(format!(
+                    "metric {:?} needs n_bins >= 1",
+                    metric.name
+                )));
+            }
             if metric.accumulator >= self.accumulators.len() {
                 return Err(CoreError::InvalidPlan(format!(
                     "metric {:?} reads accumulator {} of {}",

@@ -90,7 +90,8 @@ impl PyExecutor {
         self.with(py, |exec| exec.merge(&theirs))
     }
 
-    /// Finalized metrics: a list of `{name, class, value, n, reason}` dicts.
+    /// Finalized metrics: a list of `{name, class, value, n, reason, error_bound, ci_low, ci_high}`
+    /// dicts.
     fn results<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let values = self.with(py, |exec| Ok(exec.results()))?;
         let out = PyList::empty(py);
@@ -104,6 +105,9 @@ impl PyExecutor {
             d.set_item("value", v.value)?;
             d.set_item("n", v.n)?;
             d.set_item("reason", v.reason)?;
+            d.set_item("error_bound", v.error_bound)?;
+            d.set_item("ci_low", v.ci_low)?;
+            d.set_item("ci_high", v.ci_high)?;
             out.append(d)?;
         }
         Ok(out)

@@ -172,6 +172,25 @@ fn count_range(
     total
 }
 
+/// Encodes a block of a label column: 0 = negative, 1 = positive, 2 = neither (invalid).
+/// Shared with the score accumulators, which read y_true exactly as the confusion counts do.
+pub(crate) fn encode_labels(values: Values<'_>, labels: &BinaryLabels<'_>, out: &mut [u8]) {
+    encode(values, labels, Decision::Labels, out)
+}
+
+/// The 0-based row of the first label that is neither positive nor negative (slow path).
+pub(crate) fn first_invalid_label(values: Values<'_>, labels: &BinaryLabels<'_>) -> u64 {
+    first_invalid(values, labels, Decision::Labels)
+}
+
+/// The message of an invalid-label error, as the confusion accumulator words it.
+pub(crate) fn invalid_label_message(labels: &BinaryLabels<'_>) -> String {
+    format!(
+        "label is neither the positive label {} nor the negative label {}",
+        labels.positive, labels.negative
+    )
+}
+
 /// The 0-based row of the first invalid value of `values` (slow path, for error messages only).
 fn first_invalid(values: Values<'_>, labels: &BinaryLabels<'_>, decision: Decision) -> u64 {
     let mut scratch = [0u8; BLOCK];
@@ -213,10 +232,7 @@ impl BinaryConfusion {
         if total.invalid_true > 0 {
             return Err(CoreError::InvalidData {
                 column: true_name.to_string(),
-                message: format!(
-                    "label is neither the positive label {} nor the negative label {}",
-                    labels.positive, labels.negative
-                ),
+                message: invalid_label_message(labels),
                 count: total.invalid_true,
                 first_row: first_invalid(y_true, labels, Decision::Labels),
             });

@@ -5,6 +5,8 @@
 pub mod binary;
 pub mod moments;
 pub mod multiclass;
+pub mod score_histogram;
+pub mod scores;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,8 @@ use crate::plan::AccumulatorSpec;
 pub use binary::BinaryConfusion;
 pub use moments::RegressionMoments;
 pub use multiclass::MulticlassConfusion;
+pub use score_histogram::ScoreHistogram;
+pub use scores::ScoreRuns;
 
 /// Rows per block in the kernels: small enough that a block's scratch lives in L1.
 pub(crate) const BLOCK: usize = 4096;
@@ -28,6 +32,8 @@ pub enum AccState {
     Binary(BinaryConfusion),
     Multiclass(MulticlassConfusion),
     Moments(RegressionMoments),
+    ScoreRuns(ScoreRuns),
+    ScoreHistogram(ScoreHistogram),
 }
 
 impl AccState {
@@ -39,6 +45,10 @@ impl AccState {
             }
             AccumulatorSpec::RegressionMoments { .. } => {
                 AccState::Moments(RegressionMoments::default())
+            }
+            AccumulatorSpec::ScoreRuns { .. } => AccState::ScoreRuns(ScoreRuns::default()),
+            AccumulatorSpec::ScoreHistogram { bins, .. } => {
+                AccState::ScoreHistogram(ScoreHistogram::new(*bins))
             }
         }
     }
@@ -70,6 +80,35 @@ impl AccState {
             (AccState::Moments(state), AccumulatorSpec::RegressionMoments { y_true, y_pred }) => {
                 state.update((y_true, chunk.get(y_true)?), (y_pred, chunk.get(y_pred)?))
             }
+            (
+                AccState::ScoreRuns(state),
+                AccumulatorSpec::ScoreRuns {
+                    y_true,
+                    y_score,
+                    positive,
+                    negative,
+                    unit_interval,
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_score, chunk.get(y_score)?),
+                &binary::BinaryLabels::new(positive, negative),
+                *unit_interval,
+            ),
+            (
+                AccState::ScoreHistogram(state),
+                AccumulatorSpec::ScoreHistogram {
+                    y_true,
+                    y_score,
+                    positive,
+                    negative,
+                    ..
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_score, chunk.get(y_score)?),
+                &binary::BinaryLabels::new(positive, negative),
+            ),
             _ => Err(CoreError::IncompatibleState(
                 "accumulator state does not match its spec".into(),
             )),
@@ -84,6 +123,8 @@ impl AccState {
                 a.merge(b);
                 Ok(())
             }
+            (AccState::ScoreRuns(a), AccState::ScoreRuns(b)) => a.merge(b),
+            (AccState::ScoreHistogram(a), AccState::ScoreHistogram(b)) => a.merge(b),
             _ => Err(CoreError::IncompatibleState(
                 "accumulators of different kinds".into(),
             )),

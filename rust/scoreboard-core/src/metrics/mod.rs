@@ -4,6 +4,7 @@
 pub mod binary;
 pub mod multiclass;
 pub mod regression;
+pub mod scores;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,10 +17,14 @@ pub mod reason {
     pub const INSUFFICIENT_DATA: &str = "insufficient_data";
     /// A zero denominator (no predicted positives, no true positives, one class...).
     pub const ZERO_DIVISION: &str = "zero_division";
+    /// Only one class in y_true where the metric compares the two (ROC AUC).
+    pub const SINGLE_CLASS: &str = "single_class";
+    /// No operating point reaches the required precision (`recall_at_precision`).
+    pub const UNATTAINABLE: &str = "unattainable";
 }
 
 /// One finalized metric value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricValue {
     pub name: String,
     /// The class of a per-class result (`average: none`); `None` otherwise.
@@ -29,6 +34,11 @@ pub struct MetricValue {
     /// Rows the value is computed from.
     pub n: u64,
     pub reason: Option<&'static str>,
+    /// For approximate values (binned AUC): the exact value lies within `value ± error_bound`.
+    pub error_bound: Option<f64>,
+    /// Confidence interval, where asked.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
 }
 
 /// A value, or why there is none.
@@ -75,11 +85,19 @@ pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
             value: o.value,
             n,
             reason: o.reason,
+            ..MetricValue::default()
         }]
     };
     match state {
         AccState::Binary(c) => single(c.n(), binary::finalize(metric, c)),
         AccState::Moments(m) => single(m.n, regression::finalize(metric, m)),
         AccState::Multiclass(c) => multiclass::finalize(metric, c),
+        AccState::ScoreRuns(r) => single(r.n(), scores::finalize_exact(metric, r)),
+        AccState::ScoreHistogram(h) => {
+            let (o, bound) = scores::finalize_binned(metric, h);
+            let mut out = single(h.n(), o);
+            out[0].error_bound = bound;
+            out
+        }
     }
 }
