@@ -298,22 +298,23 @@ fn build_piece<T: AsF64>(
     }
 }
 
-/// LSD radix sort of u64 keys, one byte per pass; passes where every key shares the byte are
-/// skipped (keys of float32 scores, or of scores in a narrow range, skip several).
+const DIGIT_BITS: usize = 11;
+const DIGITS: usize = 64usize.div_ceil(DIGIT_BITS);
+const RADIX: usize = 1 << DIGIT_BITS;
+const MASK: u64 = RADIX as u64 - 1;
+
+/// LSD radix sort of u64 keys, 11 bits per pass (6 passes, histograms in L1); passes where every
+/// key shares the digit are skipped (keys of float32 scores skip two).
 pub(crate) fn radix_sort(keys: &mut Vec<u64>) {
     let n = keys.len();
-    if n < 512 {
+    if n < 1024 || n > u32::MAX as usize {
         keys.sort_unstable();
         return;
     }
-    let mut counts = vec![[0u32; 256]; 8];
-    if n > u32::MAX as usize {
-        keys.sort_unstable();
-        return;
-    }
+    let mut counts = vec![[0u32; RADIX]; DIGITS];
     for &k in keys.iter() {
         for (d, c) in counts.iter_mut().enumerate() {
-            c[((k >> (8 * d)) & 0xff) as usize] += 1;
+            c[((k >> (DIGIT_BITS * d)) & MASK) as usize] += 1;
         }
     }
     let mut buf = vec![0u64; n];
@@ -321,17 +322,18 @@ pub(crate) fn radix_sort(keys: &mut Vec<u64>) {
         if c.iter().any(|&x| x as usize == n) {
             continue;
         }
-        let mut offsets = [0usize; 256];
-        let mut sum = 0usize;
+        let mut offsets = vec![0u32; RADIX];
+        let mut sum = 0u32;
         for (o, &x) in offsets.iter_mut().zip(c.iter()) {
             *o = sum;
-            sum += x as usize;
+            sum += x;
         }
-        let shift = 8 * d;
+        let shift = DIGIT_BITS * d;
         for &k in keys.iter() {
-            let b = ((k >> shift) & 0xff) as usize;
-            buf[offsets[b]] = k;
-            offsets[b] += 1;
+            let b = ((k >> shift) & MASK) as usize;
+            let o = &mut offsets[b];
+            buf[*o as usize] = k;
+            *o += 1;
         }
         std::mem::swap(keys, &mut buf);
     }
