@@ -38,6 +38,9 @@ def compile_spec(spec: Spec) -> Plan:
     accumulators = _Accumulators()
     labels = _binary_labels(spec, problems) if spec.task == "binary" else (1, 0)
     unit_interval = any(CATALOGUE[e.kind].probabilities for e in spec.metric_entries)
+    thresholds = sorted(
+        {t for e in spec.metric_entries if (t := getattr(e, "threshold", None)) is not None}
+    )
     metrics: list[dict[str, Any]] = []
     for index, entry in enumerate(spec.metric_entries):
         info = CATALOGUE[entry.kind]
@@ -53,6 +56,10 @@ def compile_spec(spec: Spec) -> Plan:
                 )
             )
             continue
+        has_threshold = getattr(entry, "threshold", None) is not None
+        if has_threshold and (problem := _threshold_problem(spec, info.reads)) is not None:
+            problems.append(src.problem((*where, "threshold"), problem, "threshold_not_applicable"))
+            continue
         if info.reads == "scores":
             if spec.columns.y_score is None:
                 problems.append(
@@ -65,6 +72,17 @@ def compile_spec(spec: Spec) -> Plan:
                 )
                 continue
             accumulator = accumulators.index(_score_accumulator(spec, entry, labels, unit_interval))
+        elif has_threshold:
+            accumulator = accumulators.index(
+                {
+                    "kind": "threshold_confusion",
+                    "y_true": spec.columns.y_true,
+                    "y_score": spec.columns.y_score,
+                    "positive": labels[0],
+                    "negative": labels[1],
+                    "thresholds": thresholds,
+                }
+            )
         else:
             accumulator = accumulators.index(_accumulator(spec, labels, problems))
         average = _average(spec, entry, where, problems)
@@ -86,6 +104,8 @@ def compile_spec(spec: Spec) -> Plan:
             metric["min_precision"] = entry.precision
         if isinstance(entry, PrecisionAtRecallMetric):
             metric["min_recall"] = entry.recall
+        if has_threshold:
+            metric["threshold"] = getattr(entry, "threshold", None)
         metrics.append(metric)
 
     if problems:
@@ -117,6 +137,17 @@ class _Accumulators:
             self._keys[key] = len(self.items)
             self.items.append(acc)
         return self._keys[key]
+
+
+def _threshold_problem(spec: Spec, reads: str) -> str | None:
+    """Why ``threshold:`` does not apply to a metric, or None."""
+    if reads == "scores":
+        return "threshold applies to threshold metrics; this metric reads the scores themselves"
+    if spec.task != "binary":
+        return "threshold applies to binary tasks only"
+    if spec.columns.y_score is None:
+        return "threshold needs columns.y_score (scores to threshold), not hard labels in y_pred"
+    return None
 
 
 def _score_accumulator(

@@ -140,7 +140,14 @@ class Plan:
                 if m["accumulator"] == index:
                     extra = "".join(
                         f", {k}={m[k]!r}"
-                        for k in ("average", "beta", "n_bins", "min_precision", "min_recall")
+                        for k in (
+                            "average",
+                            "beta",
+                            "threshold",
+                            "n_bins",
+                            "min_precision",
+                            "min_recall",
+                        )
                         if m.get(k) is not None
                     )
                     lines.append(f"  - {m['name']}: {m['kind']}{extra}")

@@ -104,6 +104,11 @@ class PlainMetric(_MetricBase):
     zero_division: ZeroDivision | None = Field(
         default=None, description="Overrides the spec-wide zero_division for this metric."
     )
+    threshold: float | None = Field(
+        default=None,
+        description="Binary tasks with y_score: this metric's own threshold (y_score >= "
+        "threshold predicts positive) instead of the spec-wide one.",
+    )
 
 
 class AveragedMetric(_MetricBase):
@@ -116,6 +121,11 @@ class AveragedMetric(_MetricBase):
         "weighted | none (one result per class).",
     )
     zero_division: ZeroDivision | None = None
+    threshold: float | None = Field(
+        default=None,
+        description="Binary tasks with y_score: this metric's own threshold (y_score >= "
+        "threshold predicts positive) instead of the spec-wide one.",
+    )
 
 
 class FBetaMetric(_MetricBase):
@@ -123,6 +133,11 @@ class FBetaMetric(_MetricBase):
     beta: Annotated[float, Field(gt=0)]
     average: Average | None = None
     zero_division: ZeroDivision | None = None
+    threshold: float | None = Field(
+        default=None,
+        description="Binary tasks with y_score: this metric's own threshold (y_score >= "
+        "threshold predicts positive) instead of the spec-wide one.",
+    )
 
 
 Bins = Annotated[StrictInt, Field(ge=2, le=16_777_216)]

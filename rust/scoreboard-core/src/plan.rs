@@ -66,6 +66,15 @@ pub enum AccumulatorSpec {
         #[serde(default)]
         unit_interval: bool,
     },
+    /// Confusion counts at each of several thresholds, in one pass (metrics with their own
+    /// `threshold`).
+    ThresholdConfusion {
+        y_true: String,
+        y_score: String,
+        positive: Label,
+        negative: Label,
+        thresholds: Vec<f64>,
+    },
     /// A `bins`-bin histogram of positive and negative rows over scores in [0, 1].
     ScoreHistogram {
         y_true: String,
@@ -84,6 +93,9 @@ impl AccumulatorSpec {
             | AccumulatorSpec::MulticlassConfusion { y_true, y_pred, .. }
             | AccumulatorSpec::RegressionMoments { y_true, y_pred } => vec![y_true, y_pred],
             AccumulatorSpec::ScoreRuns {
+                y_true, y_score, ..
+            }
+            | AccumulatorSpec::ThresholdConfusion {
                 y_true, y_score, ..
             }
             | AccumulatorSpec::ScoreHistogram {
@@ -193,6 +205,9 @@ pub struct MetricSpec {
     /// `precision_at_recall`: the recall an operating point must reach.
     #[serde(default)]
     pub min_recall: Option<f64>,
+    /// A threshold metric's own threshold (reads a threshold confusion accumulator).
+    #[serde(default)]
+    pub threshold: Option<f64>,
 }
 
 /// The executable part of a compiled plan.
@@ -232,6 +247,16 @@ impl Plan {
             }
         }
         for metric in &self.metrics {
+            if let (Some(t), Some(AccumulatorSpec::ThresholdConfusion { thresholds, .. })) =
+                (metric.threshold, self.accumulators.get(metric.accumulator))
+            {
+                if !thresholds.contains(&t) {
+                    return Err(CoreError::InvalidPlan(format!(
+                        "metric {:?} reads threshold {t}, which its accumulator does not count",
+                        metric.name
+                    )));
+                }
+            }
             if metric.n_bins == Some(0) {
                 return Err(CoreError::InvalidPlan(format!(
                     "metric {:?} needs n_bins >= 1",

@@ -7,6 +7,7 @@ pub mod moments;
 pub mod multiclass;
 pub mod score_histogram;
 pub mod scores;
+pub mod thresholds;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,7 @@ pub use moments::RegressionMoments;
 pub use multiclass::MulticlassConfusion;
 pub use score_histogram::ScoreHistogram;
 pub use scores::ScoreRuns;
+pub use thresholds::ThresholdConfusion;
 
 /// Rows per block in the kernels: small enough that a block's scratch lives in L1.
 pub(crate) const BLOCK: usize = 4096;
@@ -34,6 +36,7 @@ pub enum AccState {
     Moments(RegressionMoments),
     ScoreRuns(ScoreRuns),
     ScoreHistogram(ScoreHistogram),
+    Thresholds(ThresholdConfusion),
 }
 
 impl AccState {
@@ -49,6 +52,9 @@ impl AccState {
             AccumulatorSpec::ScoreRuns { .. } => AccState::ScoreRuns(ScoreRuns::default()),
             AccumulatorSpec::ScoreHistogram { bins, .. } => {
                 AccState::ScoreHistogram(ScoreHistogram::new(*bins))
+            }
+            AccumulatorSpec::ThresholdConfusion { thresholds, .. } => {
+                AccState::Thresholds(ThresholdConfusion::new(thresholds))
             }
         }
     }
@@ -109,6 +115,20 @@ impl AccState {
                 (y_score, chunk.get(y_score)?),
                 &binary::BinaryLabels::new(positive, negative),
             ),
+            (
+                AccState::Thresholds(state),
+                AccumulatorSpec::ThresholdConfusion {
+                    y_true,
+                    y_score,
+                    positive,
+                    negative,
+                    ..
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_score, chunk.get(y_score)?),
+                &binary::BinaryLabels::new(positive, negative),
+            ),
             _ => Err(CoreError::IncompatibleState(
                 "accumulator state does not match its spec".into(),
             )),
@@ -125,6 +145,7 @@ impl AccState {
             }
             (AccState::ScoreRuns(a), AccState::ScoreRuns(b)) => a.merge(b),
             (AccState::ScoreHistogram(a), AccState::ScoreHistogram(b)) => a.merge(b),
+            (AccState::Thresholds(a), AccState::Thresholds(b)) => a.merge(b),
             _ => Err(CoreError::IncompatibleState(
                 "accumulators of different kinds".into(),
             )),

@@ -93,6 +93,10 @@ pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
         AccState::Moments(m) => single(m.n, regression::finalize(metric, m)),
         AccState::Multiclass(c) => multiclass::finalize(metric, c),
         AccState::ScoreRuns(r) => single(r.n(), scores::finalize_exact(metric, r)),
+        AccState::Thresholds(t) => match metric.threshold.and_then(|x| t.at(x)) {
+            Some(c) => single(c.n(), binary::finalize(metric, &c)),
+            None => single(t.n(), binary::unreachable_kind(metric)),
+        },
         AccState::ScoreHistogram(h) => {
             let (o, bound) = scores::finalize_binned(metric, h);
             let mut out = single(h.n(), o);
