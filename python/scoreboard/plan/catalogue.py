@@ -19,7 +19,9 @@ class MetricInfo:
     averaged: bool = False  # takes `average` (per-class scores averaged) in multiclass tasks
     summary: str = ""
     # "labels": the task's confusion counts or regression moments; "scores": the binary score
-    # state (exact score runs, or a score histogram when the metric asks for `bins`).
+    # state (exact score runs, or a score histogram when the metric asks for `bins`); "errors":
+    # extra regression loss sums; "sample": every (y_true, y_pred) pair, O(n); "column": a numeric
+    # column's count, sum, min and max.
     reads: str = "labels"
     # Reads y_score as probabilities: scores outside [0, 1] are a data error.
     probabilities: bool = False
@@ -121,5 +123,31 @@ CATALOGUE: dict[str, MetricInfo] = {
             "best precision at a threshold with recall >= r",
             reads="scores",
         ),
+        _info("msle", "r", False, "mean squared logarithmic error", reads="errors"),
+        _info(
+            "mean_pinball_loss",
+            "r",
+            False,
+            "mean pinball (quantile) loss at alpha",
+            reads="errors",
+        ),
+        _info(
+            "median_absolute_error",
+            "r",
+            False,
+            "median of |y_pred - y_true| (exact, O(n) state)",
+            reads="sample",
+        ),
+        _info(
+            "d2_absolute_error",
+            "r",
+            True,
+            "fraction of absolute error explained (O(n) state)",
+            reads="sample",
+        ),
+        _info("mean", "bmr", False, "mean of a numeric column", reads="column"),
+        _info("min", "bmr", False, "smallest value of a numeric column", reads="column"),
+        _info("max", "bmr", False, "largest value of a numeric column", reads="column"),
+        _info("sum", "bmr", False, "sum of a numeric column (compensated)", reads="column"),
     )
 }

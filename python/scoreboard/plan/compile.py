@@ -19,9 +19,11 @@ from scoreboard.plan.catalogue import CATALOGUE
 from scoreboard.plan.plan import PLAN_FORMAT_VERSION, Plan, canonical_hash
 from scoreboard.spec.models import (
     AveragedMetric,
+    ColumnMetric,
     CurveMetric,
     EceMetric,
     FBetaMetric,
+    PinballMetric,
     PrecisionAtRecallMetric,
     RecallAtPrecisionMetric,
     Spec,
@@ -38,6 +40,8 @@ def compile_spec(spec: Spec) -> Plan:
     accumulators = _Accumulators()
     labels = _binary_labels(spec, problems) if spec.task == "binary" else (1, 0)
     unit_interval = any(CATALOGUE[e.kind].probabilities for e in spec.metric_entries)
+    alphas = sorted({e.alpha for e in spec.metric_entries if isinstance(e, PinballMetric)})
+    log_errors = any(e.kind == "msle" for e in spec.metric_entries)
     thresholds = sorted(
         {t for e in spec.metric_entries if (t := getattr(e, "threshold", None)) is not None}
     )
@@ -72,6 +76,22 @@ def compile_spec(spec: Spec) -> Plan:
                 )
                 continue
             accumulator = accumulators.index(_score_accumulator(spec, entry, labels, unit_interval))
+        elif info.reads == "errors":
+            accumulator = accumulators.index(
+                {
+                    "kind": "error_sums",
+                    "y_true": spec.columns.y_true,
+                    "y_pred": spec.columns.y_pred,
+                    "log": log_errors,
+                    "alphas": alphas,
+                }
+            )
+        elif info.reads == "sample":
+            columns = [spec.columns.y_true, spec.columns.y_pred]
+            accumulator = accumulators.index({"kind": "exact_values", "columns": columns})
+        elif isinstance(entry, ColumnMetric):
+            column = _resolve_column(spec, entry.column)
+            accumulator = accumulators.index({"kind": "column_stats", "column": column})
         elif has_threshold:
             accumulator = accumulators.index(
                 {
@@ -104,6 +124,10 @@ def compile_spec(spec: Spec) -> Plan:
             metric["min_precision"] = entry.precision
         if isinstance(entry, PrecisionAtRecallMetric):
             metric["min_recall"] = entry.recall
+        if isinstance(entry, PinballMetric):
+            metric["alpha"] = entry.alpha
+        if isinstance(entry, ColumnMetric):
+            metric["column"] = entry.column
         if has_threshold:
             metric["threshold"] = getattr(entry, "threshold", None)
         metrics.append(metric)
@@ -137,6 +161,16 @@ class _Accumulators:
             self._keys[key] = len(self.items)
             self.items.append(acc)
         return self._keys[key]
+
+
+def _resolve_column(spec: Spec, name: str) -> str:
+    """A role (y_true, y_pred, y_score, timestamp) or a ``columns:`` key names its data column;
+    anything else is a data column name."""
+    cols = spec.columns
+    roles = {"y_true": cols.y_true, "y_pred": cols.y_pred, "y_score": cols.y_score}
+    roles["timestamp"] = cols.timestamp
+    mapped = roles.get(name) or cols.extras().get(name)
+    return mapped if mapped is not None else name
 
 
 def _threshold_problem(spec: Spec, reads: str) -> str | None:

@@ -71,9 +71,11 @@ class Plan:
         """The data columns the plan reads, in a stable order, each once."""
         seen: dict[str, None] = {}
         for acc in self._body["accumulators"]:
-            for role in ("y_true", "y_pred", "y_score"):
+            for role in ("y_true", "y_pred", "y_score", "column"):
                 if role in acc:
                     seen.setdefault(acc[role], None)
+            for column in acc.get("columns", ()):
+                seen.setdefault(column, None)
         return list(seen)
 
     def __eq__(self, other: object) -> bool:
@@ -147,6 +149,9 @@ class Plan:
                             "n_bins",
                             "min_precision",
                             "min_recall",
+                            "alpha",
+                            "column",
+                            "q",
                         )
                         if m.get(k) is not None
                     )

@@ -100,6 +100,9 @@ class PlainMetric(_MetricBase):
         "mean_error",
         "log_loss",
         "brier",
+        "msle",
+        "median_absolute_error",
+        "d2_absolute_error",
     ]
     zero_division: ZeroDivision | None = Field(
         default=None, description="Overrides the spec-wide zero_division for this metric."
@@ -186,8 +189,25 @@ class PrecisionAtRecallMetric(_MetricBase):
     zero_division: ZeroDivision | None = None
 
 
+class PinballMetric(_MetricBase):
+    """scikit-learn's mean_pinball_loss at quantile level ``alpha``."""
+
+    kind: Literal["mean_pinball_loss"]
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.5
+
+
+class ColumnMetric(_MetricBase):
+    """A statistic of any numeric column: ``column`` is a role (y_true, y_pred, y_score), a key
+    of ``columns:`` (``latency_ms: latency_ms``), or a data column name. Sums are compensated."""
+
+    kind: Literal["mean", "min", "max", "sum"]
+    column: ColumnName
+
+
 AnyMetric = (
     PlainMetric
+    | PinballMetric
+    | ColumnMetric
     | AveragedMetric
     | FBetaMetric
     | CurveMetric
@@ -207,6 +227,11 @@ METRIC_KINDS: tuple[str, ...] = (
     "ece",
     "recall_at_precision",
     "precision_at_recall",
+    "mean_pinball_loss",
+    "mean",
+    "min",
+    "max",
+    "sum",
 )
 
 # Sections that later work will implement. Declaring one is an error until then: a spec that asks

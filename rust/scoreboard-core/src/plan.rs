@@ -75,6 +75,19 @@ pub enum AccumulatorSpec {
         negative: Label,
         thresholds: Vec<f64>,
     },
+    /// Count, compensated sum, min and max of one numeric column.
+    ColumnStats { column: String },
+    /// Sums of squared log errors (`log`) and of pinball losses at each alpha.
+    ErrorSums {
+        y_true: String,
+        y_pred: String,
+        #[serde(default)]
+        log: bool,
+        #[serde(default)]
+        alphas: Vec<f64>,
+    },
+    /// Every value of the columns (O(n) memory): medians and exact quantiles.
+    ExactValues { columns: Vec<String> },
     /// A `bins`-bin histogram of positive and negative rows over scores in [0, 1].
     ScoreHistogram {
         y_true: String,
@@ -101,6 +114,11 @@ impl AccumulatorSpec {
             | AccumulatorSpec::ScoreHistogram {
                 y_true, y_score, ..
             } => vec![y_true, y_score],
+            AccumulatorSpec::ErrorSums { y_true, y_pred, .. } => vec![y_true, y_pred],
+            AccumulatorSpec::ColumnStats { column } => vec![column],
+            AccumulatorSpec::ExactValues { columns } => {
+                columns.iter().map(|c| c.as_str()).collect()
+            }
         }
     }
 }
@@ -139,6 +157,15 @@ pub enum MetricKind {
     Ece,
     RecallAtPrecision,
     PrecisionAtRecall,
+    Msle,
+    MedianAbsoluteError,
+    MeanPinballLoss,
+    D2AbsoluteError,
+    Mean,
+    Min,
+    Max,
+    Sum,
+    Quantile,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +235,12 @@ pub struct MetricSpec {
     /// A threshold metric's own threshold (reads a threshold confusion accumulator).
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// `mean_pinball_loss`: the quantile level.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// `quantile`: the level in [0, 1].
+    #[serde(default)]
+    pub q: Option<f64>,
 }
 
 /// The executable part of a compiled plan.

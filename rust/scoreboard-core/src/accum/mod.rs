@@ -3,6 +3,9 @@
 //! serde data so a state can travel between threads, processes and runs.
 
 pub mod binary;
+pub mod column_stats;
+pub mod error_sums;
+pub mod exact_values;
 pub mod moments;
 pub mod multiclass;
 pub mod score_histogram;
@@ -16,6 +19,9 @@ use crate::error::{CoreError, Result};
 use crate::plan::AccumulatorSpec;
 
 pub use binary::BinaryConfusion;
+pub use column_stats::ColumnStats;
+pub use error_sums::ErrorSums;
+pub use exact_values::ExactValues;
 pub use moments::RegressionMoments;
 pub use multiclass::MulticlassConfusion;
 pub use score_histogram::ScoreHistogram;
@@ -37,6 +43,9 @@ pub enum AccState {
     ScoreRuns(ScoreRuns),
     ScoreHistogram(ScoreHistogram),
     Thresholds(ThresholdConfusion),
+    ColumnStats(ColumnStats),
+    ErrorSums(ErrorSums),
+    ExactValues(ExactValues),
 }
 
 impl AccState {
@@ -56,6 +65,11 @@ impl AccState {
             AccumulatorSpec::ThresholdConfusion { thresholds, .. } => {
                 AccState::Thresholds(ThresholdConfusion::new(thresholds))
             }
+            AccumulatorSpec::ColumnStats { .. } => AccState::ColumnStats(ColumnStats::default()),
+            AccumulatorSpec::ErrorSums { alphas, .. } => {
+                AccState::ErrorSums(ErrorSums::new(alphas))
+            }
+            AccumulatorSpec::ExactValues { .. } => AccState::ExactValues(ExactValues::default()),
         }
     }
 
@@ -129,6 +143,29 @@ impl AccState {
                 (y_score, chunk.get(y_score)?),
                 &binary::BinaryLabels::new(positive, negative),
             ),
+            (AccState::ColumnStats(state), AccumulatorSpec::ColumnStats { column }) => {
+                state.update((column, chunk.get(column)?))
+            }
+            (
+                AccState::ErrorSums(state),
+                AccumulatorSpec::ErrorSums {
+                    y_true,
+                    y_pred,
+                    log,
+                    ..
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_pred, chunk.get(y_pred)?),
+                *log,
+            ),
+            (AccState::ExactValues(state), AccumulatorSpec::ExactValues { columns }) => {
+                let values = columns
+                    .iter()
+                    .map(|c| Ok((c.as_str(), chunk.get(c)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                state.update(&values)
+            }
             _ => Err(CoreError::IncompatibleState(
                 "accumulator state does not match its spec".into(),
             )),
@@ -146,6 +183,9 @@ impl AccState {
             (AccState::ScoreRuns(a), AccState::ScoreRuns(b)) => a.merge(b),
             (AccState::ScoreHistogram(a), AccState::ScoreHistogram(b)) => a.merge(b),
             (AccState::Thresholds(a), AccState::Thresholds(b)) => a.merge(b),
+            (AccState::ColumnStats(a), AccState::ColumnStats(b)) => a.merge(b),
+            (AccState::ErrorSums(a), AccState::ErrorSums(b)) => a.merge(b),
+            (AccState::ExactValues(a), AccState::ExactValues(b)) => a.merge(b),
             _ => Err(CoreError::IncompatibleState(
                 "accumulators of different kinds".into(),
             )),

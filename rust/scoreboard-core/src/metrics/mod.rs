@@ -2,6 +2,7 @@
 //! scikit-learn's definitions and edge cases (checked against it by the Python test-suite).
 
 pub mod binary;
+pub mod extra;
 pub mod multiclass;
 pub mod regression;
 pub mod scores;
@@ -93,6 +94,9 @@ pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
         AccState::Moments(m) => single(m.n, regression::finalize(metric, m)),
         AccState::Multiclass(c) => multiclass::finalize(metric, c),
         AccState::ScoreRuns(r) => single(r.n(), scores::finalize_exact(metric, r)),
+        AccState::ColumnStats(c) => single(c.n, extra::column_stats(metric, c)),
+        AccState::ErrorSums(e) => single(e.n, extra::error_sums(metric, e)),
+        AccState::ExactValues(v) => single(v.n(), extra::exact_values(metric, v)),
         AccState::Thresholds(t) => match metric.threshold.and_then(|x| t.at(x)) {
             Some(c) => single(c.n(), binary::finalize(metric, &c)),
             None => single(t.n(), binary::unreachable_kind(metric)),
