@@ -115,3 +115,41 @@ def test_exact_sklearn(benchmark: Any, data: dict[str, np.ndarray], reference: A
 
     got = benchmark.pedantic(run, rounds=3, iterations=1)
     assert got == pytest.approx(reference, rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def latency() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1)
+    lat = rng.lognormal(3, 1, ROWS)
+    return {"lat": lat}
+
+
+def quantile_plan(exact: bool) -> Any:
+    doc = {
+        "version": 1,
+        "model": "bench",
+        "task": "regression",
+        "columns": {"y_true": "lat", "y_pred": "lat"},
+        "metrics": [{"kind": "quantile", "column": "lat", "q": 0.99, "exact": exact}],
+    }
+    return compile_spec(spec_from_mapping(doc, SourceMap("<bench>")))
+
+
+def test_quantile_sketch(benchmark: Any, latency: dict[str, np.ndarray]) -> None:
+    compiled = quantile_plan(False)
+    lat = latency["lat"]
+
+    def run() -> tuple[float, int]:
+        acc = compiled.accumulator()
+        acc.update({"lat": lat})
+        return acc.results()[0].value, len(acc.to_bytes())  # type: ignore[return-value]
+
+    value, state_bytes = benchmark(run)
+    assert value == pytest.approx(np.percentile(lat, 99), rel=0.01)
+    assert state_bytes < 64_000  # flat: independent of ROWS
+
+
+def test_quantile_numpy(benchmark: Any, latency: dict[str, np.ndarray]) -> None:
+    lat = latency["lat"]
+    got = benchmark(np.percentile, lat, 99)
+    assert got > 0

@@ -149,5 +149,12 @@ CATALOGUE: dict[str, MetricInfo] = {
         _info("min", "bmr", False, "smallest value of a numeric column", reads="column"),
         _info("max", "bmr", False, "largest value of a numeric column", reads="column"),
         _info("sum", "bmr", False, "sum of a numeric column (compensated)", reads="column"),
+        _info(
+            "quantile",
+            "bmr",
+            False,
+            "q quantile of a numeric column (1% sketch, or exact)",
+            reads="column",
+        ),
     )
 }

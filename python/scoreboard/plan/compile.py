@@ -25,6 +25,7 @@ from scoreboard.spec.models import (
     FBetaMetric,
     PinballMetric,
     PrecisionAtRecallMetric,
+    QuantileMetric,
     RecallAtPrecisionMetric,
     Spec,
 )
@@ -89,6 +90,14 @@ def compile_spec(spec: Spec) -> Plan:
         elif info.reads == "sample":
             columns = [spec.columns.y_true, spec.columns.y_pred]
             accumulator = accumulators.index({"kind": "exact_values", "columns": columns})
+        elif isinstance(entry, QuantileMetric):
+            column = _resolve_column(spec, entry.column)
+            acc = (
+                {"kind": "exact_values", "columns": [column]}
+                if entry.exact
+                else {"kind": "quantile_sketch", "column": column}
+            )
+            accumulator = accumulators.index(acc)
         elif isinstance(entry, ColumnMetric):
             column = _resolve_column(spec, entry.column)
             accumulator = accumulators.index({"kind": "column_stats", "column": column})
@@ -126,8 +135,10 @@ def compile_spec(spec: Spec) -> Plan:
             metric["min_recall"] = entry.recall
         if isinstance(entry, PinballMetric):
             metric["alpha"] = entry.alpha
-        if isinstance(entry, ColumnMetric):
+        if isinstance(entry, ColumnMetric | QuantileMetric):
             metric["column"] = entry.column
+        if isinstance(entry, QuantileMetric):
+            metric["q"] = entry.q
         if has_threshold:
             metric["threshold"] = getattr(entry, "threshold", None)
         metrics.append(metric)

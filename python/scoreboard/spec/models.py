@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
     StrictInt,
     StrictStr,
     field_validator,
@@ -204,8 +205,21 @@ class ColumnMetric(_MetricBase):
     column: ColumnName
 
 
+class QuantileMetric(_MetricBase):
+    """The ``q`` quantile of any numeric column (``column`` as for ``mean``). By default from a
+    mergeable relative-error sketch: within 1% (relative) of the exact value, bounded memory.
+    ``exact: true`` keeps every value (O(n) memory) and equals numpy's default (linear)
+    ``np.quantile``."""
+
+    kind: Literal["quantile"]
+    column: ColumnName
+    q: Annotated[float, Field(ge=0, le=1)]
+    exact: StrictBool = False
+
+
 AnyMetric = (
     PlainMetric
+    | QuantileMetric
     | PinballMetric
     | ColumnMetric
     | AveragedMetric
@@ -232,6 +246,7 @@ METRIC_KINDS: tuple[str, ...] = (
     "min",
     "max",
     "sum",
+    "quantile",
 )
 
 # Sections that later work will implement. Declaring one is an error until then: a spec that asks

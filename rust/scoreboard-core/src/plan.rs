@@ -86,6 +86,8 @@ pub enum AccumulatorSpec {
         #[serde(default)]
         alphas: Vec<f64>,
     },
+    /// A relative-error quantile sketch of one numeric column.
+    QuantileSketch { column: String },
     /// Every value of the columns (O(n) memory): medians and exact quantiles.
     ExactValues { columns: Vec<String> },
     /// A `bins`-bin histogram of positive and negative rows over scores in [0, 1].
@@ -115,7 +117,10 @@ impl AccumulatorSpec {
                 y_true, y_score, ..
             } => vec![y_true, y_score],
             AccumulatorSpec::ErrorSums { y_true, y_pred, .. } => vec![y_true, y_pred],
-            AccumulatorSpec::ColumnStats { column } => vec![column],
+            AccumulatorSpec::ColumnStats { column }
+            | AccumulatorSpec::QuantileSketch { column } => {
+                vec![column]
+            }
             AccumulatorSpec::ExactValues { columns } => {
                 columns.iter().map(|c| c.as_str()).collect()
             }

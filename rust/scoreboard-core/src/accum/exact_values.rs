@@ -74,8 +74,8 @@ pub fn linear_quantile(values: &mut [f64], q: f64) -> Option<f64> {
     if n == 0 {
         return None;
     }
-    // numpy's virtual index for the linear method, term for term (so roundings agree).
-    let rank = ((n as f64 * q + (1.0 - q)) - 1.0).clamp(0.0, (n - 1) as f64);
+    // numpy's virtual index for the linear method, `(n - 1) * q` (so roundings agree).
+    let rank = ((n - 1) as f64 * q).clamp(0.0, (n - 1) as f64);
     let lo = rank.floor() as usize;
     let frac = rank - lo as f64;
     let (_, &mut a, rest) = values.select_nth_unstable_by(lo, f64::total_cmp);

@@ -8,6 +8,7 @@ pub mod error_sums;
 pub mod exact_values;
 pub mod moments;
 pub mod multiclass;
+pub mod quantile_sketch;
 pub mod score_histogram;
 pub mod scores;
 pub mod thresholds;
@@ -24,6 +25,7 @@ pub use error_sums::ErrorSums;
 pub use exact_values::ExactValues;
 pub use moments::RegressionMoments;
 pub use multiclass::MulticlassConfusion;
+pub use quantile_sketch::QuantileSketch;
 pub use score_histogram::ScoreHistogram;
 pub use scores::ScoreRuns;
 pub use thresholds::ThresholdConfusion;
@@ -46,6 +48,7 @@ pub enum AccState {
     ColumnStats(ColumnStats),
     ErrorSums(ErrorSums),
     ExactValues(ExactValues),
+    QuantileSketch(QuantileSketch),
 }
 
 impl AccState {
@@ -66,6 +69,9 @@ impl AccState {
                 AccState::Thresholds(ThresholdConfusion::new(thresholds))
             }
             AccumulatorSpec::ColumnStats { .. } => AccState::ColumnStats(ColumnStats::default()),
+            AccumulatorSpec::QuantileSketch { .. } => {
+                AccState::QuantileSketch(QuantileSketch::default())
+            }
             AccumulatorSpec::ErrorSums { alphas, .. } => {
                 AccState::ErrorSums(ErrorSums::new(alphas))
             }
@@ -146,6 +152,9 @@ impl AccState {
             (AccState::ColumnStats(state), AccumulatorSpec::ColumnStats { column }) => {
                 state.update((column, chunk.get(column)?))
             }
+            (AccState::QuantileSketch(state), AccumulatorSpec::QuantileSketch { column }) => {
+                state.update((column, chunk.get(column)?))
+            }
             (
                 AccState::ErrorSums(state),
                 AccumulatorSpec::ErrorSums {
@@ -186,6 +195,7 @@ impl AccState {
             (AccState::ColumnStats(a), AccState::ColumnStats(b)) => a.merge(b),
             (AccState::ErrorSums(a), AccState::ErrorSums(b)) => a.merge(b),
             (AccState::ExactValues(a), AccState::ExactValues(b)) => a.merge(b),
+            (AccState::QuantileSketch(a), AccState::QuantileSketch(b)) => a.merge(b),
             _ => Err(CoreError::IncompatibleState(
                 "accumulators of different kinds".into(),
             )),

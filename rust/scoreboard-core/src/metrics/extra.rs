@@ -4,7 +4,7 @@ use super::binary::unreachable_kind;
 use super::{reason, Outcome};
 use crate::accum::exact_values::{linear_quantile, median};
 use crate::accum::moments::CompensatedSum;
-use crate::accum::{ColumnStats, ErrorSums, ExactValues};
+use crate::accum::{ColumnStats, ErrorSums, ExactValues, QuantileSketch};
 use crate::plan::{MetricKind, MetricSpec};
 
 /// `mean`, `min`, `max`, `sum` of a column (`sum` of no rows is 0, the others are undefined).
@@ -81,4 +81,13 @@ fn d2_absolute_error(y: &[f64], p: &[f64]) -> Outcome {
         return Outcome::of(if num == 0.0 { 1.0 } else { 0.0 });
     }
     Outcome::of(1.0 - num / den)
+}
+
+/// `quantile` from the relative-error sketch (within 1% of the exact order statistics).
+pub fn quantile_sketch(metric: &MetricSpec, s: &QuantileSketch) -> Outcome {
+    if metric.kind != MetricKind::Quantile {
+        return unreachable_kind(metric);
+    }
+    s.quantile(metric.q.unwrap_or(0.5))
+        .map_or(Outcome::undefined(reason::INSUFFICIENT_DATA), Outcome::of)
 }

@@ -96,6 +96,7 @@ pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
         AccState::ScoreRuns(r) => single(r.n(), scores::finalize_exact(metric, r)),
         AccState::ColumnStats(c) => single(c.n, extra::column_stats(metric, c)),
         AccState::ErrorSums(e) => single(e.n, extra::error_sums(metric, e)),
+        AccState::QuantileSketch(q) => single(q.n, extra::quantile_sketch(metric, q)),
         AccState::ExactValues(v) => single(v.n(), extra::exact_values(metric, v)),
         AccState::Thresholds(t) => match metric.threshold.and_then(|x| t.at(x)) {
             Some(c) => single(c.n(), binary::finalize(metric, &c)),
