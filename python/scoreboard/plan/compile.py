@@ -62,6 +62,11 @@ def compile_spec(spec: Spec) -> Plan:
             )
             continue
         has_threshold = getattr(entry, "threshold", None) is not None
+        if spec.columns.weight is not None and (
+            problem := _weights_problem(spec, entry, info.reads, has_threshold)
+        ):
+            problems.append(src.problem((*where, "kind"), problem, "weights_not_supported"))
+            continue
         if has_threshold and (problem := _threshold_problem(spec, info.reads)) is not None:
             problems.append(src.problem((*where, "threshold"), problem, "threshold_not_applicable"))
             continue
@@ -76,7 +81,8 @@ def compile_spec(spec: Spec) -> Plan:
                     )
                 )
                 continue
-            accumulator = accumulators.index(_score_accumulator(spec, entry, labels, unit_interval))
+            acc = _score_accumulator(spec, entry, labels, unit_interval)
+            accumulator = accumulators.index(_weighted(spec, acc))
         elif info.reads == "errors":
             accumulator = accumulators.index(
                 {
@@ -113,7 +119,7 @@ def compile_spec(spec: Spec) -> Plan:
                 }
             )
         else:
-            accumulator = accumulators.index(_accumulator(spec, labels, problems))
+            accumulator = accumulators.index(_weighted(spec, _accumulator(spec, labels, problems)))
         average = _average(spec, entry, where, problems)
         own_zd = getattr(entry, "zero_division", None)
         zero_division = own_zd if own_zd is not None else spec.zero_division
@@ -172,6 +178,35 @@ class _Accumulators:
             self._keys[key] = len(self.items)
             self.items.append(acc)
         return self._keys[key]
+
+
+_WEIGHTED_KINDS = {
+    "binary_confusion": "weighted_binary_confusion",
+    "score_runs": "weighted_score_runs",
+    "regression_moments": "weighted_regression_moments",
+}
+
+
+def _weighted(spec: Spec, acc: dict[str, Any]) -> dict[str, Any]:
+    """The weighted variant of an accumulator when the spec declares a weight column."""
+    weight = spec.columns.weight
+    if weight is None or acc["kind"] not in _WEIGHTED_KINDS:
+        return acc
+    return {**acc, "kind": _WEIGHTED_KINDS[acc["kind"]], "weight": weight}
+
+
+def _weights_problem(spec: Spec, entry: Any, reads: str, has_threshold: bool) -> str | None:
+    """Why this metric cannot honour the weight column yet, or None. Column statistics and
+    quantiles are unweighted by definition (scikit-learn has no such metrics)."""
+    if spec.task == "multiclass":
+        return "sample weights are not supported for multiclass tasks yet"
+    if has_threshold:
+        return "sample weights are not supported with a per-metric threshold yet"
+    if isinstance(entry, CurveMetric) and entry.bins is not None:
+        return "sample weights are not supported by binned roc_auc/pr_auc yet; drop bins"
+    if reads in ("errors", "sample"):
+        return f"sample weights are not supported by {entry.kind} yet"
+    return None
 
 
 def _resolve_column(spec: Spec, name: str) -> str:

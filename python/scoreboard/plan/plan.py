@@ -71,7 +71,7 @@ class Plan:
         """The data columns the plan reads, in a stable order, each once."""
         seen: dict[str, None] = {}
         for acc in self._body["accumulators"]:
-            for role in ("y_true", "y_pred", "y_score", "column"):
+            for role in ("y_true", "y_pred", "y_score", "column", "weight"):
                 if role in acc:
                     seen.setdefault(acc[role], None)
             for column in acc.get("columns", ()):

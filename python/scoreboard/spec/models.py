@@ -56,6 +56,11 @@ class Columns(StrictModel):
         default=None, description="Hard predicted labels (classification) or values (regression)."
     )
     timestamp: ColumnName | None = Field(default=None, description="Event time, for windows.")
+    weight: ColumnName | None = Field(
+        default=None,
+        description="Sample weights (finite, >= 0): scikit-learn's sample_weight for the metrics "
+        "it weights. Counts become sums of weights; n stays the row count.",
+    )
 
     @model_validator(mode="after")
     def _extras_are_column_names(self) -> Columns:

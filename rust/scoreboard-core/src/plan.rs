@@ -86,6 +86,31 @@ pub enum AccumulatorSpec {
         #[serde(default)]
         alphas: Vec<f64>,
     },
+    /// `BinaryConfusion` with sums of sample weights.
+    WeightedBinaryConfusion {
+        y_true: String,
+        y_pred: String,
+        positive: Label,
+        negative: Label,
+        threshold: Option<f64>,
+        weight: String,
+    },
+    /// `ScoreRuns` with sums of sample weights.
+    WeightedScoreRuns {
+        y_true: String,
+        y_score: String,
+        positive: Label,
+        negative: Label,
+        #[serde(default)]
+        unit_interval: bool,
+        weight: String,
+    },
+    /// `RegressionMoments` with sample weights.
+    WeightedRegressionMoments {
+        y_true: String,
+        y_pred: String,
+        weight: String,
+    },
     /// A relative-error quantile sketch of one numeric column.
     QuantileSketch { column: String },
     /// Every value of the columns (O(n) memory): medians and exact quantiles.
@@ -117,6 +142,23 @@ impl AccumulatorSpec {
                 y_true, y_score, ..
             } => vec![y_true, y_score],
             AccumulatorSpec::ErrorSums { y_true, y_pred, .. } => vec![y_true, y_pred],
+            AccumulatorSpec::WeightedBinaryConfusion {
+                y_true,
+                y_pred,
+                weight,
+                ..
+            }
+            | AccumulatorSpec::WeightedRegressionMoments {
+                y_true,
+                y_pred,
+                weight,
+            } => vec![y_true, y_pred, weight],
+            AccumulatorSpec::WeightedScoreRuns {
+                y_true,
+                y_score,
+                weight,
+                ..
+            } => vec![y_true, y_score, weight],
             AccumulatorSpec::ColumnStats { column }
             | AccumulatorSpec::QuantileSketch { column } => {
                 vec![column]

@@ -178,6 +178,21 @@ pub(crate) fn encode_labels(values: Values<'_>, labels: &BinaryLabels<'_>, out: 
     encode(values, labels, Decision::Labels, out)
 }
 
+/// Encodes a block of predictions: hard labels (`threshold: None`) or scores against `threshold`.
+pub(crate) fn encode_predictions(
+    values: Values<'_>,
+    labels: &BinaryLabels<'_>,
+    threshold: Option<f64>,
+    out: &mut [u8],
+) {
+    encode(
+        values,
+        labels,
+        threshold.map_or(Decision::Labels, Decision::Threshold),
+        out,
+    )
+}
+
 /// The 0-based row of the first label that is neither positive nor negative (slow path).
 pub(crate) fn first_invalid_label(values: Values<'_>, labels: &BinaryLabels<'_>) -> u64 {
     first_invalid(values, labels, Decision::Labels)

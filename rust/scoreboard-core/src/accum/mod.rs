@@ -12,6 +12,8 @@ pub mod quantile_sketch;
 pub mod score_histogram;
 pub mod scores;
 pub mod thresholds;
+pub mod weighted;
+pub mod weighted_scores;
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,8 @@ pub use quantile_sketch::QuantileSketch;
 pub use score_histogram::ScoreHistogram;
 pub use scores::ScoreRuns;
 pub use thresholds::ThresholdConfusion;
+pub use weighted::{WeightedConfusion, WeightedMoments};
+pub use weighted_scores::WeightedScoreRuns;
 
 /// Rows per block in the kernels: small enough that a block's scratch lives in L1.
 pub(crate) const BLOCK: usize = 4096;
@@ -49,6 +53,9 @@ pub enum AccState {
     ErrorSums(ErrorSums),
     ExactValues(ExactValues),
     QuantileSketch(QuantileSketch),
+    WeightedBinary(WeightedConfusion),
+    WeightedScoreRuns(WeightedScoreRuns),
+    WeightedMoments(WeightedMoments),
 }
 
 impl AccState {
@@ -71,6 +78,15 @@ impl AccState {
             AccumulatorSpec::ColumnStats { .. } => AccState::ColumnStats(ColumnStats::default()),
             AccumulatorSpec::QuantileSketch { .. } => {
                 AccState::QuantileSketch(QuantileSketch::default())
+            }
+            AccumulatorSpec::WeightedBinaryConfusion { .. } => {
+                AccState::WeightedBinary(WeightedConfusion::default())
+            }
+            AccumulatorSpec::WeightedScoreRuns { .. } => {
+                AccState::WeightedScoreRuns(WeightedScoreRuns::default())
+            }
+            AccumulatorSpec::WeightedRegressionMoments { .. } => {
+                AccState::WeightedMoments(WeightedMoments::default())
             }
             AccumulatorSpec::ErrorSums { alphas, .. } => {
                 AccState::ErrorSums(ErrorSums::new(alphas))
@@ -156,6 +172,52 @@ impl AccState {
                 state.update((column, chunk.get(column)?))
             }
             (
+                AccState::WeightedBinary(state),
+                AccumulatorSpec::WeightedBinaryConfusion {
+                    y_true,
+                    y_pred,
+                    positive,
+                    negative,
+                    threshold,
+                    weight,
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_pred, chunk.get(y_pred)?),
+                (weight, chunk.get(weight)?),
+                &binary::BinaryLabels::new(positive, negative),
+                *threshold,
+            ),
+            (
+                AccState::WeightedScoreRuns(state),
+                AccumulatorSpec::WeightedScoreRuns {
+                    y_true,
+                    y_score,
+                    positive,
+                    negative,
+                    unit_interval,
+                    weight,
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_score, chunk.get(y_score)?),
+                (weight, chunk.get(weight)?),
+                &binary::BinaryLabels::new(positive, negative),
+                *unit_interval,
+            ),
+            (
+                AccState::WeightedMoments(state),
+                AccumulatorSpec::WeightedRegressionMoments {
+                    y_true,
+                    y_pred,
+                    weight,
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_pred, chunk.get(y_pred)?),
+                (weight, chunk.get(weight)?),
+            ),
+            (
                 AccState::ErrorSums(state),
                 AccumulatorSpec::ErrorSums {
                     y_true,
@@ -196,6 +258,9 @@ impl AccState {
             (AccState::ErrorSums(a), AccState::ErrorSums(b)) => a.merge(b),
             (AccState::ExactValues(a), AccState::ExactValues(b)) => a.merge(b),
             (AccState::QuantileSketch(a), AccState::QuantileSketch(b)) => a.merge(b),
+            (AccState::WeightedBinary(a), AccState::WeightedBinary(b)) => a.merge(b),
+            (AccState::WeightedScoreRuns(a), AccState::WeightedScoreRuns(b)) => a.merge(b),
+            (AccState::WeightedMoments(a), AccState::WeightedMoments(b)) => a.merge(b),
             _ => Err(CoreError::IncompatibleState(
                 "accumulators of different kinds".into(),
             )),

@@ -237,7 +237,7 @@ pub(crate) fn bad_score(v: f64, unit_interval: bool) -> bool {
 
 /// Row ranges processed independently: one for small chunks, two per thread for large ones (the
 /// result does not depend on the split).
-fn pieces(len: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn pieces(len: usize) -> Vec<std::ops::Range<usize>> {
     let count = if len < PARALLEL_MIN_ROWS {
         1
     } else {

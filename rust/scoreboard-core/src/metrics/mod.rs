@@ -96,6 +96,27 @@ pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
         AccState::ScoreRuns(r) => single(r.n(), scores::finalize_exact(metric, r)),
         AccState::ColumnStats(c) => single(c.n, extra::column_stats(metric, c)),
         AccState::ErrorSums(e) => single(e.n, extra::error_sums(metric, e)),
+        AccState::WeightedBinary(c) => {
+            let counts = binary::Counts {
+                tp: c.tp.value(),
+                fp: c.fp.value(),
+                fn_: c.fn_.value(),
+                tn: c.tn.value(),
+            };
+            single(
+                c.rows,
+                binary::finalize_counts(metric, &counts, c.rows, None),
+            )
+        }
+        AccState::WeightedScoreRuns(r) => {
+            let o = if r.rows() == 0 {
+                Outcome::undefined(reason::INSUFFICIENT_DATA)
+            } else {
+                scores::finalize_curve(metric, r.weighted(), r.clip_eps())
+            };
+            single(r.rows(), o)
+        }
+        AccState::WeightedMoments(m) => single(m.rows, regression::finalize_weighted(metric, m)),
         AccState::QuantileSketch(q) => single(q.n, extra::quantile_sketch(metric, q)),
         AccState::ExactValues(v) => single(v.n(), extra::exact_values(metric, v)),
         AccState::Thresholds(t) => match metric.threshold.and_then(|x| t.at(x)) {

@@ -10,7 +10,6 @@
 use super::binary::unreachable_kind;
 use super::{reason, Outcome};
 use crate::accum::moments::CompensatedSum;
-use crate::accum::scores::Point;
 use crate::accum::{ScoreHistogram, ScoreRuns};
 use crate::plan::{MetricKind, MetricSpec, ZeroDivision};
 
@@ -21,12 +20,35 @@ pub fn finalize_exact(metric: &MetricSpec, state: &ScoreRuns) -> Outcome {
     }
     let points = state.points();
     let (p, n) = totals(points.iter().map(|q| (q.pos, q.neg)));
-    let groups = || points.iter().rev().map(|q| (q.pos, q.neg));
+    if metric.kind == MetricKind::RocAuc {
+        // Exact integer arithmetic when the counts are integers.
+        return roc_auc(points.iter().rev().map(|q| (q.pos, q.neg)), p, n);
+    }
+    let weighted = points
+        .iter()
+        .map(|q| (q.score(), q.pos as f64, q.neg as f64));
+    finalize_curve(metric, weighted, state.clip_eps())
+}
+
+/// Finalizes any score metric from (score, positive weight, negative weight) in increasing score
+/// order (weights are counts when there is no weight column).
+pub fn finalize_curve<I>(metric: &MetricSpec, points: I, clip_eps: f64) -> Outcome
+where
+    I: DoubleEndedIterator<Item = (f64, f64, f64)> + Clone,
+{
+    let (p, n) = points
+        .clone()
+        .fold((0.0, 0.0), |(p, n), (_, a, b)| (p + a, n + b));
+    if p + n == 0.0 {
+        // Every row has weight 0: there is nothing to score.
+        return Outcome::undefined(reason::INSUFFICIENT_DATA);
+    }
+    let groups = || points.clone().rev().map(|(_, a, b)| (a, b));
     let zd = metric.zero_division;
     match metric.kind {
-        MetricKind::RocAuc => roc_auc(groups(), p, n),
+        MetricKind::RocAuc => roc_auc_weighted(groups(), p, n),
         MetricKind::PrAuc => average_precision(groups(), p, zd),
-        MetricKind::LogLoss => log_loss(points, state.clip_eps()),
+        MetricKind::LogLoss => log_loss(points, clip_eps),
         MetricKind::Brier => brier(points),
         MetricKind::Ece => ece(points, metric.n_bins.unwrap_or(10)),
         MetricKind::RecallAtPrecision => {
@@ -58,7 +80,8 @@ pub fn finalize_binned(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, Opt
             (o, bound)
         }
         MetricKind::PrAuc => {
-            let o = average_precision(groups(), p, metric.zero_division);
+            let fgroups = groups().map(|(a, b)| (a as f64, b as f64));
+            let o = average_precision(fgroups, p as f64, metric.zero_division);
             let bound = if p > 0 && o.reason.is_none() {
                 Some(average_precision_bound(groups(), p))
             } else {
@@ -90,23 +113,37 @@ pub fn roc_auc(groups_desc: impl Iterator<Item = (u64, u64)>, p: u64, n: u64) ->
     Outcome::of(twice_area as f64 / (2.0 * p as f64 * n as f64))
 }
 
+/// ROC AUC from weighted groups (floating point, as scikit-learn with `sample_weight`).
+pub fn roc_auc_weighted(groups_desc: impl Iterator<Item = (f64, f64)>, p: f64, n: f64) -> Outcome {
+    if p == 0.0 || n == 0.0 {
+        return Outcome::undefined(reason::SINGLE_CLASS);
+    }
+    let mut tp = 0.0;
+    let mut twice_area = CompensatedSum::default();
+    for (pos, neg) in groups_desc {
+        twice_area.add(neg * (2.0 * tp + pos));
+        tp += pos;
+    }
+    Outcome::of(twice_area.value() / (2.0 * p * n))
+}
+
 /// scikit-learn's `average_precision_score`: sum over thresholds of (R_k - R_{k-1}) P_k, without
 /// interpolation. No positives: `zero_division` (scikit-learn returns 0 and warns).
 pub fn average_precision(
-    groups_desc: impl Iterator<Item = (u64, u64)>,
-    p: u64,
+    groups_desc: impl Iterator<Item = (f64, f64)>,
+    p: f64,
     zd: ZeroDivision,
 ) -> Outcome {
-    if p == 0 {
+    if p == 0.0 {
         return Outcome::ratio(0.0, 0.0, zd);
     }
-    let (mut tp, mut fp) = (0u64, 0u64);
+    let (mut tp, mut fp) = (0.0, 0.0);
     let mut sum = CompensatedSum::default();
     for (pos, neg) in groups_desc {
         tp += pos;
         fp += neg;
-        if pos > 0 {
-            sum.add(pos as f64 / p as f64 * (tp as f64 / (tp + fp) as f64));
+        if pos > 0.0 {
+            sum.add(pos / p * (tp / (tp + fp)));
         }
     }
     Outcome::of(sum.value())
@@ -142,82 +179,79 @@ fn average_precision_bound(groups_desc: impl Iterator<Item = (u64, u64)>, p: u64
 
 /// scikit-learn's `log_loss` with labels [negative, positive]: probabilities clipped to
 /// `[eps, 1 - eps]`, `eps` the machine epsilon of the score dtype.
-pub fn log_loss(points: &[Point], eps: f64) -> Outcome {
+pub fn log_loss(points: impl Iterator<Item = (f64, f64, f64)>, eps: f64) -> Outcome {
     let clip = |x: f64| x.clamp(eps, 1.0 - eps);
     let mut sum = CompensatedSum::default();
-    let mut n = 0u64;
-    for q in points {
-        let s = q.score();
-        if q.pos > 0 {
-            sum.add(-(q.pos as f64) * clip(s).ln());
+    let mut n = 0.0;
+    for (s, pos, neg) in points {
+        if pos > 0.0 {
+            sum.add(-pos * clip(s).ln());
         }
-        if q.neg > 0 {
-            sum.add(-(q.neg as f64) * clip(1.0 - s).ln());
+        if neg > 0.0 {
+            sum.add(-neg * clip(1.0 - s).ln());
         }
-        n += q.pos + q.neg;
+        n += pos + neg;
     }
-    Outcome::of(sum.value() / n as f64)
+    Outcome::of(sum.value() / n)
 }
 
 /// scikit-learn's `brier_score_loss`: the mean of (y - p)^2 with y in {0, 1}.
-pub fn brier(points: &[Point]) -> Outcome {
+pub fn brier(points: impl Iterator<Item = (f64, f64, f64)>) -> Outcome {
     let mut sum = CompensatedSum::default();
-    let mut n = 0u64;
-    for q in points {
-        let s = q.score();
-        sum.add(q.pos as f64 * (1.0 - s) * (1.0 - s) + q.neg as f64 * s * s);
-        n += q.pos + q.neg;
+    let mut n = 0.0;
+    for (s, pos, neg) in points {
+        sum.add(pos * (1.0 - s) * (1.0 - s) + neg * s * s);
+        n += pos + neg;
     }
-    Outcome::of(sum.value() / n as f64)
+    Outcome::of(sum.value() / n)
 }
 
 /// Expected calibration error over `bins` equal-width bins of [0, 1], binned as scikit-learn's
 /// `calibration_curve(strategy="uniform")` does (inner edges `i / bins`; a score equal to an
 /// edge falls in the lower bin): `sum_b (n_b / n) |mean(y in b) - mean(score in b)|` over the
 /// non-empty bins, which is `sum_b |positives_b - sum(scores in b)| / n`.
-pub fn ece(points: &[Point], bins: usize) -> Outcome {
+pub fn ece(points: impl Iterator<Item = (f64, f64, f64)>, bins: usize) -> Outcome {
     let bins = bins.max(1);
     let step = 1.0 / bins as f64;
     let edges: Vec<f64> = (1..bins).map(|i| i as f64 * step).collect();
-    let mut positives = vec![0u64; bins];
+    let mut positives = vec![CompensatedSum::default(); bins];
     let mut score_sums = vec![CompensatedSum::default(); bins];
-    let mut n = 0u64;
+    let mut n = 0.0;
     // Points are sorted, so the bin index only moves forward.
     let mut b = 0usize;
-    for q in points {
-        let s = q.score();
+    for (s, pos, neg) in points {
         while b < edges.len() && edges[b] < s {
             b += 1;
         }
-        positives[b] += q.pos;
-        score_sums[b].add((q.pos + q.neg) as f64 * s);
-        n += q.pos + q.neg;
+        positives[b].add(pos);
+        score_sums[b].add((pos + neg) * s);
+        n += pos + neg;
     }
     let mut total = CompensatedSum::default();
     for (pos, sum) in positives.iter().zip(&score_sums) {
-        total.add((*pos as f64 - sum.value()).abs());
+        total.add((pos.value() - sum.value()).abs());
     }
-    Outcome::of(total.value() / n as f64)
+    Outcome::of(total.value() / n)
 }
 
 /// The largest recall among operating points (one per distinct score) whose precision reaches
 /// `min_precision`; undefined (`unattainable`) if none does.
 pub fn recall_at_precision(
-    groups_desc: impl Iterator<Item = (u64, u64)>,
-    p: u64,
+    groups_desc: impl Iterator<Item = (f64, f64)>,
+    p: f64,
     min_precision: f64,
     zd: ZeroDivision,
 ) -> Outcome {
-    if p == 0 {
+    if p == 0.0 {
         return Outcome::ratio(0.0, 0.0, zd);
     }
-    let (mut tp, mut fp) = (0u64, 0u64);
+    let (mut tp, mut fp) = (0.0, 0.0);
     let mut best: Option<f64> = None;
     for (pos, neg) in groups_desc {
         tp += pos;
         fp += neg;
-        if tp as f64 / (tp + fp) as f64 >= min_precision {
-            best = Some(tp as f64 / p as f64); // recall only grows as the threshold falls
+        if tp + fp > 0.0 && tp / (tp + fp) >= min_precision {
+            best = Some(tp / p); // recall only grows as the threshold falls
         }
     }
     best.map_or(Outcome::undefined(reason::UNATTAINABLE), Outcome::of)
@@ -225,21 +259,21 @@ pub fn recall_at_precision(
 
 /// The largest precision among operating points whose recall reaches `min_recall`.
 pub fn precision_at_recall(
-    groups_desc: impl Iterator<Item = (u64, u64)>,
-    p: u64,
+    groups_desc: impl Iterator<Item = (f64, f64)>,
+    p: f64,
     min_recall: f64,
     zd: ZeroDivision,
 ) -> Outcome {
-    if p == 0 {
+    if p == 0.0 {
         return Outcome::ratio(0.0, 0.0, zd);
     }
-    let (mut tp, mut fp) = (0u64, 0u64);
+    let (mut tp, mut fp) = (0.0, 0.0);
     let mut best: Option<f64> = None;
     for (pos, neg) in groups_desc {
         tp += pos;
         fp += neg;
-        if tp as f64 / p as f64 >= min_recall {
-            let precision = tp as f64 / (tp + fp) as f64;
+        if tp + fp > 0.0 && tp / p >= min_recall {
+            let precision = tp / (tp + fp);
             best = Some(best.map_or(precision, |b: f64| b.max(precision)));
         }
     }
@@ -267,7 +301,8 @@ mod tests {
         // One bin of 2 positives and 2 negatives after one positive: exact AP ranges over orders.
         let groups = [(1u64, 0u64), (2, 2)];
         let bound = average_precision_bound(groups.into_iter(), 3);
-        let binned = average_precision(groups.into_iter(), 3, ZeroDivision::default())
+        let fgroups = groups.map(|(a, b)| (a as f64, b as f64));
+        let binned = average_precision(fgroups.into_iter(), 3.0, ZeroDivision::default())
             .value
             .unwrap();
         // Best order: + + - - after the first positive: (1 + 1 + 1) / 3 = 1.
