@@ -147,6 +147,9 @@ def compile_spec(spec: Spec) -> Plan:
             metric["q"] = entry.q
         if has_threshold:
             metric["threshold"] = getattr(entry, "threshold", None)
+        ci = _ci(spec, entry, accumulators.items[accumulator]["kind"], where, problems)
+        if ci is not None:
+            metric["ci"] = ci
         metrics.append(metric)
 
     if problems:
@@ -178,6 +181,65 @@ class _Accumulators:
             self._keys[key] = len(self.items)
             self.items.append(acc)
         return self._keys[key]
+
+
+_PROPORTIONS = frozenset(
+    {
+        "accuracy",
+        "precision",
+        "recall",
+        "specificity",
+        "npv",
+        "fpr",
+        "fnr",
+        "jaccard",
+        "prevalence",
+        "predicted_positive_rate",
+    }
+)
+_BOOTSTRAPPED = frozenset({"f1", "fbeta", "mcc", "balanced_accuracy", "cohen_kappa"})
+
+
+def _ci_methods(kind: str, acc_kind: str) -> list[str]:
+    """The interval methods a metric supports, preferred first."""
+    if acc_kind in ("binary_confusion", "threshold_confusion"):
+        if kind in _PROPORTIONS:
+            return ["wilson", "bootstrap"]
+        if kind in _BOOTSTRAPPED:
+            return ["bootstrap"]
+    if kind == "roc_auc" and acc_kind in ("score_runs", "score_histogram"):
+        return ["delong"]
+    return []
+
+
+def _ci(
+    spec: Spec, entry: Any, acc_kind: str, where: tuple[str, int], problems: list[Problem]
+) -> dict[str, Any] | None:
+    """The resolved interval request of a metric: its own ``ci``, else the spec-wide one (which
+    silently skips metrics without a method)."""
+    config = entry.ci if entry.ci is not None else spec.ci
+    if config is None:
+        return None
+    methods = _ci_methods(entry.kind, acc_kind)
+    method = methods[0] if config.method == "auto" and methods else config.method
+    if method not in methods:
+        if entry.ci is not None:
+            available = ", ".join(methods) or "none yet"
+            problems.append(
+                spec.source.problem(
+                    (*where, "ci"),
+                    f"no {config.method} confidence interval for {entry.kind} here "
+                    f"(available: {available})",
+                    "ci_not_supported",
+                )
+            )
+        return None
+    return {
+        "level": config.level,
+        "method": method,
+        "resamples": config.resamples,
+        "seed": config.seed,
+    }
 
 
 _WEIGHTED_KINDS = {

@@ -73,8 +73,26 @@ class Columns(StrictModel):
         return {k: str(v) for k, v in (self.model_extra or {}).items()}
 
 
+class CiConfig(StrictModel):
+    """A confidence interval reported with a value (``ci_low``/``ci_high``).
+
+    ``auto`` picks Wilson for proportions (accuracy, precision, recall, specificity, npv, fpr,
+    fnr, jaccard, prevalence, predicted_positive_rate), DeLong for roc_auc, and a percentile
+    bootstrap of the confusion table (multinomial resampling at finalize time, fixed seed) for
+    the other binary threshold metrics (f1, fbeta, mcc, balanced_accuracy, cohen_kappa).
+    """
+
+    level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    method: Literal["auto", "wilson", "bootstrap", "delong"] = "auto"
+    resamples: Annotated[StrictInt, Field(ge=100, le=100_000)] = 1000
+    seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 0
+
+
 class _MetricBase(StrictModel):
     name: MetricName | None = Field(default=None, description="Defaults to the kind.")
+    ci: CiConfig | None = Field(
+        default=None, description="Confidence interval for this metric (overrides spec-wide ci)."
+    )
 
     @property
     def metric_name(self) -> str:
@@ -278,6 +296,10 @@ class Spec(StrictModel):
         "label seen in the data, sorted as scikit-learn sorts them.",
     )
     zero_division: ZeroDivision = "warn"
+    ci: CiConfig | None = Field(
+        default=None,
+        description="Confidence intervals for every metric that has a method (others get none).",
+    )
     max_classes: Annotated[int, Field(ge=2, le=100_000)] = 1000
     metrics: Annotated[list[MetricEntry], Field(min_length=1)]
     windows: Any = Field(default=None, description="Not supported yet.")

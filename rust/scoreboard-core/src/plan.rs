@@ -288,6 +288,32 @@ pub struct MetricSpec {
     /// `quantile`: the level in [0, 1].
     #[serde(default)]
     pub q: Option<f64>,
+    /// Confidence interval to report with the value.
+    #[serde(default)]
+    pub ci: Option<CiSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CiMethod {
+    Wilson,
+    Bootstrap,
+    Delong,
+}
+
+/// A confidence interval request (the compiler resolves `auto` to a method).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CiSpec {
+    pub level: f64,
+    pub method: CiMethod,
+    #[serde(default = "default_resamples")]
+    pub resamples: u32,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_resamples() -> u32 {
+    1000
 }
 
 /// The executable part of a compiled plan.
@@ -333,6 +359,14 @@ impl Plan {
                 if !thresholds.contains(&t) {
                     return Err(CoreError::InvalidPlan(format!(
                         "metric {:?} reads threshold {t}, which its accumulator does not count",
+                        metric.name
+                    )));
+                }
+            }
+            if let Some(ci) = &metric.ci {
+                if !(ci.level > 0.0 && ci.level < 1.0) || ci.resamples == 0 {
+                    return Err(CoreError::InvalidPlan(format!(
+                        "metric {:?}: ci level must be in (0, 1) and resamples >= 1",
                         metric.name
                     )));
                 }

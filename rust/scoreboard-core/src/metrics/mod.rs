@@ -2,6 +2,7 @@
 //! scikit-learn's definitions and edge cases (checked against it by the Python test-suite).
 
 pub mod binary;
+pub mod ci;
 pub mod extra;
 pub mod multiclass;
 pub mod regression;
@@ -77,8 +78,21 @@ impl Outcome {
     }
 }
 
-/// Finalizes one metric from its accumulator's state.
+/// Finalizes one metric from its accumulator's state, with its confidence interval if asked.
 pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
+    let mut values = finalize_value(metric, state);
+    if metric.ci.is_some() {
+        for v in values.iter_mut().filter(|v| v.class.is_none()) {
+            if let Some((lo, hi)) = ci::interval(metric, state, v.value) {
+                v.ci_low = Some(lo);
+                v.ci_high = Some(hi);
+            }
+        }
+    }
+    values
+}
+
+fn finalize_value(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
     let single = |n: u64, o: Outcome| {
         vec![MetricValue {
             name: metric.name.clone(),
