@@ -45,11 +45,12 @@ class Accumulator:
     Thread-safe: concurrent ``update`` calls serialise inside the core with the GIL released.
     """
 
-    __slots__ = ("_columns", "_executor", "plan")
+    __slots__ = ("_columns", "_executor", "_lists", "plan")
 
     def __init__(self, plan: Plan, executor: _core.Executor | None = None) -> None:
         self.plan = plan
         self._columns = plan.input_columns
+        self._lists = plan.list_columns
         self._executor = executor if executor is not None else _core.Executor(plan.to_json())
 
     @classmethod
@@ -63,11 +64,29 @@ class Accumulator:
     def update(self, batch: pa.RecordBatch | pa.Table | Mapping[str, Any] | pd.DataFrame) -> None:
         """Folds one batch in: a pyarrow RecordBatch or Table, a dict of arrays, or a DataFrame.
         All or nothing: a rejected batch leaves the state unchanged."""
+        columns: dict[str, KernelColumn] = {}
         if isinstance(batch, Mapping):
-            columns = {name: _mapping_column(batch, name) for name in self._columns}
+            for name in self._columns:
+                if name in self._lists:
+                    if name not in batch:
+                        raise DataError(
+                            f"missing column; the batch has {sorted(batch)}", column=name
+                        )
+                    columns.update(_split_list(batch[name], name, self._lists[name]))
+                else:
+                    columns[name] = _mapping_column(batch, name)
         else:
             table = batch if isinstance(batch, pa.RecordBatch | pa.Table) else _from_pandas(batch)
-            columns = {name: _arrow_column(table, name) for name in self._columns}
+            for name in self._columns:
+                if name in self._lists:
+                    index = table.schema.get_field_index(name)
+                    if index < 0:
+                        raise DataError(
+                            f"missing column; the data has {table.schema.names}", column=name
+                        )
+                    columns.update(_split_list(table.column(index), name, self._lists[name]))
+                else:
+                    columns[name] = _arrow_column(table, name)
         self._executor.update(columns)
 
     def merge(self, other: Accumulator) -> None:
@@ -133,6 +152,45 @@ def _is_in_memory(data: object) -> bool:
     return not (
         isinstance(data, Sequence) and all(isinstance(d, str | os.PathLike) for d in data)
     )
+
+
+def _split_list(values: Any, name: str, width: int) -> dict[str, KernelColumn]:
+    """A column of per-class score lists (Arrow list / fixed-size list, or a 2-D array) -> one
+    contiguous column per class, named ``name[i]``."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if isinstance(values, pa.Array):
+        kind = values.type
+        if not (
+            pa.types.is_list(kind)
+            or pa.types.is_large_list(kind)
+            or pa.types.is_fixed_size_list(kind)
+        ):
+            raise DataError(f"has type {kind}; expected a list of per-class scores", column=name)
+        if values.null_count:
+            raise DataError("null score list", column=name, row=sources.first_null_row(values))
+        lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(lengths != width)
+        if len(bad):
+            raise DataError(
+                f"score list of length {lengths[bad[0]]}; expected {width} (one per label)",
+                column=name,
+                row=int(bad[0]),
+            )
+        flat = values.flatten()
+        if flat.null_count:
+            raise DataError("null score in a score list", column=name)
+        matrix = flat.to_numpy(zero_copy_only=False).reshape(len(values), width)
+    else:
+        matrix = np.asarray(values)
+        if matrix.ndim != 2 or matrix.shape[1] != width:
+            raise DataError(
+                f"expected per-class scores of shape (rows, {width}), got {matrix.shape}",
+                column=name,
+            )
+    if matrix.dtype.kind not in "biuf":
+        raise DataError(f"scores of dtype {matrix.dtype}; expected numbers", column=name)
+    return {f"{name}[{i}]": np.ascontiguousarray(matrix[:, i]) for i in range(width)}
 
 
 def _from_pandas(frame: Any) -> pa.Table:

@@ -77,7 +77,13 @@ CATALOGUE: dict[str, MetricInfo] = {
         _info("explained_variance", "r", True, "1 - Var(error) / Var(y_true)"),
         _info("max_error", "r", False, "largest absolute error"),
         _info("mean_error", "r", False, "mean of y_pred - y_true (bias)"),
-        _info("roc_auc", "b", True, "area under the ROC curve (exact, or binned)", reads="scores"),
+        _info(
+            "roc_auc",
+            "bm",
+            True,
+            "area under the ROC curve (exact or binned; ovr/ovo)",
+            reads="scores",
+        ),
         _info(
             "pr_auc",
             "b",
@@ -87,7 +93,7 @@ CATALOGUE: dict[str, MetricInfo] = {
         ),
         _info(
             "log_loss",
-            "b",
+            "bm",
             False,
             "mean cross-entropy of y_score (clipped as scikit-learn)",
             reads="scores",
@@ -121,6 +127,13 @@ CATALOGUE: dict[str, MetricInfo] = {
             "b",
             True,
             "best precision at a threshold with recall >= r",
+            reads="scores",
+        ),
+        _info(
+            "top_k_accuracy",
+            "m",
+            True,
+            "true class among the k highest scores",
             reads="scores",
         ),
         _info("msle", "r", False, "mean squared logarithmic error", reads="errors"),

@@ -28,6 +28,7 @@ from scoreboard.spec.models import (
     QuantileMetric,
     RecallAtPrecisionMetric,
     Spec,
+    TopKMetric,
 )
 
 Label = int | str
@@ -70,7 +71,37 @@ def compile_spec(spec: Spec) -> Plan:
         if has_threshold and (problem := _threshold_problem(spec, info.reads)) is not None:
             problems.append(src.problem((*where, "threshold"), problem, "threshold_not_applicable"))
             continue
-        if info.reads == "scores":
+        if spec.task == "multiclass" and info.reads == "labels" and spec.columns.y_pred is None:
+            problems.append(
+                src.problem(
+                    (*where, "kind"),
+                    f"metric kind {entry.kind!r} reads predicted labels: declare columns.y_pred",
+                    "metric_needs_predictions",
+                )
+            )
+            continue
+        if info.reads == "scores" and spec.task == "multiclass":
+            if spec.columns.y_score is None:
+                problems.append(
+                    src.problem(
+                        (*where, "kind"),
+                        f"metric kind {entry.kind!r} reads scores: declare columns.y_score "
+                        "(per-class probabilities)",
+                        "metric_needs_scores",
+                    )
+                )
+                continue
+            if isinstance(entry, CurveMetric) and entry.bins is not None:
+                problems.append(
+                    src.problem(
+                        (*where, "bins"),
+                        "binned roc_auc is for binary tasks",
+                        "bins_not_multiclass",
+                    )
+                )
+                continue
+            accumulator = accumulators.index(_class_scores_accumulator(spec))
+        elif info.reads == "scores":
             if spec.columns.y_score is None:
                 problems.append(
                     src.problem(
@@ -139,6 +170,19 @@ def compile_spec(spec: Spec) -> Plan:
             metric["min_precision"] = entry.precision
         if isinstance(entry, PrecisionAtRecallMetric):
             metric["min_recall"] = entry.recall
+        if isinstance(entry, TopKMetric):
+            metric["k"] = entry.k
+        if isinstance(entry, CurveMetric) and spec.task == "multiclass":
+            metric["average"] = entry.average or "macro"
+            metric["multi_class"] = entry.multi_class or "ovr"
+        elif isinstance(entry, CurveMetric) and (entry.average or entry.multi_class):
+            problems.append(
+                src.problem(
+                    (*where, "multi_class" if entry.multi_class else "average"),
+                    "average and multi_class apply to multiclass roc_auc",
+                    "average_task_mismatch",
+                )
+            )
         if isinstance(entry, PinballMetric):
             metric["alpha"] = entry.alpha
         if isinstance(entry, ColumnMetric | QuantileMetric):
@@ -163,6 +207,9 @@ def compile_spec(spec: Spec) -> Plan:
         "accumulators": accumulators.items,
         "metrics": metrics,
     }
+    lists = _list_columns(spec)
+    if lists and any(a["kind"] == "class_scores" for a in accumulators.items):
+        body["list_columns"] = lists
     body["plan_hash"] = canonical_hash(body)
     body["spec_fingerprint"] = canonical_hash(spec.model_dump(mode="json"))
     return Plan(body)
@@ -181,6 +228,33 @@ class _Accumulators:
             self._keys[key] = len(self.items)
             self.items.append(acc)
         return self._keys[key]
+
+
+def _list_columns(spec: Spec) -> dict[str, int]:
+    """A multiclass y_score naming ONE column holds a list of per-class scores per row."""
+    if spec.task == "multiclass" and isinstance(spec.columns.y_score, str):
+        return {spec.columns.y_score: len(spec.labels or ())}
+    return {}
+
+
+def _class_scores_accumulator(spec: Spec) -> dict[str, Any]:
+    score = spec.columns.y_score
+    labels = list(spec.labels or ())
+    if isinstance(score, str):
+        names = [f"{score}[{i}]" for i in range(len(labels))]
+    else:
+        names = list(score or ())
+    entries = spec.metric_entries
+    return {
+        "kind": "class_scores",
+        "y_true": spec.columns.y_true,
+        "scores": names,
+        "labels": labels,
+        "ks": sorted({e.k for e in entries if isinstance(e, TopKMetric)}),
+        "curves": any(e.kind == "roc_auc" for e in entries),
+        "unit_interval": any(e.kind == "log_loss" for e in entries),
+        **({"list": score} if isinstance(score, str) else {}),
+    }
 
 
 _PROPORTIONS = frozenset(
@@ -275,7 +349,8 @@ def _resolve_column(spec: Spec, name: str) -> str:
     """A role (y_true, y_pred, y_score, timestamp) or a ``columns:`` key names its data column;
     anything else is a data column name."""
     cols = spec.columns
-    roles = {"y_true": cols.y_true, "y_pred": cols.y_pred, "y_score": cols.y_score}
+    score = cols.y_score if isinstance(cols.y_score, str) else None
+    roles = {"y_true": cols.y_true, "y_pred": cols.y_pred, "y_score": score}
     roles["timestamp"] = cols.timestamp
     mapped = roles.get(name) or cols.extras().get(name)
     return mapped if mapped is not None else name

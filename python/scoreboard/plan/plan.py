@@ -63,6 +63,12 @@ class Plan:
         return copy.deepcopy(self._body["metrics"])
 
     @property
+    def list_columns(self) -> dict[str, int]:
+        """List columns (per-class scores) and their length: the engine splits each into one
+        column per class, named ``name[i]``."""
+        return dict(self._body.get("list_columns", {}))
+
+    @property
     def accumulators(self) -> list[dict[str, Any]]:
         return copy.deepcopy(self._body["accumulators"])
 
@@ -76,6 +82,11 @@ class Plan:
                     seen.setdefault(acc[role], None)
             for column in acc.get("columns", ()):
                 seen.setdefault(column, None)
+            if "list" in acc:
+                seen.setdefault(acc["list"], None)  # expanded per class by the engine
+            else:
+                for column in acc.get("scores", ()):
+                    seen.setdefault(column, None)
         return list(seen)
 
     def __eq__(self, other: object) -> bool:
@@ -152,6 +163,8 @@ class Plan:
                             "alpha",
                             "column",
                             "q",
+                            "k",
+                            "multi_class",
                         )
                         if m.get(k) is not None
                     )

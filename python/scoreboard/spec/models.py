@@ -49,8 +49,11 @@ class Columns(StrictModel):
     model_config = ConfigDict(extra="allow")
 
     y_true: ColumnName
-    y_score: ColumnName | None = Field(
-        default=None, description="Probability of the positive class (binary tasks)."
+    y_score: ColumnName | list[ColumnName] | None = Field(
+        default=None,
+        description="Binary: the probability (or score) of the positive class. Multiclass: one "
+        "list column of per-class probabilities, or a list of one column per class, in the "
+        "order of `labels`.",
     )
     y_pred: ColumnName | None = Field(
         default=None, description="Hard predicted labels (classification) or values (regression)."
@@ -184,6 +187,12 @@ class CurveMetric(_MetricBase):
     bins: Bins | None = Field(
         default=None, description="Approximate with this many equal-width score bins."
     )
+    average: Literal["macro", "weighted"] | None = Field(
+        default=None, description="Multiclass roc_auc: macro (default) or prevalence-weighted."
+    )
+    multi_class: Literal["ovr", "ovo"] | None = Field(
+        default=None, description="Multiclass roc_auc: one-vs-rest (default) or one-vs-one."
+    )
     zero_division: ZeroDivision | None = Field(
         default=None, description="pr_auc without positives (scikit-learn gives 0 and warns)."
     )
@@ -211,6 +220,14 @@ class PrecisionAtRecallMetric(_MetricBase):
     kind: Literal["precision_at_recall"]
     recall: Fraction
     zero_division: ZeroDivision | None = None
+
+
+class TopKMetric(_MetricBase):
+    """Multiclass: the fraction of rows whose true class is among the ``k`` highest scores (ties
+    broken as scikit-learn's top_k_accuracy_score)."""
+
+    kind: Literal["top_k_accuracy"]
+    k: Annotated[StrictInt, Field(ge=1, le=100_000)] = 2
 
 
 class PinballMetric(_MetricBase):
@@ -242,6 +259,7 @@ class QuantileMetric(_MetricBase):
 
 AnyMetric = (
     PlainMetric
+    | TopKMetric
     | QuantileMetric
     | PinballMetric
     | ColumnMetric
@@ -270,6 +288,7 @@ METRIC_KINDS: tuple[str, ...] = (
     "max",
     "sum",
     "quantile",
+    "top_k_accuracy",
 )
 
 # Sections that later work will implement. Declaring one is an error until then: a spec that asks
@@ -341,12 +360,21 @@ class Spec(StrictModel):
                 raise ValueError("a regression task needs columns.y_pred")
             if cols.y_score is not None:
                 raise ValueError("a regression task takes columns.y_pred, not columns.y_score")
-        elif (cols.y_pred is None) == (cols.y_score is None):
+        elif self.task == "binary" and (cols.y_pred is None) == (cols.y_score is None):
             raise ValueError(
-                f"a {self.task} task needs exactly one of columns.y_score and columns.y_pred"
+                "a binary task needs exactly one of columns.y_score and columns.y_pred"
             )
-        elif self.task == "multiclass" and cols.y_score is not None:
-            raise ValueError("multiclass tasks take hard labels in columns.y_pred for now")
+        elif self.task == "binary" and isinstance(cols.y_score, list):
+            raise ValueError("a binary task takes one y_score column (the positive class)")
+        elif self.task == "multiclass":
+            if cols.y_pred is None and cols.y_score is None:
+                raise ValueError("a multiclass task needs columns.y_pred, columns.y_score or both")
+            if cols.y_score is not None and self.labels is None:
+                raise ValueError(
+                    "multiclass scores need labels: the classes, in the order of the scores"
+                )
+            if isinstance(cols.y_score, list) and len(cols.y_score) != len(self.labels or ()):
+                raise ValueError("columns.y_score lists one column per label")
         names = [m.metric_name for m in self.metric_entries]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

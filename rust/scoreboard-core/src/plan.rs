@@ -111,6 +111,19 @@ pub enum AccumulatorSpec {
         y_pred: String,
         weight: String,
     },
+    /// Per-class scores of a multiclass task (one column per class, in `labels` order): log loss,
+    /// top-k hits at each of `ks`, and per-column score runs when `curves` (ROC AUC).
+    ClassScores {
+        y_true: String,
+        scores: Vec<String>,
+        labels: Vec<Label>,
+        #[serde(default)]
+        ks: Vec<usize>,
+        #[serde(default)]
+        curves: bool,
+        #[serde(default)]
+        unit_interval: bool,
+    },
     /// A relative-error quantile sketch of one numeric column.
     QuantileSketch { column: String },
     /// Every value of the columns (O(n) memory): medians and exact quantiles.
@@ -163,6 +176,11 @@ impl AccumulatorSpec {
             | AccumulatorSpec::QuantileSketch { column } => {
                 vec![column]
             }
+            AccumulatorSpec::ClassScores { y_true, scores, .. } => {
+                let mut out = vec![y_true.as_str()];
+                out.extend(scores.iter().map(|s| s.as_str()));
+                out
+            }
             AccumulatorSpec::ExactValues { columns } => {
                 columns.iter().map(|c| c.as_str()).collect()
             }
@@ -213,6 +231,14 @@ pub enum MetricKind {
     Max,
     Sum,
     Quantile,
+    TopKAccuracy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiClass {
+    Ovr,
+    Ovo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -288,6 +314,12 @@ pub struct MetricSpec {
     /// `quantile`: the level in [0, 1].
     #[serde(default)]
     pub q: Option<f64>,
+    /// `top_k_accuracy`: how many top-scored classes may contain the true one.
+    #[serde(default)]
+    pub k: Option<usize>,
+    /// Multiclass `roc_auc`: one-vs-rest or one-vs-one.
+    #[serde(default)]
+    pub multi_class: Option<MultiClass>,
     /// Confidence interval to report with the value.
     #[serde(default)]
     pub ci: Option<CiSpec>,

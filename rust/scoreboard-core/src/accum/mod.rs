@@ -3,6 +3,7 @@
 //! serde data so a state can travel between threads, processes and runs.
 
 pub mod binary;
+pub mod class_scores;
 pub mod column_stats;
 pub mod error_sums;
 pub mod exact_values;
@@ -22,6 +23,7 @@ use crate::error::{CoreError, Result};
 use crate::plan::AccumulatorSpec;
 
 pub use binary::BinaryConfusion;
+pub use class_scores::ClassScores;
 pub use column_stats::ColumnStats;
 pub use error_sums::ErrorSums;
 pub use exact_values::ExactValues;
@@ -53,6 +55,7 @@ pub enum AccState {
     ErrorSums(ErrorSums),
     ExactValues(ExactValues),
     QuantileSketch(QuantileSketch),
+    ClassScores(ClassScores),
     WeightedBinary(WeightedConfusion),
     WeightedScoreRuns(WeightedScoreRuns),
     WeightedMoments(WeightedMoments),
@@ -79,6 +82,9 @@ impl AccState {
             AccumulatorSpec::QuantileSketch { .. } => {
                 AccState::QuantileSketch(QuantileSketch::default())
             }
+            AccumulatorSpec::ClassScores {
+                scores, ks, curves, ..
+            } => AccState::ClassScores(ClassScores::new(scores.len(), ks, *curves)),
             AccumulatorSpec::WeightedBinaryConfusion { .. } => {
                 AccState::WeightedBinary(WeightedConfusion::default())
             }
@@ -172,6 +178,27 @@ impl AccState {
                 state.update((column, chunk.get(column)?))
             }
             (
+                AccState::ClassScores(state),
+                AccumulatorSpec::ClassScores {
+                    y_true,
+                    scores,
+                    labels,
+                    unit_interval,
+                    ..
+                },
+            ) => {
+                let columns = scores
+                    .iter()
+                    .map(|c| Ok((c.as_str(), chunk.get(c)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                state.update(
+                    (y_true, chunk.get(y_true)?),
+                    &columns,
+                    labels,
+                    *unit_interval,
+                )
+            }
+            (
                 AccState::WeightedBinary(state),
                 AccumulatorSpec::WeightedBinaryConfusion {
                     y_true,
@@ -259,6 +286,7 @@ impl AccState {
             (AccState::ExactValues(a), AccState::ExactValues(b)) => a.merge(b),
             (AccState::QuantileSketch(a), AccState::QuantileSketch(b)) => a.merge(b),
             (AccState::WeightedBinary(a), AccState::WeightedBinary(b)) => a.merge(b),
+            (AccState::ClassScores(a), AccState::ClassScores(b)) => a.merge(b),
             (AccState::WeightedScoreRuns(a), AccState::WeightedScoreRuns(b)) => a.merge(b),
             (AccState::WeightedMoments(a), AccState::WeightedMoments(b)) => a.merge(b),
             _ => Err(CoreError::IncompatibleState(

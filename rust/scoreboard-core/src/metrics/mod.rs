@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod ci;
+pub mod class_scores;
 pub mod extra;
 pub mod multiclass;
 pub mod regression;
@@ -110,6 +111,7 @@ fn finalize_value(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
         AccState::ScoreRuns(r) => single(r.n(), scores::finalize_exact(metric, r)),
         AccState::ColumnStats(c) => single(c.n, extra::column_stats(metric, c)),
         AccState::ErrorSums(e) => single(e.n, extra::error_sums(metric, e)),
+        AccState::ClassScores(c) => single(c.rows, class_scores::finalize(metric, c)),
         AccState::WeightedBinary(c) => {
             let counts = binary::Counts {
                 tp: c.tp.value(),
