@@ -259,3 +259,16 @@ def test_spec_checks() -> None:
     ):
         with pytest.raises(SpecError):
             make_plan("binary", [bad])
+
+
+def test_every_catalogue_kind_is_documented() -> None:
+    from pathlib import Path
+
+    from scoreboard.plan.catalogue import CATALOGUE
+    from scoreboard.spec.models import METRIC_KINDS
+
+    doc = (Path(__file__).parents[2] / "docs" / "metrics.md").read_text()
+    assert set(CATALOGUE) == set(METRIC_KINDS)
+    for kind, info in CATALOGUE.items():
+        assert f"| `{kind}` |" in doc, kind
+        assert info.summary, kind

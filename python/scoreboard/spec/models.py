@@ -199,7 +199,12 @@ class CurveMetric(_MetricBase):
 
 
 class EceMetric(_MetricBase):
-    """Expected calibration error of y_score over ``n_bins`` equal-width bins of [0, 1]."""
+    """Expected calibration error of y_score over ``n_bins`` equal-width bins of [0, 1]:
+    ``sum over non-empty bins b of (n_b / n) * |mean(y_true in b) - mean(y_score in b)|``, with
+    y_true 1 for the positive label. Bins are scikit-learn's ``calibration_curve`` bins (inner
+    edges ``i / n_bins``; a score equal to an edge falls in the lower bin), so the value equals
+    ``sum(counts / n * abs(prob_true - prob_pred))`` of ``calibration_curve(strategy="uniform")``.
+    Scores must lie in [0, 1]. With weights, counts and means are weighted."""
 
     kind: Literal["ece"]
     n_bins: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 10
