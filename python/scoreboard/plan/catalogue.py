@@ -148,7 +148,7 @@ CATALOGUE: dict[str, MetricInfo] = {
             "median_absolute_error",
             "r",
             False,
-            "median of |y_pred - y_true| (exact, O(n) state)",
+            "median of the absolute errors (exact, O(n) state)",
             reads="sample",
         ),
         _info(
