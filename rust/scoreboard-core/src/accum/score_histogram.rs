@@ -16,26 +16,54 @@ use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 pub struct ScoreHistogram {
-    /// Positive and negative counts of bin `b` at `2b` and `2b + 1`.
+    bins: usize,
+    /// Positive and negative counts of bin `b` at `2b` and `2b + 1`; empty until the first row
+    /// (an empty state costs nothing, however many windows and segments hold one).
     counts: Vec<u64>,
+}
+
+impl PartialEq for ScoreHistogram {
+    fn eq(&self, other: &Self) -> bool {
+        self.bins == other.bins && (0..self.bins).all(|b| self.bin(b) == other.bin(b))
+    }
 }
 
 impl ScoreHistogram {
     pub fn new(bins: usize) -> ScoreHistogram {
         ScoreHistogram {
-            counts: vec![0; 2 * bins.max(1)],
+            bins: bins.max(1),
+            counts: Vec::new(),
         }
     }
 
     pub fn bins(&self) -> usize {
-        self.counts.len() / 2
+        self.bins
     }
 
     /// (positives, negatives) of bin `b`.
     pub fn bin(&self, b: usize) -> (u64, u64) {
+        if self.counts.is_empty() {
+            return (0, 0);
+        }
         (self.counts[2 * b], self.counts[2 * b + 1])
+    }
+
+    fn add_counts(&mut self, counts: &[u64]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let mut next = if self.counts.is_empty() {
+            vec![0; 2 * self.bins]
+        } else {
+            self.counts.clone()
+        };
+        for (a, &b) in next.iter_mut().zip(counts) {
+            *a = add_count(*a, b, "score histogram")?;
+        }
+        self.counts = next;
+        Ok(())
     }
 
     pub fn n(&self) -> u64 {
@@ -52,8 +80,11 @@ impl ScoreHistogram {
         if matches!(y_score, Values::Dict { .. }) {
             return Err(strings_are_not_scores(score_name));
         }
-        let bins = self.bins();
+        let bins = self.bins;
         let len = y_true.len();
+        if len == 0 {
+            return Ok(());
+        }
         let threads = if len < PARALLEL_MIN_ROWS {
             1
         } else {
@@ -79,64 +110,71 @@ impl ScoreHistogram {
             parts.iter().map(|p| p.1).sum(),
             parts.iter().map(|p| p.2).sum(),
         )?;
-        let mut next = self.counts.clone();
+        let mut next = self.clone();
         for (counts, _, _) in &parts {
-            for (a, &b) in next.iter_mut().zip(counts) {
-                *a = add_count(*a, b, "score histogram")?;
-            }
+            next.add_counts(counts)?;
         }
-        self.counts = next;
+        *self = next;
         Ok(())
     }
 
     pub fn merge(&mut self, other: &ScoreHistogram) -> Result<()> {
-        if other.counts.len() != self.counts.len() {
+        if other.bins != self.bins {
             return Err(CoreError::IncompatibleState(format!(
                 "score histograms of {} and {} bins",
-                self.bins(),
-                other.bins()
+                self.bins, other.bins
             )));
         }
-        let mut next = self.counts.clone();
-        for (a, &b) in next.iter_mut().zip(&other.counts) {
-            *a = add_count(*a, b, "score histogram")?;
-        }
-        self.counts = next;
-        Ok(())
+        self.add_counts(&other.counts)
     }
 }
 
-/// (counts, bad labels, bad scores) of one piece.
+/// (counts, bad labels, bad scores) of one piece. Counts are u32 per block-flushed piece of at
+/// most `u32::MAX` rows, widened at the end.
 fn count_piece<T: AsF64>(
     y_true: Values<'_>,
     scores: &[T],
     labels: &BinaryLabels<'_>,
     bins: usize,
 ) -> (Vec<u64>, u64, u64) {
-    let mut counts = vec![0u64; 2 * bins];
+    let mut counts = vec![0u32; 2 * bins];
+    let mut wide = vec![0u64; 2 * bins];
     let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
     let scale = bins as f64;
     let last = bins - 1;
     let mut codes = [0u8; BLOCK];
+    let mut since_flush = 0usize;
     let mut start = 0;
     while start < scores.len() {
         let end = (start + BLOCK).min(scores.len());
         let codes = &mut codes[..end - start];
         encode_labels(y_true.slice(start..end), labels, codes);
-        let mut bad_block = 0u32;
+        let (mut bad_s, mut bad_l) = (0u32, 0u32);
         for (&c, x) in codes.iter().zip(&scores[start..end]) {
             let v = x.as_f64();
-            bad_block += (bad_score(v, true) as u32) | ((c >> 1) as u32) << 16;
+            bad_s += bad_score(v, true) as u32;
+            bad_l += (c >> 1) as u32;
             // `as usize` saturates (NaN -> 0), so a bad row still lands in range; it is counted
             // as bad and the chunk is rejected.
             let b = ((v * scale) as usize).min(last);
-            counts[2 * b + (c == 0) as usize] += 1;
+            counts[2 * b + (c & 1 ^ 1) as usize] += 1;
         }
-        bad_scores += (bad_block & 0xffff) as u64;
-        bad_labels += (bad_block >> 16) as u64;
+        bad_scores += bad_s as u64;
+        bad_labels += bad_l as u64;
+        since_flush += end - start;
+        if since_flush > (u32::MAX as usize) - BLOCK {
+            for (w, c) in wide.iter_mut().zip(counts.iter_mut()) {
+                *w += *c as u64;
+                *c = 0;
+            }
+            since_flush = 0;
+        }
         start = end;
     }
-    (counts, bad_labels, bad_scores)
+    for (w, c) in wide.iter_mut().zip(&counts) {
+        *w += *c as u64;
+    }
+    (wide, bad_labels, bad_scores)
 }
 
 #[cfg(test)]
