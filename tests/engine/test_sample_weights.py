@@ -172,9 +172,8 @@ def test_bad_weights_are_located() -> None:
     [
         ("multiclass", "accuracy"),
         ("binary", {"kind": "roc_auc", "bins": 100}),
-        ("binary", {"kind": "f1", "threshold": 0.3}),
-        ("regression", "msle"),
         ("regression", "median_absolute_error"),
+        ("regression", "d2_absolute_error"),
     ],
 )
 def test_unsupported_weighted_metrics_are_refused(task: str, metric: Any) -> None:
@@ -182,3 +181,43 @@ def test_unsupported_weighted_metrics_are_refused(task: str, metric: Any) -> Non
     with pytest.raises(SpecError) as info:
         make_plan(task, [metric], columns=columns)
     assert info.value.problems[0].type == "weights_not_supported"
+
+
+def test_weighted_thresholds_and_error_sums() -> None:
+    rng = np.random.default_rng(12)
+    n = 3000
+    y, s, w = rng.integers(0, 2, n), np.round(rng.random(n), 2), rng.random(n) * 4
+    metrics: list[Any] = [
+        {"kind": "f1", "threshold": 0.3, "name": "f1_03"},
+        {"kind": "mcc", "threshold": 0.7, "name": "mcc_07"},
+        {"kind": "accuracy", "threshold": 0.5, "name": "acc_05"},
+    ]
+    res = make_plan("binary", metrics, columns=WEIGHTED_COLUMNS).evaluate(
+        {"y": y, "p": s, "w": w}, chunk_rows=500
+    )
+    close(res.value("f1_03"), skm.f1_score(y, s >= 0.3, sample_weight=w), "f1_03")
+    close(res.value("mcc_07"), skm.matthews_corrcoef(y, s >= 0.7, sample_weight=w), "mcc_07")
+    close(res.value("acc_05"), skm.accuracy_score(y, s >= 0.5, sample_weight=w), "acc_05")
+    yr, pr = rng.random(n) * 10, rng.random(n) * 10
+    plan = make_plan(
+        "regression",
+        ["msle", {"kind": "mean_pinball_loss", "alpha": 0.9}],
+        columns={"y_true": "y", "y_pred": "p", "weight": "w"},
+    )
+    res = plan.evaluate({"y": yr, "p": pr, "w": w}, chunk_rows=700)
+    close(res.value("msle"), skm.mean_squared_log_error(yr, pr, sample_weight=w), "msle")
+    close(
+        res.value("mean_pinball_loss"),
+        skm.mean_pinball_loss(yr, pr, alpha=0.9, sample_weight=w),
+        "pinball",
+    )
+
+
+def test_no_confidence_intervals_with_weights_yet() -> None:
+    plan = make_plan("binary", ["accuracy", "roc_auc"], columns=WEIGHTED_COLUMNS, ci={})
+    res = plan.evaluate(
+        {"y": np.array([0, 1, 1, 0]), "p": np.array([0.1, 0.8, 0.6, 0.3]), "w": np.ones(4)}
+    )
+    assert all(r.ci_low is None for r in res)
+    with pytest.raises(SpecError):
+        make_plan("binary", [{"kind": "accuracy", "ci": {}}], columns=WEIGHTED_COLUMNS)

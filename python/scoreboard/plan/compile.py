@@ -64,7 +64,7 @@ def compile_spec(spec: Spec) -> Plan:
             continue
         has_threshold = getattr(entry, "threshold", None) is not None
         if spec.columns.weight is not None and (
-            problem := _weights_problem(spec, entry, info.reads, has_threshold)
+            problem := _weights_problem(spec, entry, info.reads)
         ):
             problems.append(src.problem((*where, "kind"), problem, "weights_not_supported"))
             continue
@@ -122,6 +122,7 @@ def compile_spec(spec: Spec) -> Plan:
                     "y_pred": spec.columns.y_pred,
                     "log": log_errors,
                     "alphas": alphas,
+                    **_weight_field(spec),
                 }
             )
         elif info.reads == "sample":
@@ -147,6 +148,7 @@ def compile_spec(spec: Spec) -> Plan:
                     "positive": labels[0],
                     "negative": labels[1],
                     "thresholds": thresholds,
+                    **_weight_field(spec),
                 }
             )
         else:
@@ -191,7 +193,7 @@ def compile_spec(spec: Spec) -> Plan:
             metric["q"] = entry.q
         if has_threshold:
             metric["threshold"] = getattr(entry, "threshold", None)
-        ci = _ci(spec, entry, accumulators.items[accumulator]["kind"], where, problems)
+        ci = _ci(spec, entry, accumulators.items[accumulator], where, problems)
         if ci is not None:
             metric["ci"] = ci
         metrics.append(metric)
@@ -274,8 +276,11 @@ _PROPORTIONS = frozenset(
 _BOOTSTRAPPED = frozenset({"f1", "fbeta", "mcc", "balanced_accuracy", "cohen_kappa"})
 
 
-def _ci_methods(kind: str, acc_kind: str) -> list[str]:
-    """The interval methods a metric supports, preferred first."""
+def _ci_methods(kind: str, acc: dict[str, Any]) -> list[str]:
+    """The interval methods a metric supports, preferred first (none yet with sample weights)."""
+    acc_kind = acc["kind"]
+    if "weight" in acc:
+        return []
     if acc_kind in ("binary_confusion", "threshold_confusion"):
         if kind in _PROPORTIONS:
             return ["wilson", "bootstrap"]
@@ -287,14 +292,14 @@ def _ci_methods(kind: str, acc_kind: str) -> list[str]:
 
 
 def _ci(
-    spec: Spec, entry: Any, acc_kind: str, where: tuple[str, int], problems: list[Problem]
+    spec: Spec, entry: Any, acc: dict[str, Any], where: tuple[str, int], problems: list[Problem]
 ) -> dict[str, Any] | None:
     """The resolved interval request of a metric: its own ``ci``, else the spec-wide one (which
     silently skips metrics without a method)."""
     config = entry.ci if entry.ci is not None else spec.ci
     if config is None:
         return None
-    methods = _ci_methods(entry.kind, acc_kind)
+    methods = _ci_methods(entry.kind, acc)
     method = methods[0] if config.method == "auto" and methods else config.method
     if method not in methods:
         if entry.ci is not None:
@@ -316,6 +321,12 @@ def _ci(
     }
 
 
+def _weight_field(spec: Spec) -> dict[str, str]:
+    """``{"weight": column}`` when the spec declares sample weights (accumulators that take them
+    as a field rather than as a weighted kind)."""
+    return {} if spec.columns.weight is None else {"weight": spec.columns.weight}
+
+
 _WEIGHTED_KINDS = {
     "binary_confusion": "weighted_binary_confusion",
     "score_runs": "weighted_score_runs",
@@ -331,16 +342,14 @@ def _weighted(spec: Spec, acc: dict[str, Any]) -> dict[str, Any]:
     return {**acc, "kind": _WEIGHTED_KINDS[acc["kind"]], "weight": weight}
 
 
-def _weights_problem(spec: Spec, entry: Any, reads: str, has_threshold: bool) -> str | None:
+def _weights_problem(spec: Spec, entry: Any, reads: str) -> str | None:
     """Why this metric cannot honour the weight column yet, or None. Column statistics and
     quantiles are unweighted by definition (scikit-learn has no such metrics)."""
     if spec.task == "multiclass":
         return "sample weights are not supported for multiclass tasks yet"
-    if has_threshold:
-        return "sample weights are not supported with a per-metric threshold yet"
     if isinstance(entry, CurveMetric) and entry.bins is not None:
         return "sample weights are not supported by binned roc_auc/pr_auc yet; drop bins"
-    if reads in ("errors", "sample"):
+    if reads == "sample":
         return f"sample weights are not supported by {entry.kind} yet"
     return None
 

@@ -74,6 +74,8 @@ pub enum AccumulatorSpec {
         positive: Label,
         negative: Label,
         thresholds: Vec<f64>,
+        #[serde(default)]
+        weight: Option<String>,
     },
     /// Count, compensated sum, min and max of one numeric column.
     ColumnStats { column: String },
@@ -85,6 +87,8 @@ pub enum AccumulatorSpec {
         log: bool,
         #[serde(default)]
         alphas: Vec<f64>,
+        #[serde(default)]
+        weight: Option<String>,
     },
     /// `BinaryConfusion` with sums of sample weights.
     WeightedBinaryConfusion {
@@ -149,12 +153,30 @@ impl AccumulatorSpec {
                 y_true, y_score, ..
             }
             | AccumulatorSpec::ThresholdConfusion {
-                y_true, y_score, ..
+                y_true,
+                y_score,
+                weight: None,
+                ..
             }
             | AccumulatorSpec::ScoreHistogram {
                 y_true, y_score, ..
             } => vec![y_true, y_score],
-            AccumulatorSpec::ErrorSums { y_true, y_pred, .. } => vec![y_true, y_pred],
+            AccumulatorSpec::ThresholdConfusion {
+                y_true,
+                y_score,
+                weight: Some(weight),
+                ..
+            } => vec![y_true, y_score, weight],
+            AccumulatorSpec::ErrorSums {
+                y_true,
+                y_pred,
+                weight,
+                ..
+            } => {
+                let mut out = vec![y_true.as_str(), y_pred.as_str()];
+                out.extend(weight.as_deref());
+                out
+            }
             AccumulatorSpec::WeightedBinaryConfusion {
                 y_true,
                 y_pred,

@@ -20,6 +20,8 @@ pub struct ErrorSums {
     pub alphas: Vec<f64>,
     /// sum of the pinball loss at each alpha.
     pub pinball: Vec<CompensatedSum>,
+    /// With a weight column: the sum of weights (the sums above are then weighted).
+    pub weight: Option<CompensatedSum>,
 }
 
 impl ErrorSums {
@@ -29,6 +31,15 @@ impl ErrorSums {
             squared_log_error: CompensatedSum::default(),
             alphas: alphas.to_vec(),
             pinball: vec![CompensatedSum::default(); alphas.len()],
+            weight: None,
+        }
+    }
+
+    /// The denominator of every mean: rows, or the sum of weights.
+    pub fn total(&self) -> f64 {
+        match &self.weight {
+            Some(w) => w.value(),
+            None => self.n as f64,
         }
     }
 
@@ -44,16 +55,22 @@ impl ErrorSums {
         &mut self,
         (true_name, y_true): (&str, Values<'_>),
         (pred_name, y_pred): (&str, Values<'_>),
+        weight: Option<(&str, Values<'_>)>,
         log: bool,
     ) -> Result<()> {
         let (y_true, y_pred) = (numeric(true_name, y_true)?, numeric(pred_name, y_pred)?);
+        let weights = match weight {
+            Some((name, values)) => Some(super::weighted::read_weights(name, values)?),
+            None => None,
+        };
         let alphas = &self.alphas;
         let parts: Vec<Part> = split_ranges(y_true.len())
             .into_par_iter()
             .map(|r| {
+                let w = weights.as_ref().map(|w| &w[r.clone()]);
                 dispatch_numeric!(y_true.slice(r.clone()),
                     y => dispatch_numeric!(y_pred.slice(r),
-                        p => fold(y, p, alphas, log),
+                        p => fold(y, p, w, alphas, log),
                         Values::Dict { .. } => Part::default()),
                     Values::Dict { .. } => Part::default())
             })
@@ -84,7 +101,13 @@ impl ErrorSums {
             });
         }
         let mut next = self.clone();
+        if weights.is_some() && next.weight.is_none() {
+            next.weight = Some(CompensatedSum::default());
+        }
         for part in &parts {
+            if let Some(w) = next.weight.as_mut() {
+                w.merge(&part.weight);
+            }
             next.n = add_count(next.n, part.n, "error sums")?;
             next.squared_log_error.merge(&part.squared_log_error);
             for (a, b) in next.pinball.iter_mut().zip(&part.pinball) {
@@ -102,6 +125,11 @@ impl ErrorSums {
             ));
         }
         self.n = add_count(self.n, o.n, "error sums")?;
+        if let Some(theirs) = &o.weight {
+            self.weight
+                .get_or_insert_with(CompensatedSum::default)
+                .merge(theirs);
+        }
         self.squared_log_error.merge(&o.squared_log_error);
         for (a, b) in self.pinball.iter_mut().zip(&o.pinball) {
             a.merge(b);
@@ -115,37 +143,49 @@ struct Part {
     n: u64,
     squared_log_error: CompensatedSum,
     pinball: Vec<CompensatedSum>,
+    weight: CompensatedSum,
     non_finite: u64,
     below_minus_one: u64,
 }
 
-fn fold<T: AsF64, U: AsF64>(y: &[T], p: &[U], alphas: &[f64], log: bool) -> Part {
+fn fold<T: AsF64, U: AsF64>(
+    y: &[T],
+    p: &[U],
+    w: Option<&[f64]>,
+    alphas: &[f64],
+    log: bool,
+) -> Part {
     let mut part = Part {
         pinball: vec![CompensatedSum::default(); alphas.len()],
         ..Part::default()
     };
-    for (yb, pb) in y.chunks(BLOCK).zip(p.chunks(BLOCK)) {
+    for (block, (yb, pb)) in y.chunks(BLOCK).zip(p.chunks(BLOCK)).enumerate() {
         let mut sle = 0.0;
         let mut pin = vec![0.0f64; alphas.len()];
-        for (a, b) in yb.iter().zip(pb) {
+        let mut wsum = 0.0;
+        for (i, (a, b)) in yb.iter().zip(pb).enumerate() {
             let (yv, pv) = (a.as_f64(), b.as_f64());
+            let wi = w.map_or(1.0, |w| w[block * BLOCK + i]);
+            wsum += wi;
             part.non_finite += (!(yv.is_finite() && pv.is_finite())) as u64;
             if log {
                 part.below_minus_one += ((yv <= -1.0) | (pv <= -1.0)) as u64;
                 let d = yv.ln_1p() - pv.ln_1p();
-                sle += d * d;
+                sle += wi * d * d;
             }
             let diff = yv - pv;
             for (s, &alpha) in pin.iter_mut().zip(alphas) {
                 // scikit-learn: alpha * diff where diff >= 0, (alpha - 1) * diff elsewhere.
-                *s += if diff >= 0.0 {
-                    alpha * diff
-                } else {
-                    (alpha - 1.0) * diff
-                };
+                *s += wi
+                    * if diff >= 0.0 {
+                        alpha * diff
+                    } else {
+                        (alpha - 1.0) * diff
+                    };
             }
         }
         part.n += yb.len() as u64;
+        part.weight.add(wsum);
         part.squared_log_error.add(sle);
         for (s, v) in part.pinball.iter_mut().zip(pin) {
             s.add(v);

@@ -164,13 +164,21 @@ impl AccState {
                     y_score,
                     positive,
                     negative,
+                    weight,
                     ..
                 },
-            ) => state.update(
-                (y_true, chunk.get(y_true)?),
-                (y_score, chunk.get(y_score)?),
-                &binary::BinaryLabels::new(positive, negative),
-            ),
+            ) => {
+                let weight = match weight {
+                    Some(w) => Some((w.as_str(), chunk.get(w)?)),
+                    None => None,
+                };
+                state.update(
+                    (y_true, chunk.get(y_true)?),
+                    (y_score, chunk.get(y_score)?),
+                    weight,
+                    &binary::BinaryLabels::new(positive, negative),
+                )
+            }
             (AccState::ColumnStats(state), AccumulatorSpec::ColumnStats { column }) => {
                 state.update((column, chunk.get(column)?))
             }
@@ -250,13 +258,21 @@ impl AccState {
                     y_true,
                     y_pred,
                     log,
+                    weight,
                     ..
                 },
-            ) => state.update(
-                (y_true, chunk.get(y_true)?),
-                (y_pred, chunk.get(y_pred)?),
-                *log,
-            ),
+            ) => {
+                let weight = match weight {
+                    Some(w) => Some((w.as_str(), chunk.get(w)?)),
+                    None => None,
+                };
+                state.update(
+                    (y_true, chunk.get(y_true)?),
+                    (y_pred, chunk.get(y_pred)?),
+                    weight,
+                    *log,
+                )
+            }
             (AccState::ExactValues(state), AccumulatorSpec::ExactValues { columns }) => {
                 let values = columns
                     .iter()

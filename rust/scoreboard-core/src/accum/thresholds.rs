@@ -21,6 +21,9 @@ pub struct ThresholdConfusion {
     thresholds: Vec<f64>,
     /// Positive and negative counts of bucket `b` at `2b` and `2b + 1`.
     counts: Vec<u64>,
+    /// With a weight column: the summed weights, laid out as `counts` (empty otherwise, and
+    /// until the first weighted row).
+    weighted: Vec<f64>,
 }
 
 impl ThresholdConfusion {
@@ -32,7 +35,33 @@ impl ThresholdConfusion {
         ThresholdConfusion {
             thresholds: sorted,
             counts: vec![0; 2 * (k + 1)],
+            weighted: Vec::new(),
         }
+    }
+
+    /// The summed weights (tp, fp, fn, tn) at `threshold`, when a weight column is counted.
+    pub fn weighted_at(&self, threshold: f64) -> Option<crate::metrics::binary::Counts> {
+        let j = self.thresholds.iter().position(|&t| t == threshold)?;
+        let mut c = crate::metrics::binary::Counts::default();
+        if self.weighted.is_empty() {
+            return Some(c);
+        }
+        for b in 0..=self.thresholds.len() {
+            let (pos, neg) = (self.weighted[2 * b], self.weighted[2 * b + 1]);
+            if b > j {
+                c.tp += pos;
+                c.fp += neg;
+            } else {
+                c.fn_ += pos;
+                c.tn += neg;
+            }
+        }
+        Some(c)
+    }
+
+    /// Whether sample weights are counted (weighted metrics then read `weighted_at`).
+    pub fn is_weighted(&self) -> bool {
+        !self.weighted.is_empty()
     }
 
     pub fn n(&self) -> u64 {
@@ -56,11 +85,12 @@ impl ThresholdConfusion {
         Some(c)
     }
 
-    /// Folds one chunk in. NaN scores are an error. All or nothing.
+    /// Folds one chunk in, with sample weights if given. NaN scores are an error. All or nothing.
     pub fn update(
         &mut self,
         (true_name, y_true): (&str, Values<'_>),
         (score_name, y_score): (&str, Values<'_>),
+        weight: Option<(&str, Values<'_>)>,
         labels: &BinaryLabels<'_>,
     ) -> Result<()> {
         if matches!(y_score, Values::Dict { .. }) {
@@ -85,6 +115,13 @@ impl ThresholdConfusion {
             bad_labels,
             bad_scores,
         )?;
+        let weighted = match weight {
+            Some((name, values)) => {
+                let w = super::weighted::read_weights(name, values)?;
+                Some(weighted_sums(y_true, y_score, &w, labels, thresholds))
+            }
+            None => None,
+        };
         let mut next = self.counts.clone();
         for (counts, _, _) in &parts {
             for (a, &b) in next.iter_mut().zip(counts) {
@@ -92,7 +129,22 @@ impl ThresholdConfusion {
             }
         }
         self.counts = next;
+        if let Some(sums) = weighted {
+            self.add_weighted(&sums);
+        }
         Ok(())
+    }
+
+    fn add_weighted(&mut self, sums: &[f64]) {
+        if sums.is_empty() {
+            return;
+        }
+        if self.weighted.is_empty() {
+            self.weighted = vec![0.0; self.counts.len()];
+        }
+        for (a, b) in self.weighted.iter_mut().zip(sums) {
+            *a += b;
+        }
     }
 
     pub fn merge(&mut self, other: &ThresholdConfusion) -> Result<()> {
@@ -106,8 +158,36 @@ impl ThresholdConfusion {
             *a = add_count(*a, b, "threshold confusion")?;
         }
         self.counts = next;
+        self.add_weighted(&other.weighted);
         Ok(())
     }
+}
+
+/// Summed weights per bucket (labels and scores were validated by the counting pass).
+fn weighted_sums(
+    y_true: Values<'_>,
+    y_score: Values<'_>,
+    w: &[f64],
+    labels: &BinaryLabels<'_>,
+    thresholds: &[f64],
+) -> Vec<f64> {
+    let mut sums = vec![0.0f64; 2 * (thresholds.len() + 1)];
+    let mut codes = [0u8; BLOCK];
+    let mut start = 0;
+    while start < w.len() {
+        let end = (start + BLOCK).min(w.len());
+        let codes = &mut codes[..end - start];
+        encode_labels(y_true.slice(start..end), labels, codes);
+        let scores: Vec<f64> = dispatch_numeric!(y_score.slice(start..end),
+            s => s.iter().map(|x| x.as_f64()).collect(),
+            Values::Dict { .. } => Vec::new());
+        for ((&c, &v), &wi) in codes.iter().zip(&scores).zip(&w[start..end]) {
+            let b = thresholds.partition_point(|&t| t <= v);
+            sums[2 * b + (c == 0) as usize] += wi;
+        }
+        start = end;
+    }
+    sums
 }
 
 fn check_nan_rows(
@@ -176,7 +256,7 @@ mod tests {
         let ts = [0.9, 0.3, 0.5, 0.5, 0.0, 1.0, f64::NEG_INFINITY];
         let mut multi = ThresholdConfusion::new(&ts);
         multi
-            .update(("y", Values::U8(&y)), ("s", Values::F64(&s)), &l)
+            .update(("y", Values::U8(&y)), ("s", Values::F64(&s)), None, &l)
             .unwrap();
         for t in ts {
             let mut one = BinaryConfusion::default();
@@ -187,7 +267,12 @@ mod tests {
         let before = multi.clone();
         let bad = [0.1, f64::NAN, 0.2];
         assert!(multi
-            .update(("y", Values::U8(&y[..3])), ("s", Values::F64(&bad)), &l)
+            .update(
+                ("y", Values::U8(&y[..3])),
+                ("s", Values::F64(&bad)),
+                None,
+                &l
+            )
             .is_err());
         assert_eq!(multi, before);
         assert!(multi.merge(&ThresholdConfusion::new(&[0.5])).is_err());

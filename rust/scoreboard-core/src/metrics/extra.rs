@@ -28,7 +28,10 @@ pub fn error_sums(metric: &MetricSpec, e: &ErrorSums) -> Outcome {
     if e.n == 0 {
         return Outcome::undefined(reason::INSUFFICIENT_DATA);
     }
-    let n = e.n as f64;
+    let n = e.total();
+    if n == 0.0 {
+        return Outcome::undefined(reason::ZERO_DIVISION);
+    }
     match metric.kind {
         MetricKind::Msle => Outcome::of(e.squared_log_error.value() / n),
         MetricKind::MeanPinballLoss => match e.pinball_sum(metric.alpha.unwrap_or(0.5)) {

@@ -136,6 +136,13 @@ fn finalize_value(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
         AccState::QuantileSketch(q) => single(q.n, extra::quantile_sketch(metric, q)),
         AccState::ExactValues(v) => single(v.n(), extra::exact_values(metric, v)),
         AccState::Thresholds(t) => match metric.threshold.and_then(|x| t.at(x)) {
+            Some(c) if t.is_weighted() => {
+                let w = metric
+                    .threshold
+                    .and_then(|x| t.weighted_at(x))
+                    .unwrap_or_default();
+                single(c.n(), binary::finalize_counts(metric, &w, c.n(), None))
+            }
             Some(c) => single(c.n(), binary::finalize(metric, &c)),
             None => single(t.n(), binary::unreachable_kind(metric)),
         },
