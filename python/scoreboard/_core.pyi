@@ -41,7 +41,8 @@ class Executor:
         """A new state holding only the merge of ``cells``."""
 
     def results(self) -> list[dict[str, Any]]:
-        """``{name, class, value, n, reason}`` for every metric (and class, if per-class)."""
+        """``{name, class, value, n, reason, error_bound, ci_low, ci_high}`` for every metric (and
+        class, if per-class)."""
 
     def to_bytes(self) -> bytes:
         """The state as versioned bytes (carries the plan hash)."""

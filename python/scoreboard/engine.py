@@ -65,6 +65,7 @@ class Accumulator:
         "_executor",
         "_kernel_columns",
         "_layout",
+        "_lists",
         "_lock",
         "_numeric_columns",
         "_row_base",
@@ -85,6 +86,7 @@ class Accumulator:
         self.plan = plan
         self._kernel_columns = plan.kernel_columns
         self._numeric_columns = plan.numeric_columns
+        self._lists = plan.list_columns
         self._layout = plan.layout
         self._executor = executor if executor is not None else _core.Executor(plan.to_json())
         self._coders = {
@@ -106,30 +108,17 @@ class Accumulator:
         All or nothing: a rejected batch leaves the state unchanged."""
         if not self._layout.needs_keys and isinstance(batch, Mapping):
             # The service fast path: numpy arrays go straight to the core.
-            self._executor.update(
-                {
-                    n: _mapping_column(batch, n, numeric=n in self._numeric_columns)
-                    for n in self._kernel_columns
-                }
-            )
+            self._executor.update(self._kernel_inputs(batch))
             return
         table = _as_table(batch)
         if not self._layout.needs_keys:
-            columns = {
-                name: _arrow_column(table, name, numeric=name in self._numeric_columns)
-                for name in self._kernel_columns
-            }
-            self._executor.update(columns, None)
+            self._executor.update(self._kernel_inputs(table), None)
             self._row_base += table.num_rows
             return
         with self._lock:
             prepared = self._cell_keys(table)
             try:
-                columns = {
-                    name: _arrow_column(prepared.table, name, numeric=name in self._numeric_columns)
-                    for name in self._kernel_columns
-                }
-                self._executor.update(columns, prepared.keys)
+                self._executor.update(self._kernel_inputs(prepared.table), prepared.keys)
             except DataError as exc:
                 raise prepared.locate(exc) from None
             # Only a batch the core accepted moves the watermark and the counters.
@@ -137,6 +126,22 @@ class Accumulator:
             self.dropped_rows += prepared.dropped
             self.late_rows += prepared.late
             self.watermark_ns = prepared.watermark_ns
+
+    def _kernel_inputs(self, batch: Any) -> dict[str, KernelColumn]:
+        """The accumulators' columns of a batch (a dict of arrays or an Arrow table), in kernel
+        form; a list column of per-class scores becomes one column per class."""
+        columns: dict[str, KernelColumn] = {}
+        mapping = isinstance(batch, Mapping)
+        for name in self._kernel_columns:
+            numeric = name in self._numeric_columns
+            if name in self._lists:
+                values = _mapping_values(batch, name) if mapping else _column(batch, name)
+                columns.update(_split_list(values, name, self._lists[name]))
+            elif mapping:
+                columns[name] = _mapping_column(batch, name, numeric=numeric)
+            else:
+                columns[name] = _arrow_column(batch, name, numeric=numeric)
+        return columns
 
     def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> _Prepared:
         layout = self._layout
@@ -388,6 +393,45 @@ def _is_in_memory(data: object) -> bool:
     return not (isinstance(data, Sequence) and all(isinstance(d, str | os.PathLike) for d in data))
 
 
+def _split_list(values: Any, name: str, width: int) -> dict[str, KernelColumn]:
+    """A column of per-class score lists (Arrow list / fixed-size list, or a 2-D array) -> one
+    contiguous column per class, named ``name[i]``."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if isinstance(values, pa.Array):
+        kind = values.type
+        if not (
+            pa.types.is_list(kind)
+            or pa.types.is_large_list(kind)
+            or pa.types.is_fixed_size_list(kind)
+        ):
+            raise DataError(f"has type {kind}; expected a list of per-class scores", column=name)
+        if values.null_count:
+            raise DataError("null score list", column=name, row=sources.first_null_row(values))
+        lengths = pc.list_value_length(values).to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(lengths != width)
+        if len(bad):
+            raise DataError(
+                f"score list of length {lengths[bad[0]]}; expected {width} (one per label)",
+                column=name,
+                row=int(bad[0]),
+            )
+        flat = values.flatten()
+        if flat.null_count:
+            raise DataError("null score in a score list", column=name)
+        matrix = flat.to_numpy(zero_copy_only=False).reshape(len(values), width)
+    else:
+        matrix = np.asarray(values)
+        if matrix.ndim != 2 or matrix.shape[1] != width:
+            raise DataError(
+                f"expected per-class scores of shape (rows, {width}), got {matrix.shape}",
+                column=name,
+            )
+    if matrix.dtype.kind not in "biuf":
+        raise DataError(f"scores of dtype {matrix.dtype}; expected numbers", column=name)
+    return {f"{name}[{i}]": np.ascontiguousarray(matrix[:, i]) for i in range(width)}
+
+
 def _from_pandas(frame: Any) -> pa.Table:
     if not hasattr(frame, "columns") or not hasattr(frame, "iloc"):
         raise TypeError(
@@ -411,6 +455,12 @@ def _mapping_column(batch: Mapping[str, Any], name: str, *, numeric: bool = Fals
             array = array.astype(np.float32)
         return np.ascontiguousarray(array)
     return _arrow_array(pa.array(array, from_pandas=True), name, numeric=numeric)
+
+
+def _mapping_values(batch: Mapping[str, Any], name: str) -> Any:
+    if name not in batch:
+        raise DataError(f"missing column; the batch has {sorted(map(str, batch))}", column=name)
+    return batch[name]
 
 
 def _column(table: pa.RecordBatch | pa.Table, name: str) -> pa.Array:

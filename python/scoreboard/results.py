@@ -13,8 +13,10 @@ from typing import Any, overload
 @dataclass(frozen=True)
 class MetricResult:
     """One metric value. ``value`` is ``None`` when undefined, and ``reason`` then says why
-    (``insufficient_data``, ``zero_division``); ``reason`` is also set when scikit-learn's
-    ``zero_division`` replaced an undefined value."""
+    (``insufficient_data``, ``zero_division``, ``single_class``, ``unattainable``); ``reason`` is
+    also set when scikit-learn's ``zero_division`` replaced an undefined value. ``error_bound`` is
+    set on approximate values (binned ``roc_auc``/``pr_auc``): the exact value lies within
+    ``value ± error_bound``."""
 
     metric: str
     value: float | None
@@ -27,6 +29,8 @@ class MetricResult:
     segment: Mapping[str, str] = field(default_factory=dict)
     ci_low: float | None = None
     ci_high: float | None = None
+    # Approximate values (binned roc_auc / pr_auc): the exact value lies in value ± error_bound.
+    error_bound: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def iso(t: datetime | None) -> str | None:
@@ -44,6 +48,7 @@ class MetricResult:
             "ci_low": self.ci_low,
             "ci_high": self.ci_high,
             "reason": self.reason,
+            "error_bound": self.error_bound,
         }
 
 
@@ -56,7 +61,8 @@ def from_core(
     window_end: datetime | None = None,
     segment: Mapping[str, str] | None = None,
 ) -> list[MetricResult]:
-    """Converts the core's ``{name, class, value, n, reason}`` dicts of one reported group."""
+    """Converts the core's ``{name, class, value, n, reason, error_bound, ci_low, ci_high}``
+    dicts of one reported group."""
     out = []
     for r in raw:
         value: float | None = r["value"]
@@ -74,11 +80,14 @@ def from_core(
                 value,
                 int(r["n"]),
                 reason,
-                window,
-                window_index,
-                window_start,
-                window_end,
-                group,
+                window=window,
+                window_index=window_index,
+                window_start=window_start,
+                window_end=window_end,
+                segment=group,
+                ci_low=r.get("ci_low"),
+                ci_high=r.get("ci_high"),
+                error_bound=r.get("error_bound"),
             )
         )
     return out

@@ -235,3 +235,46 @@ def test_real_model_predictions_breast_cancer() -> None:
     scores = model.predict_proba(xte)[:, 1]
     for threshold in (0.2, 0.5, 0.9):
         check_all(yte, scores, threshold, "warn")
+
+
+def test_per_metric_thresholds_share_one_accumulator() -> None:
+    rng = np.random.default_rng(8)
+    y = (rng.random(4000) < 0.4).astype(np.int64)
+    s = np.round(rng.random(4000), 2)  # scores exactly at the thresholds occur
+    metrics: list[Any] = [
+        "f1",
+        {"kind": "f1", "threshold": 0.3, "name": "f1_at_03"},
+        {"kind": "precision", "threshold": 0.3, "name": "precision_at_03"},
+        {"kind": "fbeta", "beta": 2, "threshold": 0.75, "name": "f2_at_075"},
+        {"kind": "mcc", "threshold": 0.0, "name": "mcc_at_0"},
+        {"kind": "recall", "threshold": 1.0, "name": "recall_at_1"},
+    ]
+    plan = make_plan("binary", metrics)
+    kinds = [a["kind"] for a in plan.accumulators]
+    assert sorted(kinds) == ["binary_confusion", "threshold_confusion"]
+    res = plan.evaluate({"y": y, "p": s}, chunk_rows=999)
+    for name, kind, t in [
+        ("f1", "f1", 0.5),
+        ("f1_at_03", "f1", 0.3),
+        ("precision_at_03", "precision", 0.3),
+        ("f2_at_075", "fbeta", 0.75),
+        ("mcc_at_0", "mcc", 0.0),
+        ("recall_at_1", "recall", 1.0),
+    ]:
+        pred = (s >= t).astype(np.int64)
+        assert_close(res.value(name), reference(kind, y, pred, "warn"), name)
+
+
+def test_threshold_only_where_it_applies() -> None:
+    from scoreboard.exceptions import SpecError
+
+    cases: list[tuple[str, list[Any], dict[str, Any]]] = [
+        ("binary", [{"kind": "f1", "threshold": 0.3}], {"columns": {"y_true": "y", "y_pred": "p"}}),
+        ("binary", [{"kind": "log_loss", "threshold": 0.3}], {}),
+        ("regression", [{"kind": "mse", "threshold": 0.3}], {}),
+        ("multiclass", [{"kind": "accuracy", "threshold": 0.3}], {}),
+    ]
+    for task, metrics, fields in cases:
+        with pytest.raises(SpecError) as info:
+            make_plan(task, metrics, **fields)
+        assert info.value.problems[0].type == "threshold_not_applicable", (task, metrics)

@@ -528,7 +528,7 @@ def test_unknown_key_without_close_match_lists_the_keys() -> None:
         spec_from_mapping(*parse_yaml(text))
     (problem,) = caught.value.problems
     assert located([problem]) == [(7, 1, "extra_forbidden", "zzzz")]
-    assert problem.message.startswith("unknown key 'zzzz'; expected one of: alerts, gates")
+    assert problem.message.startswith("unknown key 'zzzz'; expected one of: alerts, ci, gates")
     assert "threshold" not in problem.message  # already present: not suggested
 
 

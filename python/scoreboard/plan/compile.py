@@ -1,21 +1,38 @@
 """Spec -> Plan: resolve every metric, check that it fits the task, and find the accumulators.
 
-A plan needs one accumulator per task: a binary confusion (per threshold), a multiclass confusion
-matrix, or regression moments. Every metric reads one of them, so each chunk updates each
-accumulator once however many metrics are declared. Problems are reported together, located in the
-spec file like loader errors.
+Label metrics read one accumulator per task: a binary confusion (per threshold), a multiclass
+confusion matrix, or regression moments. Threshold-free binary metrics (roc_auc, pr_auc, log_loss,
+brier, ece, recall_at_precision, precision_at_recall) share ONE exact score state per
+(y_true, y_score); a metric that asks for ``bins`` reads a score histogram of that many bins
+instead (one per bin count). Equal accumulators are emitted once, so each chunk updates each
+accumulator once however many metrics are declared. Problems are reported together, located in
+the spec file like loader errors.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 from scoreboard.alerts.templates import VARIABLES, unknown_names
 from scoreboard.exceptions import Problem, SpecError
 from scoreboard.plan.catalogue import CATALOGUE
 from scoreboard.plan.plan import PLAN_FORMAT_VERSION, Plan, canonical_hash, rules_hash
-from scoreboard.spec.models import BASELINE_AGO, AveragedMetric, FBetaMetric, Spec
+from scoreboard.spec.models import (
+    BASELINE_AGO,
+    AveragedMetric,
+    ColumnMetric,
+    CurveMetric,
+    EceMetric,
+    FBetaMetric,
+    PinballMetric,
+    PrecisionAtRecallMetric,
+    QuantileMetric,
+    RecallAtPrecisionMetric,
+    Spec,
+    TopKMetric,
+)
 from scoreboard.windows import build_layout
 
 Label = int | str
@@ -26,7 +43,14 @@ def compile_spec(spec: Spec) -> Plan:
     problems: list[Problem] = []
     src = spec.source
 
-    accumulator = _accumulator(spec, problems)
+    accumulators = _Accumulators()
+    labels = _binary_labels(spec, problems) if spec.task == "binary" else (1, 0)
+    unit_interval = any(CATALOGUE[e.kind].probabilities for e in spec.metric_entries)
+    alphas = sorted({e.alpha for e in spec.metric_entries if isinstance(e, PinballMetric)})
+    log_errors = any(e.kind == "msle" for e in spec.metric_entries)
+    thresholds = sorted(
+        {t for e in spec.metric_entries if (t := getattr(e, "threshold", None)) is not None}
+    )
     metrics: list[dict[str, Any]] = []
     for index, entry in enumerate(spec.metric_entries):
         info = CATALOGUE[entry.kind]
@@ -42,19 +66,140 @@ def compile_spec(spec: Spec) -> Plan:
                 )
             )
             continue
+        has_threshold = getattr(entry, "threshold", None) is not None
+        if spec.columns.weight is not None and (
+            problem := _weights_problem(spec, entry, info.reads)
+        ):
+            problems.append(src.problem((*where, "kind"), problem, "weights_not_supported"))
+            continue
+        if has_threshold and (problem := _threshold_problem(spec, info.reads)) is not None:
+            problems.append(src.problem((*where, "threshold"), problem, "threshold_not_applicable"))
+            continue
+        if spec.task == "multiclass" and info.reads == "labels" and spec.columns.y_pred is None:
+            problems.append(
+                src.problem(
+                    (*where, "kind"),
+                    f"metric kind {entry.kind!r} reads predicted labels: declare columns.y_pred",
+                    "metric_needs_predictions",
+                )
+            )
+            continue
+        if info.reads == "scores" and spec.task == "multiclass":
+            if spec.columns.y_score is None:
+                problems.append(
+                    src.problem(
+                        (*where, "kind"),
+                        f"metric kind {entry.kind!r} reads scores: declare columns.y_score "
+                        "(per-class probabilities)",
+                        "metric_needs_scores",
+                    )
+                )
+                continue
+            if isinstance(entry, CurveMetric) and entry.bins is not None:
+                problems.append(
+                    src.problem(
+                        (*where, "bins"),
+                        "binned roc_auc is for binary tasks",
+                        "bins_not_multiclass",
+                    )
+                )
+                continue
+            accumulator = accumulators.index(_class_scores_accumulator(spec))
+        elif info.reads == "scores":
+            if spec.columns.y_score is None:
+                problems.append(
+                    src.problem(
+                        (*where, "kind"),
+                        f"metric kind {entry.kind!r} reads scores: declare columns.y_score "
+                        "(the probability of the positive class)",
+                        "metric_needs_scores",
+                    )
+                )
+                continue
+            acc = _score_accumulator(spec, entry, labels, unit_interval)
+            accumulator = accumulators.index(_weighted(spec, acc))
+        elif info.reads == "errors":
+            accumulator = accumulators.index(
+                {
+                    "kind": "error_sums",
+                    "y_true": spec.columns.y_true,
+                    "y_pred": spec.columns.y_pred,
+                    "log": log_errors,
+                    "alphas": alphas,
+                    **_weight_field(spec),
+                }
+            )
+        elif info.reads == "sample":
+            columns = [spec.columns.y_true, spec.columns.y_pred]
+            accumulator = accumulators.index({"kind": "exact_values", "columns": columns})
+        elif isinstance(entry, QuantileMetric):
+            column = _resolve_column(spec, entry.column)
+            acc = (
+                {"kind": "exact_values", "columns": [column]}
+                if entry.exact
+                else {"kind": "quantile_sketch", "column": column}
+            )
+            accumulator = accumulators.index(acc)
+        elif isinstance(entry, ColumnMetric):
+            column = _resolve_column(spec, entry.column)
+            accumulator = accumulators.index({"kind": "column_stats", "column": column})
+        elif has_threshold:
+            accumulator = accumulators.index(
+                {
+                    "kind": "threshold_confusion",
+                    "y_true": spec.columns.y_true,
+                    "y_score": spec.columns.y_score,
+                    "positive": labels[0],
+                    "negative": labels[1],
+                    "thresholds": thresholds,
+                    **_weight_field(spec),
+                }
+            )
+        else:
+            accumulator = accumulators.index(_weighted(spec, _accumulator(spec, labels, problems)))
         average = _average(spec, entry, where, problems)
-        zero_division = (
-            entry.zero_division if entry.zero_division is not None else spec.zero_division
-        )
+        own_zd = getattr(entry, "zero_division", None)
+        zero_division = own_zd if own_zd is not None else spec.zero_division
         metric: dict[str, Any] = {
             "name": entry.metric_name,
             "kind": entry.kind,
-            "accumulator": 0,
+            "accumulator": accumulator,
             "average": average,
             "beta": entry.beta if isinstance(entry, FBetaMetric) else None,
             "zero_division": zero_division,
             "higher_is_better": info.higher_is_better,
         }
+        # Kind-specific parameters appear only where they apply (older plans keep their hash).
+        if isinstance(entry, EceMetric):
+            metric["n_bins"] = entry.n_bins
+        if isinstance(entry, RecallAtPrecisionMetric):
+            metric["min_precision"] = entry.precision
+        if isinstance(entry, PrecisionAtRecallMetric):
+            metric["min_recall"] = entry.recall
+        if isinstance(entry, TopKMetric):
+            metric["k"] = entry.k
+        if isinstance(entry, CurveMetric) and spec.task == "multiclass":
+            metric["average"] = entry.average or "macro"
+            metric["multi_class"] = entry.multi_class or "ovr"
+        elif isinstance(entry, CurveMetric) and (entry.average or entry.multi_class):
+            problems.append(
+                src.problem(
+                    (*where, "multi_class" if entry.multi_class else "average"),
+                    "average and multi_class apply to multiclass roc_auc",
+                    "average_task_mismatch",
+                )
+            )
+        if isinstance(entry, PinballMetric):
+            metric["alpha"] = entry.alpha
+        if isinstance(entry, ColumnMetric | QuantileMetric):
+            metric["column"] = entry.column
+        if isinstance(entry, QuantileMetric):
+            metric["q"] = entry.q
+        if has_threshold:
+            metric["threshold"] = getattr(entry, "threshold", None)
+        ci = _ci(spec, entry, accumulators.items[accumulator], where, problems)
+        if ci is not None:
+            metric["ci"] = ci
         metrics.append(metric)
 
     rules = _alert_rules(spec, metrics, problems)
@@ -68,10 +213,13 @@ def compile_spec(spec: Spec) -> Plan:
         "model": spec.model,
         "task": spec.task,
         "max_classes": spec.max_classes,
-        "accumulators": [accumulator],
+        "accumulators": accumulators.items,
         "metrics": metrics,
         "layout": build_layout(spec).to_json(),
     }
+    lists = _list_columns(spec)
+    if lists and any(a["kind"] == "class_scores" for a in accumulators.items):
+        body["list_columns"] = lists
     body["alerts"] = rules
     body["rules_hash"] = rules_hash(rules)
     body["plan_hash"] = canonical_hash(body)
@@ -119,7 +267,184 @@ def _check_gates(spec: Spec, metrics: list[dict[str, Any]], problems: list[Probl
             )
 
 
-def _accumulator(spec: Spec, problems: list[Problem]) -> dict[str, Any]:
+class _Accumulators:
+    """The plan's accumulators, each emitted once however many metrics read it."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self._keys: dict[str, int] = {}
+
+    def index(self, acc: dict[str, Any]) -> int:
+        key = json.dumps(acc, sort_keys=True)
+        if key not in self._keys:
+            self._keys[key] = len(self.items)
+            self.items.append(acc)
+        return self._keys[key]
+
+
+def _list_columns(spec: Spec) -> dict[str, int]:
+    """A multiclass y_score naming ONE column holds a list of per-class scores per row."""
+    if spec.task == "multiclass" and isinstance(spec.columns.y_score, str):
+        return {spec.columns.y_score: len(spec.labels or ())}
+    return {}
+
+
+def _class_scores_accumulator(spec: Spec) -> dict[str, Any]:
+    score = spec.columns.y_score
+    labels = list(spec.labels or ())
+    if isinstance(score, str):
+        names = [f"{score}[{i}]" for i in range(len(labels))]
+    else:
+        names = list(score or ())
+    entries = spec.metric_entries
+    return {
+        "kind": "class_scores",
+        "y_true": spec.columns.y_true,
+        "scores": names,
+        "labels": labels,
+        "ks": sorted({e.k for e in entries if isinstance(e, TopKMetric)}),
+        "curves": any(e.kind == "roc_auc" for e in entries),
+        "unit_interval": any(e.kind == "log_loss" for e in entries),
+        **({"list": score} if isinstance(score, str) else {}),
+    }
+
+
+# Metrics with a Wilson interval: a proportion of a count table's cells.
+_WILSON = frozenset(
+    {
+        "accuracy",
+        "precision",
+        "recall",
+        "specificity",
+        "npv",
+        "fpr",
+        "fnr",
+        "jaccard",
+        "prevalence",
+        "predicted_positive_rate",
+    }
+)
+_BOOTSTRAPPED = frozenset({"f1", "fbeta", "mcc", "balanced_accuracy", "cohen_kappa"})
+
+
+def _ci_methods(kind: str, acc: dict[str, Any]) -> list[str]:
+    """The interval methods a metric supports, preferred first (none yet with sample weights)."""
+    acc_kind = acc["kind"]
+    if "weight" in acc:
+        return []
+    if acc_kind in ("binary_confusion", "threshold_confusion"):
+        if kind in _WILSON:
+            return ["wilson", "bootstrap"]
+        if kind in _BOOTSTRAPPED:
+            return ["bootstrap"]
+    if kind == "roc_auc" and acc_kind in ("score_runs", "score_histogram"):
+        return ["delong"]
+    return []
+
+
+def _ci(
+    spec: Spec, entry: Any, acc: dict[str, Any], where: tuple[str, int], problems: list[Problem]
+) -> dict[str, Any] | None:
+    """The resolved interval request of a metric: its own ``ci``, else the spec-wide one (which
+    silently skips metrics without a method)."""
+    config = entry.ci if entry.ci is not None else spec.ci
+    if config is None:
+        return None
+    methods = _ci_methods(entry.kind, acc)
+    method = methods[0] if config.method == "auto" and methods else config.method
+    if method not in methods:
+        if entry.ci is not None:
+            available = ", ".join(methods) or "none yet"
+            problems.append(
+                spec.source.problem(
+                    (*where, "ci"),
+                    f"no {config.method} confidence interval for {entry.kind} here "
+                    f"(available: {available})",
+                    "ci_not_supported",
+                )
+            )
+        return None
+    return {
+        "level": config.level,
+        "method": method,
+        "resamples": config.resamples,
+        "seed": config.seed,
+    }
+
+
+def _weight_field(spec: Spec) -> dict[str, str]:
+    """``{"weight": column}`` when the spec declares sample weights (accumulators that take them
+    as a field rather than as a weighted kind)."""
+    return {} if spec.columns.weight is None else {"weight": spec.columns.weight}
+
+
+_WEIGHTED_KINDS = {
+    "binary_confusion": "weighted_binary_confusion",
+    "score_runs": "weighted_score_runs",
+    "regression_moments": "weighted_regression_moments",
+}
+
+
+def _weighted(spec: Spec, acc: dict[str, Any]) -> dict[str, Any]:
+    """The weighted variant of an accumulator when the spec declares a weight column."""
+    weight = spec.columns.weight
+    if weight is None or acc["kind"] not in _WEIGHTED_KINDS:
+        return acc
+    return {**acc, "kind": _WEIGHTED_KINDS[acc["kind"]], "weight": weight}
+
+
+def _weights_problem(spec: Spec, entry: Any, reads: str) -> str | None:
+    """Why this metric cannot honour the weight column yet, or None. Column statistics and
+    quantiles are unweighted by definition (scikit-learn has no such metrics)."""
+    if spec.task == "multiclass":
+        return "sample weights are not supported for multiclass tasks yet"
+    if isinstance(entry, CurveMetric) and entry.bins is not None:
+        return "sample weights are not supported by binned roc_auc/pr_auc yet; drop bins"
+    if reads == "sample":
+        return f"sample weights are not supported by {entry.kind} yet"
+    return None
+
+
+def _resolve_column(spec: Spec, name: str) -> str:
+    """A role (y_true, y_pred, y_score, timestamp) or a ``columns:`` key names its data column;
+    anything else is a data column name."""
+    cols = spec.columns
+    score = cols.y_score if isinstance(cols.y_score, str) else None
+    roles = {"y_true": cols.y_true, "y_pred": cols.y_pred, "y_score": score}
+    roles["timestamp"] = cols.timestamp
+    mapped = roles.get(name) or cols.extras().get(name)
+    return mapped if mapped is not None else name
+
+
+def _threshold_problem(spec: Spec, reads: str) -> str | None:
+    """Why ``threshold:`` does not apply to a metric, or None."""
+    if reads == "scores":
+        return "threshold applies to threshold metrics; this metric reads the scores themselves"
+    if spec.task != "binary":
+        return "threshold applies to binary tasks only"
+    if spec.columns.y_score is None:
+        return "threshold needs columns.y_score (scores to threshold), not hard labels in y_pred"
+    return None
+
+
+def _score_accumulator(
+    spec: Spec, entry: Any, labels: tuple[Label, Label], unit_interval: bool
+) -> dict[str, Any]:
+    positive, negative = labels
+    common = {
+        "y_true": spec.columns.y_true,
+        "y_score": spec.columns.y_score,
+        "positive": positive,
+        "negative": negative,
+    }
+    if isinstance(entry, CurveMetric) and entry.bins is not None:
+        return {"kind": "score_histogram", **common, "bins": entry.bins}
+    return {"kind": "score_runs", **common, "unit_interval": unit_interval}
+
+
+def _accumulator(
+    spec: Spec, labels: tuple[Label, Label], problems: list[Problem]
+) -> dict[str, Any]:
     cols = spec.columns
     if spec.task == "regression":
         return {"kind": "regression_moments", "y_true": cols.y_true, "y_pred": cols.y_pred}
@@ -130,7 +455,7 @@ def _accumulator(spec: Spec, problems: list[Problem]) -> dict[str, Any]:
             "y_pred": cols.y_pred,
             "labels": _multiclass_labels(spec, problems),
         }
-    positive, negative = _binary_labels(spec, problems)
+    positive, negative = labels
     scored = cols.y_score is not None
     return {
         "kind": "binary_confusion",

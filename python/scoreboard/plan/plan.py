@@ -77,6 +77,12 @@ class Plan:
         return copy.deepcopy(self._body.get("alerts", []))
 
     @property
+    def list_columns(self) -> dict[str, int]:
+        """List columns (per-class scores) and their length: the engine splits each into one
+        column per class, named ``name[i]``."""
+        return dict(self._body.get("list_columns", {}))
+
+    @property
     def accumulators(self) -> list[dict[str, Any]]:
         return copy.deepcopy(self._body["accumulators"])
 
@@ -85,19 +91,31 @@ class Plan:
         """The columns the accumulators read, in a stable order, each once."""
         seen: dict[str, None] = {}
         for acc in self._body["accumulators"]:
-            for role in ("y_true", "y_pred"):
-                seen.setdefault(acc[role], None)
+            for role in ("y_true", "y_pred", "y_score", "column", "weight"):
+                if role in acc:
+                    seen.setdefault(acc[role], None)
+            for column in acc.get("columns", ()):
+                seen.setdefault(column, None)
+            if "list" in acc:
+                seen.setdefault(acc["list"], None)  # expanded per class by the engine
+            else:
+                for column in acc.get("scores", ()):
+                    seen.setdefault(column, None)
         return list(seen)
 
     @property
     def numeric_columns(self) -> frozenset[str]:
-        """Columns that must hold numbers: scores, and regression targets and predictions."""
+        """Columns that must hold numbers: scores, weights, statistics' columns, and regression
+        targets and predictions."""
         out: set[str] = set()
         for acc in self._body["accumulators"]:
-            if acc["kind"] == "regression_moments":
+            if acc["kind"] in ("regression_moments", "error_sums"):
                 out.update((acc["y_true"], acc["y_pred"]))
             elif acc["kind"] == "binary_confusion" and acc.get("threshold") is not None:
                 out.add(acc["y_pred"])
+            out.update(acc[role] for role in ("y_score", "column", "weight") if role in acc)
+            out.update(acc.get("columns", ()))
+            out.update(acc.get("scores", ()))
         return frozenset(out)
 
     @property
@@ -179,7 +197,21 @@ class Plan:
             for m in self._body["metrics"]:
                 if m["accumulator"] == index:
                     extra = "".join(
-                        f", {k}={m[k]!r}" for k in ("average", "beta") if m.get(k) is not None
+                        f", {k}={m[k]!r}"
+                        for k in (
+                            "average",
+                            "beta",
+                            "threshold",
+                            "n_bins",
+                            "min_precision",
+                            "min_recall",
+                            "alpha",
+                            "column",
+                            "q",
+                            "k",
+                            "multi_class",
+                        )
+                        if m.get(k) is not None
                     )
                     lines.append(f"  - {m['name']}: {m['kind']}{extra}")
         layout = self.layout

@@ -56,15 +56,156 @@ pub enum AccumulatorSpec {
     },
     /// Error and target moments for regression metrics.
     RegressionMoments { y_true: String, y_pred: String },
+    /// Exact sorted runs of distinct scores with their label counts (threshold-free binary
+    /// metrics). `unit_interval` rejects scores outside [0, 1] (a probabilistic metric reads it).
+    ScoreRuns {
+        y_true: String,
+        y_score: String,
+        positive: Label,
+        negative: Label,
+        #[serde(default)]
+        unit_interval: bool,
+    },
+    /// Confusion counts at each of several thresholds, in one pass (metrics with their own
+    /// `threshold`).
+    ThresholdConfusion {
+        y_true: String,
+        y_score: String,
+        positive: Label,
+        negative: Label,
+        thresholds: Vec<f64>,
+        #[serde(default)]
+        weight: Option<String>,
+    },
+    /// Count, compensated sum, min and max of one numeric column.
+    ColumnStats { column: String },
+    /// Sums of squared log errors (`log`) and of pinball losses at each alpha.
+    ErrorSums {
+        y_true: String,
+        y_pred: String,
+        #[serde(default)]
+        log: bool,
+        #[serde(default)]
+        alphas: Vec<f64>,
+        #[serde(default)]
+        weight: Option<String>,
+    },
+    /// `BinaryConfusion` with sums of sample weights.
+    WeightedBinaryConfusion {
+        y_true: String,
+        y_pred: String,
+        positive: Label,
+        negative: Label,
+        threshold: Option<f64>,
+        weight: String,
+    },
+    /// `ScoreRuns` with sums of sample weights.
+    WeightedScoreRuns {
+        y_true: String,
+        y_score: String,
+        positive: Label,
+        negative: Label,
+        #[serde(default)]
+        unit_interval: bool,
+        weight: String,
+    },
+    /// `RegressionMoments` with sample weights.
+    WeightedRegressionMoments {
+        y_true: String,
+        y_pred: String,
+        weight: String,
+    },
+    /// Per-class scores of a multiclass task (one column per class, in `labels` order): log loss,
+    /// top-k hits at each of `ks`, and per-column score runs when `curves` (ROC AUC).
+    ClassScores {
+        y_true: String,
+        scores: Vec<String>,
+        labels: Vec<Label>,
+        #[serde(default)]
+        ks: Vec<usize>,
+        #[serde(default)]
+        curves: bool,
+        #[serde(default)]
+        unit_interval: bool,
+    },
+    /// A relative-error quantile sketch of one numeric column.
+    QuantileSketch { column: String },
+    /// Every value of the columns (O(n) memory): medians and exact quantiles.
+    ExactValues { columns: Vec<String> },
+    /// A `bins`-bin histogram of positive and negative rows over scores in [0, 1].
+    ScoreHistogram {
+        y_true: String,
+        y_score: String,
+        positive: Label,
+        negative: Label,
+        bins: usize,
+    },
 }
 
 impl AccumulatorSpec {
     /// The data columns this accumulator reads.
-    pub fn columns(&self) -> [&str; 2] {
+    pub fn columns(&self) -> Vec<&str> {
         match self {
             AccumulatorSpec::BinaryConfusion { y_true, y_pred, .. }
             | AccumulatorSpec::MulticlassConfusion { y_true, y_pred, .. }
-            | AccumulatorSpec::RegressionMoments { y_true, y_pred } => [y_true, y_pred],
+            | AccumulatorSpec::RegressionMoments { y_true, y_pred } => vec![y_true, y_pred],
+            AccumulatorSpec::ScoreRuns {
+                y_true, y_score, ..
+            }
+            | AccumulatorSpec::ThresholdConfusion {
+                y_true,
+                y_score,
+                weight: None,
+                ..
+            }
+            | AccumulatorSpec::ScoreHistogram {
+                y_true, y_score, ..
+            } => vec![y_true, y_score],
+            AccumulatorSpec::ThresholdConfusion {
+                y_true,
+                y_score,
+                weight: Some(weight),
+                ..
+            } => vec![y_true, y_score, weight],
+            AccumulatorSpec::ErrorSums {
+                y_true,
+                y_pred,
+                weight,
+                ..
+            } => {
+                let mut out = vec![y_true.as_str(), y_pred.as_str()];
+                out.extend(weight.as_deref());
+                out
+            }
+            AccumulatorSpec::WeightedBinaryConfusion {
+                y_true,
+                y_pred,
+                weight,
+                ..
+            }
+            | AccumulatorSpec::WeightedRegressionMoments {
+                y_true,
+                y_pred,
+                weight,
+            } => vec![y_true, y_pred, weight],
+            AccumulatorSpec::WeightedScoreRuns {
+                y_true,
+                y_score,
+                weight,
+                ..
+            } => vec![y_true, y_score, weight],
+            AccumulatorSpec::ColumnStats { column }
+            | AccumulatorSpec::QuantileSketch { column } => {
+                vec![column]
+            }
+            AccumulatorSpec::ClassScores { y_true, scores, .. } => {
+                let mut out = vec![y_true.as_str()];
+                out.extend(scores.iter().map(|s| s.as_str()));
+                out
+            }
+            AccumulatorSpec::ExactValues { columns } => {
+                columns.iter().map(|c| c.as_str()).collect()
+            }
         }
     }
 }
@@ -96,6 +237,30 @@ pub enum MetricKind {
     ExplainedVariance,
     MaxError,
     MeanError,
+    LogLoss,
+    Brier,
+    RocAuc,
+    PrAuc,
+    Ece,
+    RecallAtPrecision,
+    PrecisionAtRecall,
+    Msle,
+    MedianAbsoluteError,
+    MeanPinballLoss,
+    D2AbsoluteError,
+    Mean,
+    Min,
+    Max,
+    Sum,
+    Quantile,
+    TopKAccuracy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiClass {
+    Ovr,
+    Ovo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +318,56 @@ pub struct MetricSpec {
     pub beta: Option<f64>,
     #[serde(default)]
     pub zero_division: ZeroDivision,
+    /// `ece`: the number of equal-width bins over [0, 1].
+    #[serde(default)]
+    pub n_bins: Option<usize>,
+    /// `recall_at_precision`: the precision an operating point must reach.
+    #[serde(default)]
+    pub min_precision: Option<f64>,
+    /// `precision_at_recall`: the recall an operating point must reach.
+    #[serde(default)]
+    pub min_recall: Option<f64>,
+    /// A threshold metric's own threshold (reads a threshold confusion accumulator).
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// `mean_pinball_loss`: the quantile level.
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    /// `quantile`: the level in [0, 1].
+    #[serde(default)]
+    pub q: Option<f64>,
+    /// `top_k_accuracy`: how many top-scored classes may contain the true one.
+    #[serde(default)]
+    pub k: Option<usize>,
+    /// Multiclass `roc_auc`: one-vs-rest or one-vs-one.
+    #[serde(default)]
+    pub multi_class: Option<MultiClass>,
+    /// Confidence interval to report with the value.
+    #[serde(default)]
+    pub ci: Option<CiSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CiMethod {
+    Wilson,
+    Bootstrap,
+    Delong,
+}
+
+/// A confidence interval request (the compiler resolves `auto` to a method).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CiSpec {
+    pub level: f64,
+    pub method: CiMethod,
+    #[serde(default = "default_resamples")]
+    pub resamples: u32,
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_resamples() -> u32 {
+    1000
 }
 
 /// The executable part of a compiled plan.
@@ -182,7 +397,40 @@ impl Plan {
                 self.format_version
             )));
         }
+        for spec in &self.accumulators {
+            if let AccumulatorSpec::ScoreHistogram { bins, .. } = spec {
+                if !(1..=(1 << 24)).contains(bins) {
+                    return Err(CoreError::InvalidPlan(format!(
+                        "a score histogram needs 1 to 16777216 bins, not {bins}"
+                    )));
+                }
+            }
+        }
         for metric in &self.metrics {
+            if let (Some(t), Some(AccumulatorSpec::ThresholdConfusion { thresholds, .. })) =
+                (metric.threshold, self.accumulators.get(metric.accumulator))
+            {
+                if !thresholds.contains(&t) {
+                    return Err(CoreError::InvalidPlan(format!(
+                        "metric {:?} reads threshold {t}, which its accumulator does not count",
+                        metric.name
+                    )));
+                }
+            }
+            if let Some(ci) = &metric.ci {
+                if !(ci.level > 0.0 && ci.level < 1.0) || ci.resamples == 0 {
+                    return Err(CoreError::InvalidPlan(format!(
+                        "metric {:?}: ci level must be in (0, 1) and resamples >= 1",
+                        metric.name
+                    )));
+                }
+            }
+            if metric.n_bins == Some(0) {
+                return Err(CoreError::InvalidPlan(format!(
+                    "metric {:?} needs n_bins >= 1",
+                    metric.name
+                )));
+            }
             if metric.accumulator >= self.accumulators.len() {
                 return Err(CoreError::InvalidPlan(format!(
                     "metric {:?} reads accumulator {} of {}",

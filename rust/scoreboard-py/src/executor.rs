@@ -58,6 +58,9 @@ fn values_to_py(py: Python<'_>, values: Vec<MetricValue>) -> PyResult<Bound<'_, 
         d.set_item("value", v.value)?;
         d.set_item("n", v.n)?;
         d.set_item("reason", v.reason)?;
+        d.set_item("error_bound", v.error_bound)?;
+        d.set_item("ci_low", v.ci_low)?;
+        d.set_item("ci_high", v.ci_high)?;
         out.append(d)?;
     }
     Ok(out)
@@ -155,7 +158,8 @@ impl PyExecutor {
         self.with(py, |exec| exec.merge_mapped(&theirs, &maps))
     }
 
-    /// Finalized metrics: a list of `{name, class, value, n, reason}` dicts.
+    /// Finalized metrics: a list of `{name, class, value, n, reason, error_bound, ci_low, ci_high}`
+    /// dicts.
     fn results<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let values = self.with(py, |exec| Ok(exec.results()))?;
         values_to_py(py, values)

@@ -253,6 +253,60 @@ fn count_range(
     total
 }
 
+/// Encodes a block of a label column: 0 = negative, 1 = positive, 2 = neither (invalid).
+/// Shared with the score accumulators, which read y_true exactly as the confusion counts do.
+pub(crate) fn encode_labels(values: Values<'_>, labels: &BinaryLabels<'_>, out: &mut [u8]) {
+    encode_with(values, labels, Decision::Labels, out)
+}
+
+/// `encode` for callers holding the labels rather than an `Encoding` (a string column's
+/// dictionary is coded on each call: dictionaries are small).
+fn encode_with(values: Values<'_>, labels: &BinaryLabels<'_>, decision: Decision, out: &mut [u8]) {
+    let codes = labels.dictionary_codes(values, decision);
+    let enc = Encoding {
+        decision,
+        positive: labels.positive_int,
+        negative: labels.negative_int,
+        dictionary_codes: &codes,
+    };
+    encode(values, &enc, out)
+}
+
+/// Encodes a block of predictions: hard labels (`threshold: None`) or scores against `threshold`.
+pub(crate) fn encode_predictions(
+    values: Values<'_>,
+    labels: &BinaryLabels<'_>,
+    threshold: Option<f64>,
+    out: &mut [u8],
+) {
+    encode_with(
+        values,
+        labels,
+        threshold.map_or(Decision::Labels, Decision::Threshold),
+        out,
+    )
+}
+
+/// The 0-based row of the first label that is neither positive nor negative (slow path).
+pub(crate) fn first_invalid_label(values: Values<'_>, labels: &BinaryLabels<'_>) -> u64 {
+    let codes = labels.dictionary_codes(values, Decision::Labels);
+    let enc = Encoding {
+        decision: Decision::Labels,
+        positive: labels.positive_int,
+        negative: labels.negative_int,
+        dictionary_codes: &codes,
+    };
+    first_invalid(values, &enc)
+}
+
+/// The message of an invalid-label error, as the confusion accumulator words it.
+pub(crate) fn invalid_label_message(labels: &BinaryLabels<'_>) -> String {
+    format!(
+        "label is neither the positive label {} nor the negative label {}",
+        labels.positive, labels.negative
+    )
+}
+
 /// The 0-based row of the first invalid value of `values` (slow path, for error messages only).
 fn first_invalid(values: Values<'_>, enc: &Encoding<'_>) -> u64 {
     let mut scratch = [0u8; BLOCK];
@@ -303,10 +357,7 @@ impl BinaryConfusion {
         if total.invalid_true > 0 {
             return Err(CoreError::InvalidData {
                 column: true_name.to_string(),
-                message: format!(
-                    "label is neither the positive label {} nor the negative label {}",
-                    labels.positive, labels.negative
-                ),
+                message: invalid_label_message(labels),
                 count: total.invalid_true,
                 first_row: first_invalid(y_true, &truth),
             });

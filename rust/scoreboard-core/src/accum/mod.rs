@@ -3,8 +3,18 @@
 //! serde data so a state can travel between threads, processes and runs.
 
 pub mod binary;
+pub mod class_scores;
+pub mod column_stats;
+pub mod error_sums;
+pub mod exact_values;
 pub mod moments;
 pub mod multiclass;
+pub mod quantile_sketch;
+pub mod score_histogram;
+pub mod scores;
+pub mod thresholds;
+pub mod weighted;
+pub mod weighted_scores;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +23,18 @@ use crate::error::{CoreError, Result};
 use crate::plan::AccumulatorSpec;
 
 pub use binary::BinaryConfusion;
+pub use class_scores::ClassScores;
+pub use column_stats::ColumnStats;
+pub use error_sums::ErrorSums;
+pub use exact_values::ExactValues;
 pub use moments::RegressionMoments;
 pub use multiclass::MulticlassConfusion;
+pub use quantile_sketch::QuantileSketch;
+pub use score_histogram::ScoreHistogram;
+pub use scores::ScoreRuns;
+pub use thresholds::ThresholdConfusion;
+pub use weighted::{WeightedConfusion, WeightedMoments};
+pub use weighted_scores::WeightedScoreRuns;
 
 /// Rows per block in the kernels: small enough that a block's scratch lives in L1.
 pub(crate) const BLOCK: usize = 4096;
@@ -28,6 +48,17 @@ pub enum AccState {
     Binary(BinaryConfusion),
     Multiclass(MulticlassConfusion),
     Moments(RegressionMoments),
+    ScoreRuns(ScoreRuns),
+    ScoreHistogram(ScoreHistogram),
+    Thresholds(ThresholdConfusion),
+    ColumnStats(ColumnStats),
+    ErrorSums(ErrorSums),
+    ExactValues(ExactValues),
+    QuantileSketch(QuantileSketch),
+    ClassScores(ClassScores),
+    WeightedBinary(WeightedConfusion),
+    WeightedScoreRuns(WeightedScoreRuns),
+    WeightedMoments(WeightedMoments),
 }
 
 impl AccState {
@@ -40,6 +71,33 @@ impl AccState {
             AccumulatorSpec::RegressionMoments { .. } => {
                 AccState::Moments(RegressionMoments::default())
             }
+            AccumulatorSpec::ScoreRuns { .. } => AccState::ScoreRuns(ScoreRuns::default()),
+            AccumulatorSpec::ScoreHistogram { bins, .. } => {
+                AccState::ScoreHistogram(ScoreHistogram::new(*bins))
+            }
+            AccumulatorSpec::ThresholdConfusion { thresholds, .. } => {
+                AccState::Thresholds(ThresholdConfusion::new(thresholds))
+            }
+            AccumulatorSpec::ColumnStats { .. } => AccState::ColumnStats(ColumnStats::default()),
+            AccumulatorSpec::QuantileSketch { .. } => {
+                AccState::QuantileSketch(QuantileSketch::default())
+            }
+            AccumulatorSpec::ClassScores {
+                scores, ks, curves, ..
+            } => AccState::ClassScores(ClassScores::new(scores.len(), ks, *curves)),
+            AccumulatorSpec::WeightedBinaryConfusion { .. } => {
+                AccState::WeightedBinary(WeightedConfusion::default())
+            }
+            AccumulatorSpec::WeightedScoreRuns { .. } => {
+                AccState::WeightedScoreRuns(WeightedScoreRuns::default())
+            }
+            AccumulatorSpec::WeightedRegressionMoments { .. } => {
+                AccState::WeightedMoments(WeightedMoments::default())
+            }
+            AccumulatorSpec::ErrorSums { alphas, .. } => {
+                AccState::ErrorSums(ErrorSums::new(alphas))
+            }
+            AccumulatorSpec::ExactValues { .. } => AccState::ExactValues(ExactValues::default()),
         }
     }
 
@@ -69,6 +127,158 @@ impl AccState {
             ) => state.update((y_true, chunk.get(y_true)?), (y_pred, chunk.get(y_pred)?)),
             (AccState::Moments(state), AccumulatorSpec::RegressionMoments { y_true, y_pred }) => {
                 state.update((y_true, chunk.get(y_true)?), (y_pred, chunk.get(y_pred)?))
+            }
+            (
+                AccState::ScoreRuns(state),
+                AccumulatorSpec::ScoreRuns {
+                    y_true,
+                    y_score,
+                    positive,
+                    negative,
+                    unit_interval,
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_score, chunk.get(y_score)?),
+                &binary::BinaryLabels::new(positive, negative),
+                *unit_interval,
+            ),
+            (
+                AccState::ScoreHistogram(state),
+                AccumulatorSpec::ScoreHistogram {
+                    y_true,
+                    y_score,
+                    positive,
+                    negative,
+                    ..
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_score, chunk.get(y_score)?),
+                &binary::BinaryLabels::new(positive, negative),
+            ),
+            (
+                AccState::Thresholds(state),
+                AccumulatorSpec::ThresholdConfusion {
+                    y_true,
+                    y_score,
+                    positive,
+                    negative,
+                    weight,
+                    ..
+                },
+            ) => {
+                let weight = match weight {
+                    Some(w) => Some((w.as_str(), chunk.get(w)?)),
+                    None => None,
+                };
+                state.update(
+                    (y_true, chunk.get(y_true)?),
+                    (y_score, chunk.get(y_score)?),
+                    weight,
+                    &binary::BinaryLabels::new(positive, negative),
+                )
+            }
+            (AccState::ColumnStats(state), AccumulatorSpec::ColumnStats { column }) => {
+                state.update((column, chunk.get(column)?))
+            }
+            (AccState::QuantileSketch(state), AccumulatorSpec::QuantileSketch { column }) => {
+                state.update((column, chunk.get(column)?))
+            }
+            (
+                AccState::ClassScores(state),
+                AccumulatorSpec::ClassScores {
+                    y_true,
+                    scores,
+                    labels,
+                    unit_interval,
+                    ..
+                },
+            ) => {
+                let columns = scores
+                    .iter()
+                    .map(|c| Ok((c.as_str(), chunk.get(c)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                state.update(
+                    (y_true, chunk.get(y_true)?),
+                    &columns,
+                    labels,
+                    *unit_interval,
+                )
+            }
+            (
+                AccState::WeightedBinary(state),
+                AccumulatorSpec::WeightedBinaryConfusion {
+                    y_true,
+                    y_pred,
+                    positive,
+                    negative,
+                    threshold,
+                    weight,
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_pred, chunk.get(y_pred)?),
+                (weight, chunk.get(weight)?),
+                &binary::BinaryLabels::new(positive, negative),
+                *threshold,
+            ),
+            (
+                AccState::WeightedScoreRuns(state),
+                AccumulatorSpec::WeightedScoreRuns {
+                    y_true,
+                    y_score,
+                    positive,
+                    negative,
+                    unit_interval,
+                    weight,
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_score, chunk.get(y_score)?),
+                (weight, chunk.get(weight)?),
+                &binary::BinaryLabels::new(positive, negative),
+                *unit_interval,
+            ),
+            (
+                AccState::WeightedMoments(state),
+                AccumulatorSpec::WeightedRegressionMoments {
+                    y_true,
+                    y_pred,
+                    weight,
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_pred, chunk.get(y_pred)?),
+                (weight, chunk.get(weight)?),
+            ),
+            (
+                AccState::ErrorSums(state),
+                AccumulatorSpec::ErrorSums {
+                    y_true,
+                    y_pred,
+                    log,
+                    weight,
+                    ..
+                },
+            ) => {
+                let weight = match weight {
+                    Some(w) => Some((w.as_str(), chunk.get(w)?)),
+                    None => None,
+                };
+                state.update(
+                    (y_true, chunk.get(y_true)?),
+                    (y_pred, chunk.get(y_pred)?),
+                    weight,
+                    *log,
+                )
+            }
+            (AccState::ExactValues(state), AccumulatorSpec::ExactValues { columns }) => {
+                let values = columns
+                    .iter()
+                    .map(|c| Ok((c.as_str(), chunk.get(c)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                state.update(&values)
             }
             _ => Err(CoreError::IncompatibleState(
                 "accumulator state does not match its spec".into(),
@@ -110,6 +320,17 @@ impl AccState {
                 a.merge(b);
                 Ok(())
             }
+            (AccState::ScoreRuns(a), AccState::ScoreRuns(b)) => a.merge(b),
+            (AccState::ScoreHistogram(a), AccState::ScoreHistogram(b)) => a.merge(b),
+            (AccState::Thresholds(a), AccState::Thresholds(b)) => a.merge(b),
+            (AccState::ColumnStats(a), AccState::ColumnStats(b)) => a.merge(b),
+            (AccState::ErrorSums(a), AccState::ErrorSums(b)) => a.merge(b),
+            (AccState::ExactValues(a), AccState::ExactValues(b)) => a.merge(b),
+            (AccState::QuantileSketch(a), AccState::QuantileSketch(b)) => a.merge(b),
+            (AccState::WeightedBinary(a), AccState::WeightedBinary(b)) => a.merge(b),
+            (AccState::ClassScores(a), AccState::ClassScores(b)) => a.merge(b),
+            (AccState::WeightedScoreRuns(a), AccState::WeightedScoreRuns(b)) => a.merge(b),
+            (AccState::WeightedMoments(a), AccState::WeightedMoments(b)) => a.merge(b),
             _ => Err(CoreError::IncompatibleState(
                 "accumulators of different kinds".into(),
             )),

@@ -4,9 +4,53 @@ use super::{reason, Outcome};
 use crate::accum::BinaryConfusion;
 use crate::plan::{MetricKind, MetricSpec, ZeroDivision};
 
+/// Confusion counts as floats: exact integers, or sums of sample weights.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counts {
+    pub tp: f64,
+    pub fp: f64,
+    pub fn_: f64,
+    pub tn: f64,
+}
+
+impl Counts {
+    pub fn total(&self) -> f64 {
+        self.tp + self.fp + self.fn_ + self.tn
+    }
+}
+
+impl From<&BinaryConfusion> for Counts {
+    fn from(c: &BinaryConfusion) -> Counts {
+        Counts {
+            tp: c.tp as f64,
+            fp: c.fp as f64,
+            fn_: c.fn_ as f64,
+            tn: c.tn as f64,
+        }
+    }
+}
+
 pub fn finalize(metric: &MetricSpec, c: &BinaryConfusion) -> Outcome {
-    if c.n() == 0 && metric.kind != MetricKind::Count {
+    finalize_counts(metric, &Counts::from(c), c.n(), Some(c))
+}
+
+/// Finalizes from float counts over `rows` rows; `exact` (integer counts, when there are no
+/// weights) lets MCC use exact integer arithmetic.
+pub fn finalize_counts(
+    metric: &MetricSpec,
+    c: &Counts,
+    rows: u64,
+    exact: Option<&BinaryConfusion>,
+) -> Outcome {
+    if metric.kind == MetricKind::Count {
+        return Outcome::of(rows as f64);
+    }
+    if rows == 0 {
         return Outcome::undefined(reason::INSUFFICIENT_DATA);
+    }
+    if c.total() == 0.0 {
+        // Rows whose weights are all zero: nothing to average.
+        return Outcome::ratio(0.0, 0.0, metric.zero_division);
     }
     let zd = metric.zero_division;
     match metric.kind {
@@ -20,12 +64,14 @@ pub fn finalize(metric: &MetricSpec, c: &BinaryConfusion) -> Outcome {
         MetricKind::Fpr => fpr(c, zd),
         MetricKind::Fnr => fnr(c, zd),
         MetricKind::BalancedAccuracy => balanced_accuracy(c),
-        MetricKind::Mcc => mcc(c, zd),
+        MetricKind::Mcc => match exact {
+            Some(b) => mcc(b, zd),
+            None => mcc_weighted(c, zd),
+        },
         MetricKind::CohenKappa => cohen_kappa(c, zd),
         MetricKind::Jaccard => jaccard(c, zd),
         MetricKind::Prevalence => prevalence(c),
         MetricKind::PredictedPositiveRate => predicted_positive_rate(c),
-        MetricKind::Count => Outcome::of(c.n() as f64),
         _ => unreachable_kind(metric),
     }
 }
@@ -36,54 +82,54 @@ pub(crate) fn unreachable_kind(metric: &MetricSpec) -> Outcome {
     Outcome::undefined("unsupported_metric")
 }
 
-fn f(c: &BinaryConfusion) -> (f64, f64, f64, f64) {
-    (c.tp as f64, c.fp as f64, c.fn_ as f64, c.tn as f64)
+fn f(c: &Counts) -> (f64, f64, f64, f64) {
+    (c.tp, c.fp, c.fn_, c.tn)
 }
 
-pub fn accuracy(c: &BinaryConfusion) -> Outcome {
+pub fn accuracy(c: &Counts) -> Outcome {
     let (tp, _, _, tn) = f(c);
-    Outcome::of((tp + tn) / c.n() as f64)
+    Outcome::of((tp + tn) / c.total())
 }
 
-pub fn precision(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+pub fn precision(c: &Counts, zd: ZeroDivision) -> Outcome {
     let (tp, fp, _, _) = f(c);
     Outcome::ratio(tp, tp + fp, zd)
 }
 
-pub fn recall(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+pub fn recall(c: &Counts, zd: ZeroDivision) -> Outcome {
     let (tp, _, fn_, _) = f(c);
     Outcome::ratio(tp, tp + fn_, zd)
 }
 
 /// scikit-learn's F-beta: (1 + b²) tp / ((1 + b²) tp + b² fn + fp).
-pub fn fbeta(c: &BinaryConfusion, beta: f64, zd: ZeroDivision) -> Outcome {
+pub fn fbeta(c: &Counts, beta: f64, zd: ZeroDivision) -> Outcome {
     let (tp, fp, fn_, _) = f(c);
     let b2 = beta * beta;
     Outcome::ratio((1.0 + b2) * tp, (1.0 + b2) * tp + b2 * fn_ + fp, zd)
 }
 
-pub fn specificity(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+pub fn specificity(c: &Counts, zd: ZeroDivision) -> Outcome {
     let (_, fp, _, tn) = f(c);
     Outcome::ratio(tn, tn + fp, zd)
 }
 
-pub fn npv(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+pub fn npv(c: &Counts, zd: ZeroDivision) -> Outcome {
     let (_, _, fn_, tn) = f(c);
     Outcome::ratio(tn, tn + fn_, zd)
 }
 
-pub fn fpr(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+pub fn fpr(c: &Counts, zd: ZeroDivision) -> Outcome {
     let (_, fp, _, tn) = f(c);
     Outcome::ratio(fp, fp + tn, zd)
 }
 
-pub fn fnr(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+pub fn fnr(c: &Counts, zd: ZeroDivision) -> Outcome {
     let (tp, _, fn_, _) = f(c);
     Outcome::ratio(fn_, fn_ + tp, zd)
 }
 
 /// Mean recall over the classes present in y_true (scikit-learn drops absent classes).
-pub fn balanced_accuracy(c: &BinaryConfusion) -> Outcome {
+pub fn balanced_accuracy(c: &Counts) -> Outcome {
     let (tp, fp, fn_, tn) = f(c);
     let recalls: Vec<f64> = [(tp, tp + fn_), (tn, tn + fp)]
         .into_iter()
@@ -98,6 +144,21 @@ pub fn balanced_accuracy(c: &BinaryConfusion) -> Outcome {
 pub fn mcc(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
     let counts = [c.tp, c.fn_, c.fp, c.tn]; // row-major 2 x 2: rows true (pos, neg)
     mcc_from_matrix(&counts, 2, zd)
+}
+
+/// MCC from float (weighted) counts, as scikit-learn computes it with sample weights.
+pub fn mcc_weighted(c: &Counts, zd: ZeroDivision) -> Outcome {
+    let (tp, fp, fn_, tn) = f(c);
+    let n = c.total();
+    let (t_pos, t_neg) = (tp + fn_, fp + tn);
+    let (p_pos, p_neg) = (tp + fp, fn_ + tn);
+    let cov_tp = (tp + tn) * n - (t_pos * p_pos + t_neg * p_neg);
+    let cov_pp = n * n - (p_pos * p_pos + p_neg * p_neg);
+    let cov_tt = n * n - (t_pos * t_pos + t_neg * t_neg);
+    if cov_pp == 0.0 || cov_tt == 0.0 {
+        return Outcome::ratio(0.0, 0.0, zd);
+    }
+    Outcome::of(cov_tp / (cov_pp * cov_tt).sqrt())
 }
 
 /// MCC of a k x k confusion matrix (rows true, columns predicted). The covariances are computed in
@@ -123,7 +184,7 @@ pub(crate) fn mcc_from_matrix(counts: &[u64], k: usize, zd: ZeroDivision) -> Out
 
 /// Cohen's kappa between y_true and y_pred. Undefined (one shared label) follows scikit-learn's
 /// `replace_undefined_by=nan` unless `zero_division` gives a number.
-pub fn cohen_kappa(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+pub fn cohen_kappa(c: &Counts, zd: ZeroDivision) -> Outcome {
     let (tp, fp, fn_, tn) = f(c);
     let n = tp + fp + fn_ + tn;
     let observed_disagreement = fp + fn_;
@@ -144,17 +205,17 @@ pub(crate) fn kappa_from(observed: f64, expected: f64, zd: ZeroDivision) -> Outc
     Outcome::of(1.0 - observed / expected)
 }
 
-pub fn jaccard(c: &BinaryConfusion, zd: ZeroDivision) -> Outcome {
+pub fn jaccard(c: &Counts, zd: ZeroDivision) -> Outcome {
     let (tp, fp, fn_, _) = f(c);
     Outcome::ratio(tp, tp + fp + fn_, zd)
 }
 
-pub fn prevalence(c: &BinaryConfusion) -> Outcome {
+pub fn prevalence(c: &Counts) -> Outcome {
     let (tp, _, fn_, _) = f(c);
-    Outcome::of((tp + fn_) / c.n() as f64)
+    Outcome::of((tp + fn_) / c.total())
 }
 
-pub fn predicted_positive_rate(c: &BinaryConfusion) -> Outcome {
+pub fn predicted_positive_rate(c: &Counts) -> Outcome {
     let (tp, fp, _, _) = f(c);
-    Outcome::of((tp + fp) / c.n() as f64)
+    Outcome::of((tp + fp) / c.total())
 }

@@ -2,8 +2,12 @@
 //! scikit-learn's definitions and edge cases (checked against it by the Python test-suite).
 
 pub mod binary;
+pub mod ci;
+pub mod class_scores;
+pub mod extra;
 pub mod multiclass;
 pub mod regression;
+pub mod scores;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,10 +20,14 @@ pub mod reason {
     pub const INSUFFICIENT_DATA: &str = "insufficient_data";
     /// A zero denominator (no predicted positives, no true positives, one class...).
     pub const ZERO_DIVISION: &str = "zero_division";
+    /// Only one class in y_true where the metric compares the two (ROC AUC).
+    pub const SINGLE_CLASS: &str = "single_class";
+    /// No operating point reaches the required precision (`recall_at_precision`).
+    pub const UNATTAINABLE: &str = "unattainable";
 }
 
 /// One finalized metric value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricValue {
     pub name: String,
     /// The class of a per-class result (`average: none`); `None` otherwise.
@@ -29,6 +37,11 @@ pub struct MetricValue {
     /// Rows the value is computed from.
     pub n: u64,
     pub reason: Option<&'static str>,
+    /// For approximate values (binned AUC): the exact value lies within `value ± error_bound`.
+    pub error_bound: Option<f64>,
+    /// Confidence interval, where asked.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
 }
 
 /// A value, or why there is none.
@@ -66,8 +79,21 @@ impl Outcome {
     }
 }
 
-/// Finalizes one metric from its accumulator's state.
+/// Finalizes one metric from its accumulator's state, with its confidence interval if asked.
 pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
+    let mut values = finalize_value(metric, state);
+    if metric.ci.is_some() {
+        for v in values.iter_mut().filter(|v| v.class.is_none()) {
+            if let Some((lo, hi)) = ci::interval(metric, state, v.value) {
+                v.ci_low = Some(lo);
+                v.ci_high = Some(hi);
+            }
+        }
+    }
+    values
+}
+
+fn finalize_value(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
     let single = |n: u64, o: Outcome| {
         vec![MetricValue {
             name: metric.name.clone(),
@@ -75,11 +101,56 @@ pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
             value: o.value,
             n,
             reason: o.reason,
+            ..MetricValue::default()
         }]
     };
     match state {
         AccState::Binary(c) => single(c.n(), binary::finalize(metric, c)),
         AccState::Moments(m) => single(m.n, regression::finalize(metric, m)),
         AccState::Multiclass(c) => multiclass::finalize(metric, c),
+        AccState::ScoreRuns(r) => single(r.n(), scores::finalize_exact(metric, r)),
+        AccState::ColumnStats(c) => single(c.n, extra::column_stats(metric, c)),
+        AccState::ErrorSums(e) => single(e.n, extra::error_sums(metric, e)),
+        AccState::ClassScores(c) => single(c.rows, class_scores::finalize(metric, c)),
+        AccState::WeightedBinary(c) => {
+            let counts = binary::Counts {
+                tp: c.tp.value(),
+                fp: c.fp.value(),
+                fn_: c.fn_.value(),
+                tn: c.tn.value(),
+            };
+            single(
+                c.rows,
+                binary::finalize_counts(metric, &counts, c.rows, None),
+            )
+        }
+        AccState::WeightedScoreRuns(r) => {
+            let o = if r.rows() == 0 {
+                Outcome::undefined(reason::INSUFFICIENT_DATA)
+            } else {
+                scores::finalize_curve(metric, r.weighted(), r.clip_eps())
+            };
+            single(r.rows(), o)
+        }
+        AccState::WeightedMoments(m) => single(m.rows, regression::finalize_weighted(metric, m)),
+        AccState::QuantileSketch(q) => single(q.n, extra::quantile_sketch(metric, q)),
+        AccState::ExactValues(v) => single(v.n(), extra::exact_values(metric, v)),
+        AccState::Thresholds(t) => match metric.threshold.and_then(|x| t.at(x)) {
+            Some(c) if t.is_weighted() => {
+                let w = metric
+                    .threshold
+                    .and_then(|x| t.weighted_at(x))
+                    .unwrap_or_default();
+                single(c.n(), binary::finalize_counts(metric, &w, c.n(), None))
+            }
+            Some(c) => single(c.n(), binary::finalize(metric, &c)),
+            None => single(t.n(), binary::unreachable_kind(metric)),
+        },
+        AccState::ScoreHistogram(h) => {
+            let (o, bound) = scores::finalize_binned(metric, h);
+            let mut out = single(h.n(), o);
+            out[0].error_bound = bound;
+            out
+        }
     }
 }

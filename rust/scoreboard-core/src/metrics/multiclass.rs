@@ -57,6 +57,7 @@ pub fn finalize(metric: &MetricSpec, c: &MulticlassConfusion) -> Vec<MetricValue
             value: o.value,
             n: table.n,
             reason: o.reason,
+            ..MetricValue::default()
         }]
     };
     if table.n == 0 && metric.kind != MetricKind::Count {
@@ -143,6 +144,7 @@ fn averaged(metric: &MetricSpec, t: &Table, zd: ZeroDivision) -> Vec<MetricValue
         value: o.value,
         n: t.n,
         reason: o.reason,
+        ..MetricValue::default()
     };
     let classes = t.classes();
     let per_class: Vec<Outcome> = classes

@@ -1,0 +1,296 @@
+//! Per-class scores of a multiclass task (one score column per class, in the declared label
+//! order): the multiclass log loss sum, top-k hit counts, and, for ROC AUC (one-vs-rest or
+//! one-vs-one), per score column the sorted distinct scores with a count per true class.
+//!
+//! The curve state is O(classes² × distinct scores); each column's runs form a stack of shared
+//! runs (as in `scores.rs`), so chunk after chunk costs O(n log n) and cloning is cheap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::add_count;
+use super::column_stats::numeric;
+use super::moments::CompensatedSum;
+use super::scores::score_key;
+use crate::column::{AsF64, Values};
+use crate::dispatch_numeric;
+use crate::error::{CoreError, Result};
+use crate::plan::Label;
+
+/// A run of one score column, flattened: `[key, count_0, ..., count_{k-1}]` per distinct score,
+/// in increasing key order.
+type Run = Arc<Vec<u64>>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassScores {
+    pub k: usize,
+    pub rows: u64,
+    /// Rows per true class.
+    pub support: Vec<u64>,
+    pub clip_eps: f64,
+    /// sum over rows of -ln(clip(score of the true class)).
+    pub log_loss: CompensatedSum,
+    /// The top-k levels counted, and the rows whose true class is among the top k scores.
+    pub ks: Vec<usize>,
+    pub hits: Vec<u64>,
+    /// Per score column, a stack of runs (empty unless curves are kept).
+    pub curves: Vec<Vec<Run>>,
+}
+
+impl ClassScores {
+    pub fn new(k: usize, ks: &[usize], curves: bool) -> ClassScores {
+        ClassScores {
+            k,
+            rows: 0,
+            support: vec![0; k],
+            clip_eps: 0.0,
+            log_loss: CompensatedSum::default(),
+            ks: ks.to_vec(),
+            hits: vec![0; ks.len()],
+            curves: if curves {
+                vec![Vec::new(); k]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The merged run of score column `c`.
+    pub fn column_run(&self, c: usize) -> Vec<u64> {
+        let stride = self.k + 1;
+        let mut runs = self.curves[c].iter();
+        let Some(first) = runs.next() else {
+            return Vec::new();
+        };
+        runs.fold(first.to_vec(), |acc, r| merge_runs(&acc, r, stride))
+    }
+
+    pub fn update(
+        &mut self,
+        (true_name, y_true): (&str, Values<'_>),
+        scores: &[(&str, Values<'_>)],
+        labels: &[Label],
+        unit_interval: bool,
+    ) -> Result<()> {
+        let k = self.k;
+        let codes = class_codes(true_name, y_true, labels)?;
+        let n = codes.len();
+        let mut columns: Vec<Vec<f64>> = Vec::with_capacity(k);
+        let mut eps = f64::EPSILON;
+        for &(name, values) in scores {
+            let values = numeric(name, values)?;
+            if matches!(values, Values::F32(_)) {
+                eps = f32::EPSILON as f64;
+            }
+            let col: Vec<f64> = dispatch_numeric!(values, s => s.iter().map(|x| x.as_f64()).collect(), Values::Dict { .. } => Vec::new());
+            let bad = |v: f64| {
+                if unit_interval {
+                    !(0.0..=1.0).contains(&v)
+                } else {
+                    !v.is_finite()
+                }
+            };
+            if let Some(row) = col.iter().position(|&v| bad(v)) {
+                return Err(CoreError::InvalidData {
+                    column: name.to_string(),
+                    message: if unit_interval {
+                        "score is NaN or outside [0, 1] (log_loss reads probabilities)".into()
+                    } else {
+                        "score is NaN or infinite".into()
+                    },
+                    count: col.iter().filter(|&&v| bad(v)).count() as u64,
+                    first_row: row as u64,
+                });
+            }
+            columns.push(col);
+        }
+        let mut next = self.clone();
+        next.rows = add_count(next.rows, n as u64, "class scores")?;
+        next.clip_eps = next.clip_eps.max(eps);
+        let clip = |x: f64| x.clamp(eps, 1.0 - eps);
+        let mut block = 0.0;
+        for (i, &y) in codes.iter().enumerate() {
+            let y = y as usize;
+            next.support[y] += 1;
+            let own = columns[y][i];
+            if unit_interval {
+                block -= clip(own).ln();
+            }
+            // Rank as scikit-learn's top_k_accuracy_score (stable argsort, reversed): classes
+            // scoring higher, or equal with a higher index, come first.
+            let ahead = (0..k)
+                .filter(|&j| columns[j][i] > own || (columns[j][i] == own && j > y))
+                .count();
+            for (h, &kk) in next.hits.iter_mut().zip(&next.ks) {
+                *h += (ahead < kk) as u64;
+            }
+            if i % 4096 == 4095 {
+                next.log_loss.add(block);
+                block = 0.0;
+            }
+        }
+        next.log_loss.add(block);
+        if !next.curves.is_empty() {
+            let runs: Vec<Vec<u64>> = columns
+                .par_iter()
+                .map(|col| column_run(col, &codes, k))
+                .collect();
+            for (stack, run) in next.curves.iter_mut().zip(runs) {
+                push_run(stack, Arc::new(run), k + 1);
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+
+    pub fn merge(&mut self, o: &ClassScores) -> Result<()> {
+        if o.k != self.k || o.ks != self.ks || o.curves.len() != self.curves.len() {
+            return Err(CoreError::IncompatibleState(
+                "class score states of different shapes".into(),
+            ));
+        }
+        let mut next = self.clone();
+        next.rows = add_count(next.rows, o.rows, "class scores")?;
+        for (a, b) in next.support.iter_mut().zip(&o.support) {
+            *a += b;
+        }
+        for (a, b) in next.hits.iter_mut().zip(&o.hits) {
+            *a += b;
+        }
+        next.clip_eps = next.clip_eps.max(o.clip_eps);
+        next.log_loss.merge(&o.log_loss);
+        for (stack, theirs) in next.curves.iter_mut().zip(&o.curves) {
+            for run in theirs {
+                push_run(stack, run.clone(), self.k + 1);
+            }
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
+/// The class index of every row of `y_true` in `labels`; an unknown label is a data error.
+fn class_codes(name: &str, values: Values<'_>, labels: &[Label]) -> Result<Vec<u32>> {
+    const BAD: u32 = u32::MAX;
+    let ints: HashMap<i64, u32> = labels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| match l {
+            Label::Int(v) => Some((*v, i as u32)),
+            Label::Str(_) => None,
+        })
+        .collect();
+    let codes: Vec<u32> = match values {
+        Values::Dict {
+            dictionary,
+            indices,
+        } => {
+            let map: Vec<u32> = dictionary
+                .iter()
+                .map(|d| {
+                    labels
+                        .iter()
+                        .position(|l| match l {
+                            Label::Str(s) => s == d,
+                            Label::Int(v) => d.parse::<i64>().ok() == Some(*v),
+                        })
+                        .map_or(BAD, |i| i as u32)
+                })
+                .collect();
+            indices
+                .iter()
+                .map(|&i| {
+                    usize::try_from(i)
+                        .ok()
+                        .and_then(|i| map.get(i))
+                        .copied()
+                        .unwrap_or(BAD)
+                })
+                .collect()
+        }
+        _ => dispatch_numeric!(values,
+            s => s.iter().map(|x| {
+                let v = x.as_f64();
+                if v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    ints.get(&(v as i64)).copied().unwrap_or(BAD)
+                } else {
+                    BAD
+                }
+            }).collect(),
+            Values::Dict { .. } => Vec::new()),
+    };
+    if let Some(row) = codes.iter().position(|&c| c == BAD) {
+        return Err(CoreError::InvalidData {
+            column: name.to_string(),
+            message: "label is not one of the declared labels".into(),
+            count: codes.iter().filter(|&&c| c == BAD).count() as u64,
+            first_row: row as u64,
+        });
+    }
+    Ok(codes)
+}
+
+fn column_run(scores: &[f64], codes: &[u32], k: usize) -> Vec<u64> {
+    let mut pairs: Vec<(u64, u32)> = scores
+        .iter()
+        .zip(codes)
+        .map(|(&s, &c)| (score_key(s), c))
+        .collect();
+    pairs.sort_unstable();
+    let stride = k + 1;
+    let mut out: Vec<u64> = Vec::new();
+    for (key, c) in pairs {
+        let len = out.len();
+        if len >= stride && out[len - stride] == key {
+            out[len - stride + 1 + c as usize] += 1;
+        } else {
+            out.push(key);
+            out.extend(std::iter::repeat_n(0, k));
+            let len = out.len();
+            out[len - stride + 1 + c as usize] = 1;
+        }
+    }
+    out
+}
+
+fn merge_runs(a: &[u64], b: &[u64], stride: usize) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] < b[j] {
+            out.extend_from_slice(&a[i..i + stride]);
+            i += stride;
+        } else if b[j] < a[i] {
+            out.extend_from_slice(&b[j..j + stride]);
+            j += stride;
+        } else {
+            out.push(a[i]);
+            for t in 1..stride {
+                out.push(a[i + t] + b[j + t]);
+            }
+            i += stride;
+            j += stride;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+fn push_run(stack: &mut Vec<Run>, run: Run, stride: usize) {
+    if run.is_empty() {
+        return;
+    }
+    let mut run = run;
+    while let Some(top) = stack.last() {
+        if top.len() > 2 * run.len() {
+            break;
+        }
+        let top = stack.pop().expect("checked non-empty");
+        run = Arc::new(merge_runs(&top, &run, stride));
+    }
+    stack.push(run);
+}

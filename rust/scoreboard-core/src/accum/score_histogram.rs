@@ -1,0 +1,216 @@
+//! A fixed-width histogram of positive and negative rows over scores in [0, 1]: the O(bins)
+//! alternative to exact score runs for ROC AUC and average precision (`bins: B` on the metric).
+//!
+//! Bin `b` holds the scores `s` with `floor(s * B) == b`, and 1.0 goes to the last bin. The
+//! finalizers treat each bin as one tied score and report how far the exact value can be
+//! (`metrics/scores.rs`). Counts are exact integers, so the state does not depend on chunking or
+//! threads.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::binary::{encode_labels, BinaryLabels};
+use super::scores::{bad_score, check_rows, strings_are_not_scores};
+use super::{add_count, BLOCK, PARALLEL_MIN_ROWS};
+use crate::column::{AsF64, Values};
+use crate::dispatch_numeric;
+use crate::error::{CoreError, Result};
+
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
+pub struct ScoreHistogram {
+    bins: usize,
+    /// Positive and negative counts of bin `b` at `2b` and `2b + 1`; empty until the first row
+    /// (an empty state costs nothing, however many windows and segments hold one).
+    counts: Vec<u64>,
+}
+
+impl PartialEq for ScoreHistogram {
+    fn eq(&self, other: &Self) -> bool {
+        self.bins == other.bins && (0..self.bins).all(|b| self.bin(b) == other.bin(b))
+    }
+}
+
+impl ScoreHistogram {
+    pub fn new(bins: usize) -> ScoreHistogram {
+        ScoreHistogram {
+            bins: bins.max(1),
+            counts: Vec::new(),
+        }
+    }
+
+    pub fn bins(&self) -> usize {
+        self.bins
+    }
+
+    /// (positives, negatives) of bin `b`.
+    pub fn bin(&self, b: usize) -> (u64, u64) {
+        if self.counts.is_empty() {
+            return (0, 0);
+        }
+        (self.counts[2 * b], self.counts[2 * b + 1])
+    }
+
+    fn add_counts(&mut self, counts: &[u64]) -> Result<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let mut next = if self.counts.is_empty() {
+            vec![0; 2 * self.bins]
+        } else {
+            self.counts.clone()
+        };
+        for (a, &b) in next.iter_mut().zip(counts) {
+            *a = add_count(*a, b, "score histogram")?;
+        }
+        self.counts = next;
+        Ok(())
+    }
+
+    pub fn n(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Folds one chunk in. Scores must lie in [0, 1]. All or nothing.
+    pub fn update(
+        &mut self,
+        (true_name, y_true): (&str, Values<'_>),
+        (score_name, y_score): (&str, Values<'_>),
+        labels: &BinaryLabels<'_>,
+    ) -> Result<()> {
+        if matches!(y_score, Values::Dict { .. }) {
+            return Err(strings_are_not_scores(score_name));
+        }
+        let bins = self.bins;
+        let len = y_true.len();
+        if len == 0 {
+            return Ok(());
+        }
+        let threads = if len < PARALLEL_MIN_ROWS {
+            1
+        } else {
+            rayon::current_num_threads().max(1)
+        };
+        let step = len.div_ceil(threads).max(1);
+        let parts: Vec<(Vec<u64>, u64, u64)> = (0..len)
+            .step_by(step)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|s| {
+                let r = s..(s + step).min(len);
+                dispatch_numeric!(y_score.slice(r.clone()),
+                    v => count_piece(y_true.slice(r), v, labels, bins),
+                    Values::Dict { .. } => (Vec::new(), 0, 0))
+            })
+            .collect();
+        check_rows(
+            (true_name, y_true),
+            (score_name, y_score),
+            labels,
+            true,
+            parts.iter().map(|p| p.1).sum(),
+            parts.iter().map(|p| p.2).sum(),
+        )?;
+        let mut next = self.clone();
+        for (counts, _, _) in &parts {
+            next.add_counts(counts)?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &ScoreHistogram) -> Result<()> {
+        if other.bins != self.bins {
+            return Err(CoreError::IncompatibleState(format!(
+                "score histograms of {} and {} bins",
+                self.bins, other.bins
+            )));
+        }
+        self.add_counts(&other.counts)
+    }
+}
+
+/// (counts, bad labels, bad scores) of one piece. Counts are u32 per block-flushed piece of at
+/// most `u32::MAX` rows, widened at the end.
+fn count_piece<T: AsF64>(
+    y_true: Values<'_>,
+    scores: &[T],
+    labels: &BinaryLabels<'_>,
+    bins: usize,
+) -> (Vec<u64>, u64, u64) {
+    let mut counts = vec![0u32; 2 * bins];
+    let mut wide = vec![0u64; 2 * bins];
+    let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
+    let scale = bins as f64;
+    let last = bins - 1;
+    let mut codes = [0u8; BLOCK];
+    let mut since_flush = 0usize;
+    let mut start = 0;
+    while start < scores.len() {
+        let end = (start + BLOCK).min(scores.len());
+        let codes = &mut codes[..end - start];
+        encode_labels(y_true.slice(start..end), labels, codes);
+        let (mut bad_s, mut bad_l) = (0u32, 0u32);
+        for (&c, x) in codes.iter().zip(&scores[start..end]) {
+            let v = x.as_f64();
+            bad_s += bad_score(v, true) as u32;
+            bad_l += (c >> 1) as u32;
+            // `as usize` saturates (NaN -> 0), so a bad row still lands in range; it is counted
+            // as bad and the chunk is rejected.
+            let b = ((v * scale) as usize).min(last);
+            counts[2 * b + (c & 1 ^ 1) as usize] += 1;
+        }
+        bad_scores += bad_s as u64;
+        bad_labels += bad_l as u64;
+        since_flush += end - start;
+        if since_flush > (u32::MAX as usize) - BLOCK {
+            for (w, c) in wide.iter_mut().zip(counts.iter_mut()) {
+                *w += *c as u64;
+                *c = 0;
+            }
+            since_flush = 0;
+        }
+        start = end;
+    }
+    for (w, c) in wide.iter_mut().zip(&counts) {
+        *w += *c as u64;
+    }
+    (wide, bad_labels, bad_scores)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Label;
+
+    #[test]
+    fn bins_scores_and_rejects_out_of_range() {
+        let (p, n) = (Label::Int(1), Label::Int(0));
+        let l = BinaryLabels::new(&p, &n);
+        let mut h = ScoreHistogram::new(4);
+        let y = [1u8, 0, 1, 0, 1];
+        let s = [0.0, 0.25, 0.3, 0.99, 1.0];
+        h.update(("y", Values::U8(&y)), ("s", Values::F64(&s)), &l)
+            .unwrap();
+        assert_eq!(h.bin(0), (1, 0));
+        assert_eq!(h.bin(1), (1, 1));
+        assert_eq!(h.bin(3), (1, 1));
+        let before = h.clone();
+        let err = h
+            .update(
+                ("y", Values::U8(&y)),
+                ("s", Values::F64(&[0.5, 0.5, 1.5, 0.5, -0.1])),
+                &l,
+            )
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::InvalidData {
+                count: 2,
+                first_row: 2,
+                ..
+            }
+        ));
+        assert_eq!(h, before);
+        assert!(h.merge(&ScoreHistogram::new(8)).is_err());
+    }
+}

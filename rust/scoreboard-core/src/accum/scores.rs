@@ -1,0 +1,498 @@
+//! Exact score runs: the distinct scores of a binary task, each with its count of positive and
+//! negative rows, in increasing order. One state feeds every threshold-free metric (ROC AUC,
+//! average precision, log loss, Brier score, ECE, recall at precision, precision at recall)
+//! exactly as scikit-learn computes them, ties included.
+//!
+//! Memory grows with the number of *distinct* scores (24 bytes each), not with rows: float32
+//! scores have at most 2^30 distinct values in [0, 1], rounded scores far fewer; float64 scores
+//! from a model are mostly distinct, so the state is then O(rows). The binned variant
+//! (`score_histogram.rs`) is O(bins).
+//!
+//! Per chunk, scores become order-preserving `u64` keys (integer order == float order, -0.0 ==
+//! 0.0) split by label into two arrays (pieces of the chunk count, then fill, in parallel); both
+//! are sorted (one thread each) and run-length merged into one sorted run of (key, positives,
+//! negatives). The result is canonical: it depends only on the multiset
+//! of (score, label) pairs, never on chunking or threads.
+//!
+//! The state is a small LSM tree of runs: up to 16 runs per level, merged into one run of the
+//! next level beyond that (a balanced tree of two-way merges), so folding in chunk after chunk
+//! copies each row O(log(n / chunk)) times instead of O(n / chunk); finalizers merge what is
+//! left, once, and cache it.
+//! Runs are immutable and shared (`Arc`): cloning a state (the executor does, for all-or-nothing
+//! updates) copies a few pointers. Finalizers read one merged run, built once and cached.
+
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::binary::{encode_labels, first_invalid_label, invalid_label_message, BinaryLabels};
+use super::{add_count, BLOCK, PARALLEL_MIN_ROWS};
+use crate::column::{AsF64, Values};
+use crate::dispatch_numeric;
+use crate::error::{CoreError, Result};
+
+/// One distinct score with its label counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    /// `score_key(score)`.
+    pub key: u64,
+    pub pos: u64,
+    pub neg: u64,
+}
+
+impl Point {
+    pub fn score(&self) -> f64 {
+        key_score(self.key)
+    }
+}
+
+/// An order-preserving key of a finite float: `a < b` iff `score_key(a) < score_key(b)`, and
+/// `-0.0` and `0.0` share one key.
+#[inline(always)]
+pub fn score_key(x: f64) -> u64 {
+    let bits = (x + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+/// The score of a key (inverse of `score_key`).
+#[inline(always)]
+pub fn key_score(key: u64) -> f64 {
+    if key >> 63 == 1 {
+        f64::from_bits(key & !(1 << 63))
+    } else {
+        f64::from_bits(!key)
+    }
+}
+
+type Run = Arc<Vec<Point>>;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScoreRuns {
+    /// Sorted runs, each with its LSM level.
+    runs: Vec<(u8, Run)>,
+    /// Rows counted (checked, so no per-score sum can overflow).
+    n: u64,
+    /// Machine epsilon of the score dtype (float32's if any chunk was float32, as scikit-learn
+    /// clips log-loss probabilities by their dtype); 0 while empty.
+    clip_eps: f64,
+    #[serde(skip)]
+    merged: OnceLock<Run>,
+}
+
+impl PartialEq for ScoreRuns {
+    fn eq(&self, other: &Self) -> bool {
+        self.n == other.n && self.clip_eps == other.clip_eps && self.points() == other.points()
+    }
+}
+
+/// What pass 1 learns of one piece of a chunk.
+#[derive(Default)]
+struct Tally {
+    pos: usize,
+    bad_labels: u64,
+    bad_scores: u64,
+}
+
+impl ScoreRuns {
+    /// Rows counted.
+    pub fn n(&self) -> u64 {
+        self.n
+    }
+
+    /// The epsilon log loss clips probabilities by.
+    pub fn clip_eps(&self) -> f64 {
+        if self.clip_eps > 0.0 {
+            self.clip_eps
+        } else {
+            f64::EPSILON
+        }
+    }
+
+    /// Every distinct score with its counts, in increasing score order.
+    pub fn points(&self) -> &[Point] {
+        self.merged.get_or_init(|| {
+            // Counts never overflow here: their total is `n`, which was checked.
+            match self.runs.as_slice() {
+                [(_, one)] => one.clone(),
+                runs => Arc::new(merge_all(
+                    &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+                )),
+            }
+        })
+    }
+
+    /// Folds one chunk in. Scores must be finite; `unit_interval` also requires them in [0, 1]
+    /// (when a probabilistic metric reads the state). All or nothing.
+    pub fn update(
+        &mut self,
+        (true_name, y_true): (&str, Values<'_>),
+        (score_name, y_score): (&str, Values<'_>),
+        labels: &BinaryLabels<'_>,
+        unit_interval: bool,
+    ) -> Result<()> {
+        let eps = match y_score {
+            Values::F32(_) => f32::EPSILON as f64,
+            Values::Dict { .. } => return Err(strings_are_not_scores(score_name)),
+            _ => f64::EPSILON,
+        };
+        let len = y_true.len();
+        if len == 0 {
+            return Ok(());
+        }
+        // Pass 1 (parallel over pieces): validate and count the positives and negatives.
+        let ranges = pieces(len);
+        let tallies: Vec<Tally> = ranges
+            .par_iter()
+            .map(|r| {
+                dispatch_numeric!(y_score.slice(r.clone()),
+                    s => tally(y_true.slice(r.clone()), s, labels, unit_interval),
+                    Values::Dict { .. } => Tally::default())
+            })
+            .collect();
+        check_rows(
+            (true_name, y_true),
+            (score_name, y_score),
+            labels,
+            unit_interval,
+            tallies.iter().map(|t| t.bad_labels).sum(),
+            tallies.iter().map(|t| t.bad_scores).sum(),
+        )?;
+        // Pass 2: write each piece's keys into its own slice of two shared arrays.
+        let n_pos: usize = tallies.iter().map(|t| t.pos).sum();
+        let mut pos_keys = vec![0u64; n_pos];
+        let mut neg_keys = vec![0u64; len - n_pos];
+        let mut jobs = Vec::with_capacity(ranges.len());
+        let (mut pos_rest, mut neg_rest) = (&mut pos_keys[..], &mut neg_keys[..]);
+        for (r, t) in ranges.iter().zip(&tallies) {
+            let (p, pr) = pos_rest.split_at_mut(t.pos);
+            let (q, nr) = neg_rest.split_at_mut(r.len() - t.pos);
+            jobs.push((r.clone(), p, q));
+            pos_rest = pr;
+            neg_rest = nr;
+        }
+        jobs.into_par_iter().for_each(|(r, p, q)| {
+            dispatch_numeric!(y_score.slice(r.clone()),
+                s => split_keys(y_true.slice(r), s, labels, p, q),
+                Values::Dict { .. } => {})
+        });
+        // Sort both (the two on two threads) and run-length merge them. (pdqsort measured
+        // faster than an 8- or 11-bit LSD radix sort here, and than rayon's parallel sort on two
+        // shared cores.)
+        rayon::join(|| pos_keys.sort_unstable(), || neg_keys.sort_unstable());
+        let run = run_length(&pos_keys, &neg_keys);
+        self.n = add_count(self.n, len as u64, "score runs")?;
+        push_run(&mut self.runs, 0, Arc::new(run));
+        self.clip_eps = self.clip_eps.max(eps);
+        self.merged = OnceLock::new();
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &ScoreRuns) -> Result<()> {
+        self.n = add_count(self.n, other.n, "score runs")?;
+        for (level, run) in &other.runs {
+            push_run(&mut self.runs, *level, run.clone());
+        }
+        self.clip_eps = self.clip_eps.max(other.clip_eps);
+        self.merged = OnceLock::new();
+        Ok(())
+    }
+}
+
+pub(crate) fn strings_are_not_scores(name: &str) -> CoreError {
+    CoreError::InvalidData {
+        column: name.to_string(),
+        message: "score column holds strings, not numbers".into(),
+        count: 1,
+        first_row: 0,
+    }
+}
+
+/// Raises the first data error of a chunk (labels first), locating its first row (slow path).
+pub(crate) fn check_rows(
+    (true_name, y_true): (&str, Values<'_>),
+    (score_name, y_score): (&str, Values<'_>),
+    labels: &BinaryLabels<'_>,
+    unit_interval: bool,
+    bad_labels: u64,
+    bad_scores: u64,
+) -> Result<()> {
+    if bad_labels > 0 {
+        return Err(CoreError::InvalidData {
+            column: true_name.to_string(),
+            message: invalid_label_message(labels),
+            count: bad_labels,
+            first_row: first_invalid_label(y_true, labels),
+        });
+    }
+    if bad_scores > 0 {
+        let first_row = dispatch_numeric!(y_score,
+            s => s.iter().position(|x| bad_score(x.as_f64(), unit_interval)).unwrap_or(0) as u64,
+            Values::Dict { .. } => 0);
+        let message = if unit_interval {
+            "score is NaN, infinite or outside [0, 1] (this metric reads probabilities)"
+        } else {
+            "score is NaN or infinite"
+        };
+        return Err(CoreError::InvalidData {
+            column: score_name.to_string(),
+            message: message.into(),
+            count: bad_scores,
+            first_row,
+        });
+    }
+    Ok(())
+}
+
+#[inline(always)]
+pub(crate) fn bad_score(v: f64, unit_interval: bool) -> bool {
+    if unit_interval {
+        !(0.0..=1.0).contains(&v)
+    } else {
+        !v.is_finite()
+    }
+}
+
+/// Row ranges processed independently: one for small chunks, two per thread for large ones (the
+/// result does not depend on the split).
+pub(crate) fn pieces(len: usize) -> Vec<std::ops::Range<usize>> {
+    let count = if len < PARALLEL_MIN_ROWS {
+        1
+    } else {
+        (rayon::current_num_threads() * 2).clamp(1, len / (PARALLEL_MIN_ROWS / 4))
+    };
+    let step = len.div_ceil(count.max(1)).max(1);
+    (0..len)
+        .step_by(step)
+        .map(|s| s..(s + step).min(len))
+        .collect()
+}
+
+fn tally<T: AsF64>(
+    y_true: Values<'_>,
+    scores: &[T],
+    labels: &BinaryLabels<'_>,
+    unit_interval: bool,
+) -> Tally {
+    let mut t = Tally::default();
+    let mut codes = [0u8; BLOCK];
+    let mut start = 0;
+    while start < scores.len() {
+        let end = (start + BLOCK).min(scores.len());
+        let codes = &mut codes[..end - start];
+        encode_labels(y_true.slice(start..end), labels, codes);
+        for (&c, x) in codes.iter().zip(&scores[start..end]) {
+            t.bad_scores += bad_score(x.as_f64(), unit_interval) as u64;
+            t.bad_labels += (c >> 1) as u64;
+            t.pos += (c == 1) as usize;
+        }
+        start = end;
+    }
+    t
+}
+
+/// Writes the keys of positive rows to `pos` and of negative rows to `neg` (sized by `tally`).
+fn split_keys<T: AsF64>(
+    y_true: Values<'_>,
+    scores: &[T],
+    labels: &BinaryLabels<'_>,
+    pos: &mut [u64],
+    neg: &mut [u64],
+) {
+    let (mut pi, mut ni) = (0usize, 0usize);
+    let mut codes = [0u8; BLOCK];
+    let mut start = 0;
+    while start < scores.len() {
+        let end = (start + BLOCK).min(scores.len());
+        let codes = &mut codes[..end - start];
+        encode_labels(y_true.slice(start..end), labels, codes);
+        for (&c, x) in codes.iter().zip(&scores[start..end]) {
+            let key = score_key(x.as_f64());
+            if c == 1 {
+                pos[pi] = key;
+                pi += 1;
+            } else {
+                neg[ni] = key;
+                ni += 1;
+            }
+        }
+        start = end;
+    }
+}
+
+/// Sorted positive and negative keys -> a sorted run of (key, positives, negatives).
+fn run_length(pos: &[u64], neg: &[u64]) -> Vec<Point> {
+    let mut out = Vec::with_capacity(pos.len() + neg.len());
+    let (mut i, mut j) = (0, 0);
+    while i < pos.len() || j < neg.len() {
+        let key = match (pos.get(i), neg.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => break,
+        };
+        let (i0, j0) = (i, j);
+        while i < pos.len() && pos[i] == key {
+            i += 1;
+        }
+        while j < neg.len() && neg[j] == key {
+            j += 1;
+        }
+        out.push(Point {
+            key,
+            pos: (i - i0) as u64,
+            neg: (j - j0) as u64,
+        });
+    }
+    out
+}
+
+/// Merges two sorted runs, adding the counts of equal keys. Callers guarantee no overflow (the
+/// counts' totals are checked row counts).
+pub(crate) fn merge_points(a: &[Point], b: &[Point]) -> Vec<Point> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        if x.key < y.key {
+            out.push(x);
+            i += 1;
+        } else if y.key < x.key {
+            out.push(y);
+            j += 1;
+        } else {
+            out.push(Point {
+                key: x.key,
+                pos: x.pos + y.pos,
+                neg: x.neg + y.neg,
+            });
+            i += 1;
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+/// Runs per level before they are merged into one run of the next level.
+const FANOUT: usize = 16;
+
+/// Adds a run at `level`; whenever a level holds more than `FANOUT` runs they are k-way merged
+/// into one run of the next level (an LSM tree of fanout 16).
+/// Counts cannot overflow: callers checked that the rows of both sides add up.
+fn push_run(runs: &mut Vec<(u8, Run)>, level: u8, run: Run) {
+    if run.is_empty() {
+        return;
+    }
+    runs.push((level, run));
+    let mut level = level;
+    loop {
+        if runs.iter().filter(|(l, _)| *l == level).count() <= FANOUT {
+            return;
+        }
+        let (full, rest): (Vec<_>, Vec<_>) = runs.drain(..).partition(|(l, _)| *l == level);
+        *runs = rest;
+        let full: Vec<Run> = full.into_iter().map(|(_, r)| r).collect();
+        runs.push((level + 1, Arc::new(merge_all(&full))));
+        level += 1;
+    }
+}
+
+/// Merges sorted runs, adding the counts of equal keys: pairwise, as a balanced tree (each
+/// level a linear two-way merge, pairs merged in parallel), which streams far faster than a heap.
+fn merge_all(runs: &[Run]) -> Vec<Point> {
+    match runs {
+        [] => Vec::new(),
+        [one] => one.to_vec(),
+        [a, b] => merge_points(a, b),
+        _ => {
+            let (left, right) = runs.split_at(runs.len() / 2);
+            let (a, b) = rayon::join(|| merge_all(left), || merge_all(right));
+            merge_points(&a, &b)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Label;
+
+    fn update(state: &mut ScoreRuns, y: &[u8], s: &[f64]) -> Result<()> {
+        let (p, n) = (Label::Int(1), Label::Int(0));
+        let l = BinaryLabels::new(&p, &n);
+        state.update(("y", Values::U8(y)), ("s", Values::F64(s)), &l, false)
+    }
+
+    #[test]
+    fn keys_preserve_order() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -1e-300,
+            -0.0,
+            0.0,
+            1e-300,
+            0.5,
+            1.0,
+            1e300,
+            f64::INFINITY,
+        ];
+        for w in xs.windows(2) {
+            assert!(score_key(w[0]) <= score_key(w[1]), "{w:?}");
+            assert_eq!(key_score(score_key(w[1])), w[1]);
+        }
+        assert_eq!(score_key(-0.0), score_key(0.0));
+    }
+
+    #[test]
+    fn chunked_equals_whole_and_merged() {
+        let len = PARALLEL_MIN_ROWS + 1000;
+        let y: Vec<u8> = (0..len).map(|i| ((i * 7919) % 3 == 0) as u8).collect();
+        let s: Vec<f64> = (0..len)
+            .map(|i| ((i * 104729) % 977) as f64 / 977.0)
+            .collect();
+        let mut whole = ScoreRuns::default();
+        update(&mut whole, &y, &s).unwrap();
+        let mut chunked = ScoreRuns::default();
+        let mut merged = ScoreRuns::default();
+        for (yc, sc) in y.chunks(5000).zip(s.chunks(5000)) {
+            update(&mut chunked, yc, sc).unwrap();
+            let mut part = ScoreRuns::default();
+            update(&mut part, yc, sc).unwrap();
+            merged.merge(&part).unwrap();
+        }
+        assert_eq!(whole.points().len(), 977);
+        assert_eq!(whole, chunked);
+        assert_eq!(whole, merged);
+        assert!(chunked.runs.len() <= 2 * FANOUT);
+    }
+
+    #[test]
+    fn failed_update_changes_nothing() {
+        let mut state = ScoreRuns::default();
+        update(&mut state, &[1, 0], &[0.5, 0.25]).unwrap();
+        let before = state.clone();
+        let err = update(&mut state, &[1, 0, 1], &[0.1, f64::NAN, 0.2]).unwrap_err();
+        assert!(matches!(err, CoreError::InvalidData { first_row: 1, .. }));
+        let err = update(&mut state, &[1, 3, 1], &[0.1, 0.2, 0.2]).unwrap_err();
+        assert!(matches!(err, CoreError::InvalidData { first_row: 1, .. }));
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn round_trips_through_postcard() {
+        let mut state = ScoreRuns::default();
+        update(&mut state, &[1, 0, 1, 1], &[0.5, 0.25, 0.5, -3.0]).unwrap();
+        let bytes = postcard::to_allocvec(&state).unwrap();
+        let back: ScoreRuns = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, state);
+        assert_eq!(back.points().len(), 3);
+    }
+}

@@ -1,0 +1,236 @@
+//! Sample-weighted variants of the binary confusion counts and of the regression moments, used
+//! when the spec declares `columns: {weight: ...}` (scikit-learn's `sample_weight`).
+//!
+//! The counts become Neumaier-compensated sums of weights; the row count stays an exact integer.
+//! Labels, predictions and values are validated by the unweighted kernels first (same errors, same
+//! rows), then the weighted sums are taken. Weights must be finite and non-negative.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::binary::{encode_labels, encode_predictions, BinaryLabels};
+use super::moments::CompensatedSum;
+use super::{add_count, split_ranges, BinaryConfusion, RegressionMoments, BLOCK};
+use crate::column::{AsF64, Values};
+use crate::dispatch_numeric;
+use crate::error::{CoreError, Result};
+
+/// The weight column as f64, checked finite and non-negative.
+pub(crate) fn read_weights(name: &str, values: Values<'_>) -> Result<Vec<f64>> {
+    let weights: Vec<f64> = dispatch_numeric!(values,
+    s => s.par_iter().map(|x| x.as_f64()).collect(),
+    Values::Dict { .. } => return Err(CoreError::InvalidData {
+        column: name.to_string(),
+        message: "weight column holds strings, not numbers".into(),
+        count: values.len() as u64,
+        first_row: 0,
+    }));
+    let bad = weights
+        .iter()
+        .filter(|w| !(w.is_finite() && **w >= 0.0))
+        .count();
+    if bad > 0 {
+        let first = weights
+            .iter()
+            .position(|w| !(w.is_finite() && *w >= 0.0))
+            .unwrap_or(0);
+        return Err(CoreError::InvalidData {
+            column: name.to_string(),
+            message: "weight is negative, NaN or infinite".into(),
+            count: bad as u64,
+            first_row: first as u64,
+        });
+    }
+    Ok(weights)
+}
+
+/// Weighted tp/fp/fn/tn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WeightedConfusion {
+    pub rows: u64,
+    pub tp: CompensatedSum,
+    pub fp: CompensatedSum,
+    pub fn_: CompensatedSum,
+    pub tn: CompensatedSum,
+}
+
+impl WeightedConfusion {
+    pub fn update(
+        &mut self,
+        y_true: (&str, Values<'_>),
+        y_pred: (&str, Values<'_>),
+        (weight_name, weight): (&str, Values<'_>),
+        labels: &BinaryLabels<'_>,
+        threshold: Option<f64>,
+    ) -> Result<()> {
+        BinaryConfusion::default().update(y_true, y_pred, labels, threshold)?;
+        let w = read_weights(weight_name, weight)?;
+        let (t, p) = (y_true.1, y_pred.1);
+        let parts: Vec<[f64; 4]> = split_ranges(w.len())
+            .into_par_iter()
+            .map(|r| {
+                let mut sums = [0.0f64; 4];
+                let (mut a, mut b) = ([0u8; BLOCK], [0u8; BLOCK]);
+                let mut start = r.start;
+                while start < r.end {
+                    let end = (start + BLOCK).min(r.end);
+                    let n = end - start;
+                    encode_labels(t.slice(start..end), labels, &mut a[..n]);
+                    encode_predictions(p.slice(start..end), labels, threshold, &mut b[..n]);
+                    let mut block = [0.0f64; 4];
+                    for i in 0..n {
+                        // index: 0 tp, 1 fn, 2 fp, 3 tn
+                        let k = ((1 - a[i]) << 1 | (1 - b[i])) as usize;
+                        block[k] += w[start + i];
+                    }
+                    for (s, v) in sums.iter_mut().zip(block) {
+                        *s += v;
+                    }
+                    start = end;
+                }
+                sums
+            })
+            .collect();
+        let mut next = *self;
+        next.rows = add_count(next.rows, w.len() as u64, "weighted confusion")?;
+        for s in &parts {
+            next.tp.add(s[0]);
+            next.fn_.add(s[1]);
+            next.fp.add(s[2]);
+            next.tn.add(s[3]);
+        }
+        *self = next;
+        Ok(())
+    }
+
+    pub fn merge(&mut self, o: &WeightedConfusion) -> Result<()> {
+        self.rows = add_count(self.rows, o.rows, "weighted confusion")?;
+        self.tp.merge(&o.tp);
+        self.fp.merge(&o.fp);
+        self.fn_.merge(&o.fn_);
+        self.tn.merge(&o.tn);
+        Ok(())
+    }
+}
+
+/// Weighted mean and sum of weighted squared deviations (Chan's merge with weights).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WeightedSpread {
+    pub weight: f64,
+    pub mean: f64,
+    pub m2: f64,
+}
+
+impl WeightedSpread {
+    fn of(x: &[f64], w: &[f64]) -> WeightedSpread {
+        let weight: f64 = w.iter().sum();
+        if weight == 0.0 {
+            return WeightedSpread::default();
+        }
+        let mean = x.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / weight;
+        let m2 = x
+            .iter()
+            .zip(w)
+            .map(|(a, b)| b * (a - mean) * (a - mean))
+            .sum();
+        WeightedSpread { weight, mean, m2 }
+    }
+
+    pub fn merge(&mut self, o: &WeightedSpread) {
+        if o.weight == 0.0 {
+            return;
+        }
+        if self.weight == 0.0 {
+            *self = *o;
+            return;
+        }
+        let total = self.weight + o.weight;
+        let delta = o.mean - self.mean;
+        self.mean += delta * (o.weight / total);
+        self.m2 += o.m2 + delta * delta * (self.weight * o.weight / total);
+        self.weight = total;
+    }
+}
+
+/// Weighted sums for every regression moment metric (max_error stays unweighted, as in
+/// scikit-learn).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WeightedMoments {
+    pub rows: u64,
+    pub weight: CompensatedSum,
+    pub squared_error: CompensatedSum,
+    pub absolute_error: CompensatedSum,
+    pub absolute_percentage_error: CompensatedSum,
+    pub max_absolute_error: f64,
+    pub target: WeightedSpread,
+    /// Of `y_pred - y_true`.
+    pub error: WeightedSpread,
+}
+
+impl WeightedMoments {
+    pub fn update(
+        &mut self,
+        y_true: (&str, Values<'_>),
+        y_pred: (&str, Values<'_>),
+        (weight_name, weight): (&str, Values<'_>),
+    ) -> Result<()> {
+        let mut plain = RegressionMoments::default();
+        plain.update(y_true, y_pred)?;
+        let w = read_weights(weight_name, weight)?;
+        let as_f64 = |v: Values<'_>| -> Vec<f64> {
+            dispatch_numeric!(v, s => s.iter().map(|x| x.as_f64()).collect(), Values::Dict { .. } => Vec::new())
+        };
+        let (y, p) = (as_f64(y_true.1), as_f64(y_pred.1));
+        let parts: Vec<WeightedMoments> = split_ranges(w.len())
+            .into_par_iter()
+            .map(|r| {
+                let mut part = WeightedMoments::default();
+                for ((yb, pb), wb) in y[r.clone()]
+                    .chunks(BLOCK)
+                    .zip(p[r.clone()].chunks(BLOCK))
+                    .zip(w[r].chunks(BLOCK))
+                {
+                    let e: Vec<f64> = yb.iter().zip(pb).map(|(a, b)| b - a).collect();
+                    let (mut sq, mut ab, mut ape) = (0.0, 0.0, 0.0);
+                    for ((&ei, &yi), &wi) in e.iter().zip(yb).zip(wb) {
+                        sq += wi * ei * ei;
+                        ab += wi * ei.abs();
+                        ape += wi * ei.abs() / yi.abs().max(f64::EPSILON);
+                    }
+                    part.weight.add(wb.iter().sum());
+                    part.squared_error.add(sq);
+                    part.absolute_error.add(ab);
+                    part.absolute_percentage_error.add(ape);
+                    part.target.merge(&WeightedSpread::of(yb, wb));
+                    part.error.merge(&WeightedSpread::of(&e, wb));
+                }
+                part
+            })
+            .collect();
+        let mut next = *self;
+        next.rows = add_count(next.rows, w.len() as u64, "weighted moments")?;
+        next.max_absolute_error = next.max_absolute_error.max(plain.max_absolute_error);
+        for part in &parts {
+            next.absorb(part);
+        }
+        *self = next;
+        Ok(())
+    }
+
+    fn absorb(&mut self, o: &WeightedMoments) {
+        self.weight.merge(&o.weight);
+        self.squared_error.merge(&o.squared_error);
+        self.absolute_error.merge(&o.absolute_error);
+        self.absolute_percentage_error
+            .merge(&o.absolute_percentage_error);
+        self.max_absolute_error = self.max_absolute_error.max(o.max_absolute_error);
+        self.target.merge(&o.target);
+        self.error.merge(&o.error);
+    }
+
+    pub fn merge(&mut self, o: &WeightedMoments) -> Result<()> {
+        self.rows = add_count(self.rows, o.rows, "weighted moments")?;
+        self.absorb(o);
+        Ok(())
+    }
+}

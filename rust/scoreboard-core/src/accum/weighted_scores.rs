@@ -1,0 +1,254 @@
+//! Sample-weighted score runs: the exact score state of `scores.rs` with, per distinct score, the
+//! summed weights of its positive and negative rows (scikit-learn's `sample_weight` for ROC AUC,
+//! average precision, log loss, Brier score, ECE and the operating-point metrics).
+//!
+//! Rows of weight 0 are left out, as scikit-learn's `_binary_clf_curve` drops them. Runs are
+//! sorted (score key, weight) pairs merged by key; like `ScoreRuns`, the state is a stack of
+//! shared runs, each more than twice as long as the next.
+
+use std::sync::{Arc, OnceLock};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::binary::{encode_labels, BinaryLabels};
+use super::scores::{bad_score, check_rows, key_score, pieces, score_key, strings_are_not_scores};
+use super::weighted::read_weights;
+use super::{add_count, BLOCK};
+use crate::column::{AsF64, Values};
+use crate::dispatch_numeric;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WeightedPoint {
+    pub key: u64,
+    pub pos: f64,
+    pub neg: f64,
+}
+
+type Run = Arc<Vec<WeightedPoint>>;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WeightedScoreRuns {
+    runs: Vec<Run>,
+    rows: u64,
+    clip_eps: f64,
+    #[serde(skip)]
+    merged: OnceLock<Run>,
+}
+
+impl PartialEq for WeightedScoreRuns {
+    fn eq(&self, other: &Self) -> bool {
+        self.rows == other.rows
+            && self.clip_eps == other.clip_eps
+            && self.points() == other.points()
+    }
+}
+
+fn merge_points(a: &[WeightedPoint], b: &[WeightedPoint]) -> Vec<WeightedPoint> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        if x.key < y.key {
+            out.push(x);
+            i += 1;
+        } else if y.key < x.key {
+            out.push(y);
+            j += 1;
+        } else {
+            out.push(WeightedPoint {
+                key: x.key,
+                pos: x.pos + y.pos,
+                neg: x.neg + y.neg,
+            });
+            i += 1;
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+fn push_run(runs: &mut Vec<Run>, run: Run) {
+    if run.is_empty() {
+        return;
+    }
+    let mut run = run;
+    while let Some(top) = runs.last() {
+        if top.len() > 2 * run.len() {
+            break;
+        }
+        let top = runs.pop().expect("checked non-empty");
+        run = Arc::new(merge_points(&top, &run));
+    }
+    runs.push(run);
+}
+
+struct Piece {
+    run: Vec<WeightedPoint>,
+    bad_labels: u64,
+    bad_scores: u64,
+}
+
+fn build_piece<T: AsF64>(
+    y_true: Values<'_>,
+    scores: &[T],
+    weights: &[f64],
+    labels: &BinaryLabels<'_>,
+    unit_interval: bool,
+) -> Piece {
+    let mut pos: Vec<(u64, f64)> = Vec::new();
+    let mut neg: Vec<(u64, f64)> = Vec::new();
+    let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
+    let mut codes = [0u8; BLOCK];
+    let mut start = 0;
+    while start < scores.len() {
+        let end = (start + BLOCK).min(scores.len());
+        let codes = &mut codes[..end - start];
+        encode_labels(y_true.slice(start..end), labels, codes);
+        for (i, &c) in codes.iter().enumerate() {
+            let v = scores[start + i].as_f64();
+            bad_scores += bad_score(v, unit_interval) as u64;
+            bad_labels += (c >> 1) as u64;
+            // Without weights (the validation pass) nothing is kept.
+            let w = weights.get(start + i).copied().unwrap_or(0.0);
+            if w > 0.0 {
+                match c {
+                    1 => pos.push((score_key(v), w)),
+                    0 => neg.push((score_key(v), w)),
+                    _ => {}
+                }
+            }
+        }
+        start = end;
+    }
+    if bad_labels > 0 || bad_scores > 0 {
+        return Piece {
+            run: Vec::new(),
+            bad_labels,
+            bad_scores,
+        };
+    }
+    pos.sort_unstable_by_key(|p| p.0);
+    neg.sort_unstable_by_key(|p| p.0);
+    let collapse = |v: &[(u64, f64)], is_pos: bool| -> Vec<WeightedPoint> {
+        let mut out: Vec<WeightedPoint> = Vec::with_capacity(v.len());
+        for &(key, w) in v {
+            match out.last_mut() {
+                Some(last) if last.key == key => {
+                    if is_pos {
+                        last.pos += w
+                    } else {
+                        last.neg += w
+                    }
+                }
+                _ => out.push(WeightedPoint {
+                    key,
+                    pos: if is_pos { w } else { 0.0 },
+                    neg: if is_pos { 0.0 } else { w },
+                }),
+            }
+        }
+        out
+    };
+    Piece {
+        run: merge_points(&collapse(&pos, true), &collapse(&neg, false)),
+        bad_labels,
+        bad_scores,
+    }
+}
+
+impl WeightedScoreRuns {
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub fn clip_eps(&self) -> f64 {
+        if self.clip_eps > 0.0 {
+            self.clip_eps
+        } else {
+            f64::EPSILON
+        }
+    }
+
+    /// Every distinct score (of positive weight) with its weights, in increasing score order.
+    pub fn points(&self) -> &[WeightedPoint] {
+        self.merged.get_or_init(|| {
+            let mut runs = self.runs.iter();
+            let first = match runs.next() {
+                Some(r) => r.clone(),
+                None => return Arc::new(Vec::new()),
+            };
+            runs.fold(first, |acc, r| Arc::new(merge_points(&acc, r)))
+        })
+    }
+
+    /// (score, positive weight, negative weight), increasing.
+    pub fn weighted(&self) -> impl DoubleEndedIterator<Item = (f64, f64, f64)> + Clone + '_ {
+        self.points()
+            .iter()
+            .map(|q| (key_score(q.key), q.pos, q.neg))
+    }
+
+    pub fn update(
+        &mut self,
+        (true_name, y_true): (&str, Values<'_>),
+        (score_name, y_score): (&str, Values<'_>),
+        (weight_name, weight): (&str, Values<'_>),
+        labels: &BinaryLabels<'_>,
+        unit_interval: bool,
+    ) -> Result<()> {
+        let eps = match y_score {
+            Values::F32(_) => f32::EPSILON as f64,
+            Values::Dict { .. } => return Err(strings_are_not_scores(score_name)),
+            _ => f64::EPSILON,
+        };
+        let len = y_true.len();
+        let ranges = pieces(len);
+        let validated: Vec<Piece> = ranges
+            .into_par_iter()
+            .map(|r| {
+                dispatch_numeric!(y_score.slice(r.clone()),
+                    s => build_piece(y_true.slice(r.clone()), s, &[], labels, unit_interval),
+                    Values::Dict { .. } => Piece { run: Vec::new(), bad_labels: 0, bad_scores: 0 })
+            })
+            .collect();
+        // Validate labels and scores before the weights, in the order of the unweighted state.
+        check_rows(
+            (true_name, y_true),
+            (score_name, y_score),
+            labels,
+            unit_interval,
+            validated.iter().map(|p| p.bad_labels).sum(),
+            validated.iter().map(|p| p.bad_scores).sum(),
+        )?;
+        let weights = read_weights(weight_name, weight)?;
+        let ranges = pieces(len);
+        let run = ranges
+            .into_par_iter()
+            .map(|r| {
+                dispatch_numeric!(y_score.slice(r.clone()),
+                    s => build_piece(y_true.slice(r.clone()), s, &weights[r], labels, unit_interval).run,
+                    Values::Dict { .. } => Vec::new())
+            })
+            .reduce_with(|a, b| merge_points(&a, &b))
+            .unwrap_or_default();
+        self.rows = add_count(self.rows, len as u64, "weighted score runs")?;
+        push_run(&mut self.runs, Arc::new(run));
+        self.clip_eps = self.clip_eps.max(eps);
+        self.merged = OnceLock::new();
+        Ok(())
+    }
+
+    pub fn merge(&mut self, other: &WeightedScoreRuns) -> Result<()> {
+        self.rows = add_count(self.rows, other.rows, "weighted score runs")?;
+        for run in &other.runs {
+            push_run(&mut self.runs, run.clone());
+        }
+        self.clip_eps = self.clip_eps.max(other.clip_eps);
+        self.merged = OnceLock::new();
+        Ok(())
+    }
+}

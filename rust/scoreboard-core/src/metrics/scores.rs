@@ -1,0 +1,317 @@
+//! Threshold-free binary finalizers: ROC AUC, average precision, log loss, Brier score, expected
+//! calibration error, recall at precision and precision at recall.
+//!
+//! The curve metrics walk the distinct scores from high to low, each distinct score being one
+//! threshold ("predict positive when score >= t"), exactly as scikit-learn's `_binary_clf_curve`
+//! does: tied scores form one step. The same walks run over the bins of a score histogram, where
+//! each bin is one tied group; the finalizer then also returns a bound on the distance to the exact
+//! value.
+
+use super::binary::unreachable_kind;
+use super::{reason, Outcome};
+use crate::accum::moments::CompensatedSum;
+use crate::accum::{ScoreHistogram, ScoreRuns};
+use crate::plan::{MetricKind, MetricSpec, ZeroDivision};
+
+/// Finalizes a metric from exact score runs.
+pub fn finalize_exact(metric: &MetricSpec, state: &ScoreRuns) -> Outcome {
+    if state.n() == 0 {
+        return Outcome::undefined(reason::INSUFFICIENT_DATA);
+    }
+    let points = state.points();
+    let (p, n) = totals(points.iter().map(|q| (q.pos, q.neg)));
+    if metric.kind == MetricKind::RocAuc {
+        // Exact integer arithmetic when the counts are integers.
+        return roc_auc(points.iter().rev().map(|q| (q.pos, q.neg)), p, n);
+    }
+    let weighted = points
+        .iter()
+        .map(|q| (q.score(), q.pos as f64, q.neg as f64));
+    finalize_curve(metric, weighted, state.clip_eps())
+}
+
+/// Finalizes any score metric from (score, positive weight, negative weight) in increasing score
+/// order (weights are counts when there is no weight column).
+pub fn finalize_curve<I>(metric: &MetricSpec, points: I, clip_eps: f64) -> Outcome
+where
+    I: DoubleEndedIterator<Item = (f64, f64, f64)> + Clone,
+{
+    let (p, n) = points
+        .clone()
+        .fold((0.0, 0.0), |(p, n), (_, a, b)| (p + a, n + b));
+    if p + n == 0.0 {
+        // Every row has weight 0: there is nothing to score.
+        return Outcome::undefined(reason::INSUFFICIENT_DATA);
+    }
+    let groups = || points.clone().rev().map(|(_, a, b)| (a, b));
+    let zd = metric.zero_division;
+    match metric.kind {
+        MetricKind::RocAuc => roc_auc_weighted(groups(), p, n),
+        MetricKind::PrAuc => average_precision(groups(), p, zd),
+        MetricKind::LogLoss => log_loss(points, clip_eps),
+        MetricKind::Brier => brier(points),
+        MetricKind::Ece => ece(points, metric.n_bins.unwrap_or(10)),
+        MetricKind::RecallAtPrecision => {
+            recall_at_precision(groups(), p, metric.min_precision.unwrap_or(1.0), zd)
+        }
+        MetricKind::PrecisionAtRecall => {
+            precision_at_recall(groups(), p, metric.min_recall.unwrap_or(1.0), zd)
+        }
+        _ => unreachable_kind(metric),
+    }
+}
+
+/// Finalizes ROC AUC or average precision from a histogram: each bin is one tied score. Returns
+/// the value and a bound `b` such that the exact value (of the same data, unbinned) lies in
+/// `[value - b, value + b]`.
+pub fn finalize_binned(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, Option<f64>) {
+    if h.n() == 0 {
+        return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
+    }
+    let groups = || (0..h.bins()).rev().map(|b| h.bin(b));
+    let (p, n) = totals(groups());
+    match metric.kind {
+        MetricKind::RocAuc => {
+            let o = roc_auc(groups(), p, n);
+            // Within a bin the order of its positives and negatives is unknown: each of its
+            // pos * neg pairs counts 1/2 here and anywhere in [0, 1] exactly.
+            let within: u128 = groups().map(|(a, b)| a as u128 * b as u128).sum();
+            let bound = o.value.map(|_| within as f64 / (2.0 * p as f64 * n as f64));
+            (o, bound)
+        }
+        MetricKind::PrAuc => {
+            let fgroups = groups().map(|(a, b)| (a as f64, b as f64));
+            let o = average_precision(fgroups, p as f64, metric.zero_division);
+            let bound = if p > 0 && o.reason.is_none() {
+                Some(average_precision_bound(groups(), p))
+            } else {
+                None
+            };
+            (o, bound)
+        }
+        _ => (unreachable_kind(metric), None),
+    }
+}
+
+fn totals(groups: impl Iterator<Item = (u64, u64)>) -> (u64, u64) {
+    groups.fold((0, 0), |(p, n), (a, b)| (p + a, n + b))
+}
+
+/// Area under the ROC curve with tied scores as one trapezoid step (scikit-learn's
+/// `roc_auc_score`), computed in exact integer arithmetic: sum over groups of
+/// `neg * (2 * tp_before + pos)`, over `2 P N`.
+pub fn roc_auc(groups_desc: impl Iterator<Item = (u64, u64)>, p: u64, n: u64) -> Outcome {
+    if p == 0 || n == 0 {
+        return Outcome::undefined(reason::SINGLE_CLASS);
+    }
+    let mut tp: u128 = 0;
+    let mut twice_area: u128 = 0;
+    for (pos, neg) in groups_desc {
+        twice_area += neg as u128 * (2 * tp + pos as u128);
+        tp += pos as u128;
+    }
+    Outcome::of(twice_area as f64 / (2.0 * p as f64 * n as f64))
+}
+
+/// ROC AUC from weighted groups (floating point, as scikit-learn with `sample_weight`).
+pub fn roc_auc_weighted(groups_desc: impl Iterator<Item = (f64, f64)>, p: f64, n: f64) -> Outcome {
+    if p == 0.0 || n == 0.0 {
+        return Outcome::undefined(reason::SINGLE_CLASS);
+    }
+    let mut tp = 0.0;
+    let mut twice_area = CompensatedSum::default();
+    for (pos, neg) in groups_desc {
+        twice_area.add(neg * (2.0 * tp + pos));
+        tp += pos;
+    }
+    Outcome::of(twice_area.value() / (2.0 * p * n))
+}
+
+/// scikit-learn's `average_precision_score`: sum over thresholds of (R_k - R_{k-1}) P_k, without
+/// interpolation. No positives: `zero_division` (scikit-learn returns 0 and warns).
+pub fn average_precision(
+    groups_desc: impl Iterator<Item = (f64, f64)>,
+    p: f64,
+    zd: ZeroDivision,
+) -> Outcome {
+    if p == 0.0 {
+        return Outcome::ratio(0.0, 0.0, zd);
+    }
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut sum = CompensatedSum::default();
+    for (pos, neg) in groups_desc {
+        tp += pos;
+        fp += neg;
+        if pos > 0.0 {
+            sum.add(pos / p * (tp / (tp + fp)));
+        }
+    }
+    Outcome::of(sum.value())
+}
+
+/// How far the exact average precision can be from the binned one. Within a bin that starts after
+/// `t0` positives and `f0` negatives and holds `a` positives and `b` negatives, every positive is
+/// credited a precision between `(t0 + j) / (t0 + f0 + b + j)` (its j-th place, all negatives
+/// first) and `(t0 + a) / (t0 + f0 + a)` (no negative before it); the binned value credits each
+/// `(t0 + a) / (t0 + f0 + a + b)`. Sums of the lower bound use `sum 1/(d + j) <= ln(1 + a / d)`.
+fn average_precision_bound(groups_desc: impl Iterator<Item = (u64, u64)>, p: u64) -> f64 {
+    let (mut t0, mut f0) = (0f64, 0f64);
+    let (mut below, mut above) = (CompensatedSum::default(), CompensatedSum::default());
+    for (a, b) in groups_desc {
+        let (a, b) = (a as f64, b as f64);
+        if a > 0.0 {
+            let value = a * (t0 + a) / (t0 + f0 + a + b);
+            let upper = a * (t0 + a) / (t0 + f0 + a);
+            let d = t0 + f0 + b;
+            let lower = if d > 0.0 {
+                (a - (f0 + b) * (a / d).ln_1p()).max(0.0)
+            } else {
+                a
+            };
+            above.add(upper - value);
+            below.add((value - lower).max(0.0));
+        }
+        t0 += a;
+        f0 += b;
+    }
+    above.value().max(below.value()) / p as f64
+}
+
+/// scikit-learn's `log_loss` with labels [negative, positive]: probabilities clipped to
+/// `[eps, 1 - eps]`, `eps` the machine epsilon of the score dtype.
+pub fn log_loss(points: impl Iterator<Item = (f64, f64, f64)>, eps: f64) -> Outcome {
+    let clip = |x: f64| x.clamp(eps, 1.0 - eps);
+    let mut sum = CompensatedSum::default();
+    let mut n = 0.0;
+    for (s, pos, neg) in points {
+        if pos > 0.0 {
+            sum.add(-pos * clip(s).ln());
+        }
+        if neg > 0.0 {
+            sum.add(-neg * clip(1.0 - s).ln());
+        }
+        n += pos + neg;
+    }
+    Outcome::of(sum.value() / n)
+}
+
+/// scikit-learn's `brier_score_loss`: the mean of (y - p)^2 with y in {0, 1}.
+pub fn brier(points: impl Iterator<Item = (f64, f64, f64)>) -> Outcome {
+    let mut sum = CompensatedSum::default();
+    let mut n = 0.0;
+    for (s, pos, neg) in points {
+        sum.add(pos * (1.0 - s) * (1.0 - s) + neg * s * s);
+        n += pos + neg;
+    }
+    Outcome::of(sum.value() / n)
+}
+
+/// Expected calibration error over `bins` equal-width bins of [0, 1], binned as scikit-learn's
+/// `calibration_curve(strategy="uniform")` does (inner edges `i / bins`; a score equal to an
+/// edge falls in the lower bin): `sum_b (n_b / n) |mean(y in b) - mean(score in b)|` over the
+/// non-empty bins, which is `sum_b |positives_b - sum(scores in b)| / n`.
+pub fn ece(points: impl Iterator<Item = (f64, f64, f64)>, bins: usize) -> Outcome {
+    let bins = bins.max(1);
+    let step = 1.0 / bins as f64;
+    let edges: Vec<f64> = (1..bins).map(|i| i as f64 * step).collect();
+    let mut positives = vec![CompensatedSum::default(); bins];
+    let mut score_sums = vec![CompensatedSum::default(); bins];
+    let mut n = 0.0;
+    // Points are sorted, so the bin index only moves forward.
+    let mut b = 0usize;
+    for (s, pos, neg) in points {
+        while b < edges.len() && edges[b] < s {
+            b += 1;
+        }
+        positives[b].add(pos);
+        score_sums[b].add((pos + neg) * s);
+        n += pos + neg;
+    }
+    let mut total = CompensatedSum::default();
+    for (pos, sum) in positives.iter().zip(&score_sums) {
+        total.add((pos.value() - sum.value()).abs());
+    }
+    Outcome::of(total.value() / n)
+}
+
+/// The largest recall among operating points (one per distinct score) whose precision reaches
+/// `min_precision`; undefined (`unattainable`) if none does.
+pub fn recall_at_precision(
+    groups_desc: impl Iterator<Item = (f64, f64)>,
+    p: f64,
+    min_precision: f64,
+    zd: ZeroDivision,
+) -> Outcome {
+    if p == 0.0 {
+        return Outcome::ratio(0.0, 0.0, zd);
+    }
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut best: Option<f64> = None;
+    for (pos, neg) in groups_desc {
+        tp += pos;
+        fp += neg;
+        if tp + fp > 0.0 && tp / (tp + fp) >= min_precision {
+            best = Some(tp / p); // recall only grows as the threshold falls
+        }
+    }
+    best.map_or(Outcome::undefined(reason::UNATTAINABLE), Outcome::of)
+}
+
+/// The largest precision among operating points whose recall reaches `min_recall`.
+pub fn precision_at_recall(
+    groups_desc: impl Iterator<Item = (f64, f64)>,
+    p: f64,
+    min_recall: f64,
+    zd: ZeroDivision,
+) -> Outcome {
+    if p == 0.0 {
+        return Outcome::ratio(0.0, 0.0, zd);
+    }
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut best: Option<f64> = None;
+    for (pos, neg) in groups_desc {
+        tp += pos;
+        fp += neg;
+        if tp + fp > 0.0 && tp / p >= min_recall {
+            let precision = tp / (tp + fp);
+            best = Some(best.map_or(precision, |b: f64| b.max(precision)));
+        }
+    }
+    best.map_or(Outcome::undefined(reason::UNATTAINABLE), Outcome::of)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_of_ties_and_separated_classes() {
+        // Descending groups: all positives above all negatives.
+        assert_eq!(roc_auc([(3, 0), (0, 2)].into_iter(), 3, 2).value, Some(1.0));
+        // One tied group: 1/2.
+        assert_eq!(roc_auc([(3, 2)].into_iter(), 3, 2).value, Some(0.5));
+        assert_eq!(
+            roc_auc([(3, 0)].into_iter(), 3, 0).reason,
+            Some(reason::SINGLE_CLASS)
+        );
+    }
+
+    #[test]
+    fn average_precision_bound_contains_every_order() {
+        // One bin of 2 positives and 2 negatives after one positive: exact AP ranges over orders.
+        let groups = [(1u64, 0u64), (2, 2)];
+        let bound = average_precision_bound(groups.into_iter(), 3);
+        let fgroups = groups.map(|(a, b)| (a as f64, b as f64));
+        let binned = average_precision(fgroups.into_iter(), 3.0, ZeroDivision::default())
+            .value
+            .unwrap();
+        // Best order: + + - - after the first positive: (1 + 1 + 1) / 3 = 1.
+        // Worst order: - - + +: (1 + 2/4 + 3/5) / 3.
+        for exact in [1.0, (1.0 + 0.5 + 0.6) / 3.0] {
+            assert!(
+                (exact - binned).abs() <= bound + 1e-15,
+                "{exact} {binned} {bound}"
+            );
+        }
+    }
+}
