@@ -45,6 +45,8 @@ def compile_spec(spec: Spec) -> Plan:
 
     accumulators = _Accumulators()
     labels = _binary_labels(spec, problems) if spec.task == "binary" else (1, 0)
+    # Checked once, whichever metrics read them.
+    classes = _multiclass_labels(spec, problems) if spec.task == "multiclass" else None
     unit_interval = any(CATALOGUE[e.kind].probabilities for e in spec.metric_entries)
     alphas = sorted({e.alpha for e in spec.metric_entries if isinstance(e, PinballMetric)})
     log_errors = any(e.kind == "msle" for e in spec.metric_entries)
@@ -156,7 +158,7 @@ def compile_spec(spec: Spec) -> Plan:
                 }
             )
         else:
-            accumulator = accumulators.index(_weighted(spec, _accumulator(spec, labels, problems)))
+            accumulator = accumulators.index(_weighted(spec, _accumulator(spec, labels, classes)))
         average = _average(spec, entry, where, problems)
         own_zd = getattr(entry, "zero_division", None)
         zero_division = own_zd if own_zd is not None else spec.zero_division
@@ -443,8 +445,9 @@ def _score_accumulator(
 
 
 def _accumulator(
-    spec: Spec, labels: tuple[Label, Label], problems: list[Problem]
+    spec: Spec, labels: tuple[Label, Label], classes: list[Label] | None
 ) -> dict[str, Any]:
+    """The task's label accumulator: binary confusion, multiclass confusion or moments."""
     cols = spec.columns
     if spec.task == "regression":
         return {"kind": "regression_moments", "y_true": cols.y_true, "y_pred": cols.y_pred}
@@ -453,7 +456,7 @@ def _accumulator(
             "kind": "multiclass_confusion",
             "y_true": cols.y_true,
             "y_pred": cols.y_pred,
-            "labels": _multiclass_labels(spec, problems),
+            "labels": classes,
         }
     positive, negative = labels
     scored = cols.y_score is not None

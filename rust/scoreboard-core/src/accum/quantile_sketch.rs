@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::column_stats::{non_finite_error, numeric};
-use super::{add_count, split_ranges};
+use super::{add_count, PARALLEL_MIN_ROWS};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::Result;
@@ -174,15 +174,78 @@ fn sketch_piece<T: AsF64>(values: &[T]) -> (QuantileSketch, u64) {
     (sketch, 0)
 }
 
+/// Large pieces: one pass into a dense table over every possible bucket of either sign (2^18
+/// u32 counters, 1 MiB, L2-resident), then compacted into stores.
+fn sketch_piece_dense<T: AsF64>(values: &[T]) -> (QuantileSketch, u64) {
+    const SIGN: usize = 1 << (64 - SHIFT - 1);
+    let mut table = vec![0u32; 2 * SIGN];
+    let (mut bad, mut pos_zero, mut neg_zero) = (0u64, 0u64, 0u64);
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    for x in values {
+        let v = x.as_f64();
+        let bits = v.to_bits();
+        bad += (!v.is_finite()) as u64;
+        pos_zero += (bits == 0) as u64;
+        neg_zero += (bits == 1 << 63) as u64;
+        min = min.min(v);
+        max = max.max(v);
+        table[(bits >> SHIFT) as usize] += 1;
+    }
+    let mut sketch = QuantileSketch {
+        n: values.len() as u64,
+        min,
+        max,
+        ..QuantileSketch::default()
+    };
+    if bad > 0 {
+        return (sketch, bad);
+    }
+    table[0] -= pos_zero as u32;
+    table[SIGN] -= neg_zero as u32;
+    sketch.zeros = pos_zero + neg_zero;
+    let store = |half: &[u32]| {
+        let lo = half.iter().position(|&c| c > 0);
+        let hi = half.iter().rposition(|&c| c > 0);
+        match (lo, hi) {
+            (Some(lo), Some(hi)) => Store {
+                offset: lo as i64,
+                counts: half[lo..=hi].iter().map(|&c| c as u64).collect(),
+            },
+            _ => Store::default(),
+        }
+    };
+    sketch.positive = store(&table[..SIGN]);
+    sketch.negative = store(&table[SIGN..]);
+    (sketch, 0)
+}
+
+/// Pieces below this many rows use the two-pass sparse path (no 1 MiB table).
+const DENSE_MIN_ROWS: usize = 1 << 16;
+
 impl QuantileSketch {
     /// Folds one chunk of a numeric column in. NaN and infinities are errors. All or nothing.
     pub fn update(&mut self, (name, values): (&str, Values<'_>)) -> Result<()> {
         let values = numeric(name, values)?;
-        let parts: Vec<(QuantileSketch, u64)> = split_ranges(values.len())
+        let len = values.len();
+        // Counts are exact, so the split never changes the result: one piece per thread
+        // (each below u32::MAX rows, the dense table's counter width).
+        let pieces = if len < PARALLEL_MIN_ROWS {
+            1
+        } else {
+            rayon::current_num_threads().max(1)
+        }
+        .max(len.div_ceil(u32::MAX as usize));
+        let step = len.div_ceil(pieces).max(1);
+        let ranges: Vec<std::ops::Range<usize>> = (0..len)
+            .step_by(step)
+            .map(|s| s..(s + step).min(len))
+            .collect();
+        let parts: Vec<(QuantileSketch, u64)> = ranges
             .into_par_iter()
             .map(|r| {
+                let dense = r.len() >= DENSE_MIN_ROWS;
                 dispatch_numeric!(values.slice(r),
-                    s => sketch_piece(s),
+                    s => if dense { sketch_piece_dense(s) } else { sketch_piece(s) },
                     Values::Dict { .. } => (QuantileSketch::default(), 0))
             })
             .collect();
@@ -326,6 +389,21 @@ mod tests {
         }
         assert_eq!(s.quantile(0.0), Some(sorted[0]));
         assert_eq!(s.quantile(1.0), Some(*sorted.last().unwrap()));
+    }
+
+    #[test]
+    fn dense_and_sparse_pieces_agree() {
+        let values: Vec<f64> = (0..100_000)
+            .map(|i| match i % 4 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => -(i as f64) * 1e-3,
+                _ => (i as f64).sqrt(),
+            })
+            .collect();
+        let (dense, _) = sketch_piece_dense(&values);
+        let (sparse, _) = sketch_piece(&values);
+        assert_eq!(dense, sparse);
     }
 
     #[test]
