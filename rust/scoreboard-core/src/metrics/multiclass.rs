@@ -192,6 +192,14 @@ fn weighted_mean(per_class: &[Outcome], weights: &[f64], zd: ZeroDivision) -> Ou
         }
     }
     if den == 0.0 {
+        // scikit-learn's _nanaverage: when the defined classes all weigh 0, their plain mean.
+        let defined: Vec<f64> = per_class.iter().filter_map(|o| o.value).collect();
+        if !defined.is_empty() {
+            return Outcome {
+                value: Some(defined.iter().sum::<f64>() / defined.len() as f64),
+                reason,
+            };
+        }
         let value = match zd {
             ZeroDivision::Mode(ZeroDivisionMode::Nan) => None,
             other => other.value(),
