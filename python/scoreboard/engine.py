@@ -360,8 +360,9 @@ def evaluate(
 
 def stream(
     plan: Plan, data: DataInput, *, chunk_rows: int = 1 << 20, progress: Progress | None = None
-) -> tuple[Accumulator, str]:
-    """Streams ``data`` into a new accumulator; returns it with the data's fingerprint."""
+) -> tuple[Accumulator, str | None]:
+    """Streams ``data`` into a new accumulator; returns it with the files' fingerprint (``None``
+    for data in memory: see ``state_fingerprint``)."""
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     acc = plan.accumulator()
@@ -380,10 +381,13 @@ def stream(
             raise exc.located(file=chunk.file, row_offset=chunk.row_offset) from None
         if progress is not None:
             progress(chunk.batch.num_rows)
-    if fingerprint is None:
-        # In-memory data has no file identity; the final state identifies what was counted.
-        fingerprint = "state:" + hashlib.sha256(acc.to_bytes()).hexdigest()[:32]
     return acc, fingerprint
+
+
+def state_fingerprint(acc: Accumulator) -> str:
+    """An identity for data that has no files (an in-memory table): the hash of what was
+    counted. It serialises the whole state, so it is computed only where a run id needs it."""
+    return "state:" + hashlib.sha256(acc.to_bytes()).hexdigest()[:32]
 
 
 def _is_in_memory(data: object) -> bool:

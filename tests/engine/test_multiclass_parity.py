@@ -174,3 +174,15 @@ def test_real_model_predictions_digits() -> None:
         warnings.simplefilter("ignore")
         pred = LogisticRegression(max_iter=200).fit(xtr / 16, ytr).predict(xte / 16)
     check(yte, pred)
+
+
+def test_weighted_average_when_defined_classes_weigh_nothing() -> None:
+    """y=[0], p=[1], zero_division nan: class 0's precision is undefined (left out), class 1's is 0
+    with weight 0; scikit-learn's _nanaverage then takes the plain mean of what is left: 0.0."""
+    plan = make_plan(
+        "multiclass",
+        [{"kind": "precision", "average": "weighted", "name": "pw"}],
+        zero_division="nan",
+    )
+    res = plan.evaluate({"y": np.array([0]), "p": np.array([1])})
+    assert res.value("pw") == 0.0

@@ -62,7 +62,8 @@ def evaluate_and_record(
     with the alert states and the notifications for ``receivers``; then ``dispatch``."""
     started = datetime.now(UTC)
     with row_progress(progress_enabled(no_progress), f"evaluating {plan.model}") as progress:
-        acc, fingerprint = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
+        acc, streamed = engine.stream(plan, list(data), chunk_rows=chunk_rows, progress=progress)
+    fingerprint = streamed or engine.state_fingerprint(acc)
     if no_store:
         results = acc.results(data_fingerprint=fingerprint)
         run_id = derive_run_id(plan.model, model_version, plan.plan_hash, fingerprint)

@@ -68,7 +68,16 @@ pub fn finalize_counts(
             Some(b) => mcc(b, zd),
             None => mcc_weighted(c, zd),
         },
-        MetricKind::CohenKappa => cohen_kappa(c, zd),
+        MetricKind::CohenKappa => match exact {
+            Some(b) => kappa_exact(
+                b.n(),
+                b.tp + b.tn,
+                &[b.tp + b.fn_, b.fp + b.tn],
+                &[b.tp + b.fp, b.fn_ + b.tn],
+                zd,
+            ),
+            None => cohen_kappa(c, zd),
+        },
         MetricKind::Jaccard => jaccard(c, zd),
         MetricKind::Prevalence => prevalence(c),
         MetricKind::PredictedPositiveRate => predicted_positive_rate(c),
@@ -190,6 +199,30 @@ pub fn cohen_kappa(c: &Counts, zd: ZeroDivision) -> Outcome {
     let observed_disagreement = fp + fn_;
     let expected_disagreement = ((tp + fn_) * (tn + fn_) + (tn + fp) * (tp + fp)) / n;
     kappa_from(observed_disagreement, expected_disagreement, zd)
+}
+
+/// Cohen's kappa from integer counts (n rows, `correct` on the diagonal, per-class true and
+/// predicted totals), in exact integer arithmetic up to one final division:
+/// `(n² - Σ t·p - n·(n - correct)) / (n² - Σ t·p)`. Cancellation near 0 costs no accuracy.
+pub(crate) fn kappa_exact(
+    n: u64,
+    correct: u64,
+    true_totals: &[u64],
+    pred_totals: &[u64],
+    zd: ZeroDivision,
+) -> Outcome {
+    let n = n as i128;
+    let chance: i128 = true_totals
+        .iter()
+        .zip(pred_totals)
+        .map(|(&a, &b)| a as i128 * b as i128)
+        .sum();
+    let expected = n * n - chance; // n × expected disagreement
+    let observed = n * (n - correct as i128); // n × observed disagreement
+    if expected == 0 {
+        return kappa_from(observed as f64, 0.0, zd);
+    }
+    Outcome::of((expected - observed) as f64 / expected as f64)
 }
 
 pub(crate) fn kappa_from(observed: f64, expected: f64, zd: ZeroDivision) -> Outcome {

@@ -1,6 +1,6 @@
 //! Multiclass finalizers over a K x K confusion matrix, with scikit-learn's averaging.
 
-use super::binary::{kappa_from, mcc_from_matrix, unreachable_kind};
+use super::binary::{kappa_exact, mcc_from_matrix, unreachable_kind};
 use super::{reason, MetricValue, Outcome};
 use crate::accum::MulticlassConfusion;
 use crate::plan::{Average, Label, MetricKind, MetricSpec, ZeroDivision};
@@ -94,15 +94,15 @@ pub fn finalize(metric: &MetricSpec, c: &MulticlassConfusion) -> Vec<MetricValue
             one(mcc_from_matrix(&sub, k, zd))
         }
         MetricKind::CohenKappa => {
-            // Expected disagreement as a sum of non-negative terms, t_i * (n - p_i): the textbook
-            // n - sum(t_i * p_i) / n cancels catastrophically when agreement by chance is high.
-            let n = table.n as f64;
-            let correct: f64 = (0..table.k).map(|i| table.tp(i)).sum();
-            let expected_disagreement: f64 = (0..table.k)
-                .map(|i| table.true_count(i) * (n - table.pred_count(i)))
-                .sum::<f64>()
-                / n;
-            one(kappa_from(n - correct, expected_disagreement, zd))
+            let k = table.k;
+            let t: Vec<u64> = (0..k)
+                .map(|i| (0..k).map(|p| table.counts[i * k + p]).sum())
+                .collect();
+            let p: Vec<u64> = (0..k)
+                .map(|j| (0..k).map(|i| table.counts[i * k + j]).sum())
+                .collect();
+            let correct: u64 = (0..k).map(|i| table.counts[i * k + i]).sum();
+            one(kappa_exact(table.n, correct, &t, &p, zd))
         }
         MetricKind::Precision
         | MetricKind::Recall
