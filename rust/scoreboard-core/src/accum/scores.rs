@@ -353,23 +353,19 @@ fn run_length(pos: &[u64], neg: &[u64]) -> Vec<Point> {
 
 /// Merges two sorted runs, adding the counts of equal keys. Callers guarantee no overflow (the
 /// counts' totals are checked row counts).
-pub(crate) fn merge_points(a: &[Point], b: &[Point]) -> Vec<Point> {
+pub(crate) fn merge_points<P: RunPoint>(a: &[P], b: &[P]) -> Vec<P> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
-        if x.key < y.key {
+        if x.key() < y.key() {
             out.push(x);
             i += 1;
-        } else if y.key < x.key {
+        } else if y.key() < x.key() {
             out.push(y);
             j += 1;
         } else {
-            out.push(Point {
-                key: x.key,
-                pos: x.pos + y.pos,
-                neg: x.neg + y.neg,
-            });
+            out.push(x.combine(y));
             i += 1;
             j += 1;
         }
@@ -377,6 +373,25 @@ pub(crate) fn merge_points(a: &[Point], b: &[Point]) -> Vec<Point> {
     out.extend_from_slice(&a[i..]);
     out.extend_from_slice(&b[j..]);
     out
+}
+
+/// A point of a sorted run of distinct scores: its key, and how two points of one key add up.
+pub(crate) trait RunPoint: Copy {
+    fn key(&self) -> u64;
+    fn combine(self, other: Self) -> Self;
+}
+
+impl RunPoint for Point {
+    fn key(&self) -> u64 {
+        self.key
+    }
+    fn combine(self, other: Self) -> Self {
+        Point {
+            key: self.key,
+            pos: self.pos + other.pos,
+            neg: self.neg + other.neg,
+        }
+    }
 }
 
 /// Runs per level before they are merged into one run of the next level.

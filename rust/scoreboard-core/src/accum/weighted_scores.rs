@@ -12,7 +12,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binary::{encode_labels, BinaryLabels};
-use super::scores::{bad_score, check_rows, key_score, pieces, score_key, strings_are_not_scores};
+use super::scores::{
+    bad_score, check_rows, key_score, merge_points, pieces, score_key, strings_are_not_scores,
+    RunPoint,
+};
 use super::weighted::read_weights;
 use super::{add_count, BLOCK};
 use crate::column::{AsF64, Values};
@@ -45,30 +48,17 @@ impl PartialEq for WeightedScoreRuns {
     }
 }
 
-fn merge_points(a: &[WeightedPoint], b: &[WeightedPoint]) -> Vec<WeightedPoint> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        let (x, y) = (a[i], b[j]);
-        if x.key < y.key {
-            out.push(x);
-            i += 1;
-        } else if y.key < x.key {
-            out.push(y);
-            j += 1;
-        } else {
-            out.push(WeightedPoint {
-                key: x.key,
-                pos: x.pos + y.pos,
-                neg: x.neg + y.neg,
-            });
-            i += 1;
-            j += 1;
+impl RunPoint for WeightedPoint {
+    fn key(&self) -> u64 {
+        self.key
+    }
+    fn combine(self, other: Self) -> Self {
+        WeightedPoint {
+            key: self.key,
+            pos: self.pos + other.pos,
+            neg: self.neg + other.neg,
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
 }
 
 fn push_run(runs: &mut Vec<Run>, run: Run) {
