@@ -73,14 +73,19 @@ impl CellIndex {
         strides: &[usize],
         total: usize,
     ) -> Vec<u32> {
-        let mut table = vec![UNSEEN; total];
-        let mut out = vec![0u32; rows];
-        let mut key = vec![0i64; components.len()];
-        for (row, slot) in out.iter_mut().enumerate() {
-            let mut at = 0usize;
-            for (k, comp) in components.iter().enumerate() {
-                at += (comp[row] - mins[k]) as usize * strides[k];
+        // The mixed-radix slot of every row, one component at a time (each pass vectorises);
+        // `total` is at most DENSE_KEYS, so a slot fits in u32.
+        let mut slots = vec![0u32; rows];
+        for (k, comp) in components.iter().enumerate() {
+            let (min, stride) = (mins[k], strides[k] as u32);
+            for (slot, &value) in slots.iter_mut().zip(comp.iter()) {
+                *slot += (value - min) as u32 * stride;
             }
+        }
+        let mut table = vec![UNSEEN; total];
+        let mut key = vec![0i64; components.len()];
+        for (row, slot) in slots.iter_mut().enumerate() {
+            let at = *slot as usize;
             if table[at] == UNSEEN {
                 for (k, comp) in components.iter().enumerate() {
                     key[k] = comp[row];
@@ -89,7 +94,7 @@ impl CellIndex {
             }
             *slot = table[at];
         }
-        out
+        slots
     }
 
     fn assign_hashed(&mut self, components: &[&[i64]], rows: usize) -> Vec<u32> {

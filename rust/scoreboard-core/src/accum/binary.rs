@@ -322,6 +322,36 @@ fn first_invalid(values: Values<'_>, enc: &Encoding<'_>) -> u64 {
     0
 }
 
+/// Per-cell counts of one range of rows, or `None` at the first invalid value.
+fn count_cells(
+    y_true: Values<'_>,
+    y_pred: Values<'_>,
+    (truth, prediction): (&Encoding<'_>, &Encoding<'_>),
+    cells: &[u32],
+    cell_count: usize,
+) -> Option<Vec<[u64; 4]>> {
+    let mut counts = vec![[0u64; 4]; cell_count];
+    let mut a = [0u8; BLOCK];
+    let mut b = [0u8; BLOCK];
+    let len = y_true.len();
+    let mut start = 0;
+    while start < len {
+        let end = (start + BLOCK).min(len);
+        let n = end - start;
+        encode(y_true.slice(start..end), truth, &mut a[..n]);
+        encode(y_pred.slice(start..end), prediction, &mut b[..n]);
+        let seen = a[..n].iter().chain(&b[..n]).fold(0u8, |m, &c| m | c);
+        if seen & INVALID != 0 {
+            return None;
+        }
+        for ((&x, &y), &cell) in a[..n].iter().zip(&b[..n]).zip(&cells[start..end]) {
+            counts[cell as usize][(2 * x + y) as usize] += 1;
+        }
+        start = end;
+    }
+    Some(counts)
+}
+
 impl BinaryConfusion {
     /// Folds one chunk in. `threshold: Some(t)` reads `y_pred` as scores.
     pub fn update(
@@ -413,25 +443,32 @@ impl BinaryConfusion {
             encoding(Decision::Labels, &true_codes),
             encoding(decision, &pred_codes),
         );
-        // counts[cell][2 * truth + prediction]: tn, fp, fn, tp.
+        // counts[cell][2 * truth + prediction]: tn, fp, fn, tp; one table per parallel range.
+        let count = |r: std::ops::Range<usize>| {
+            count_cells(
+                y_true.slice(r.clone()),
+                y_pred.slice(r.clone()),
+                (&truth, &prediction),
+                &cells[r],
+                out.len(),
+            )
+        };
+        // Many cells would make a table per range costly: count those on one thread.
+        let parts = if out.len() > 1 << 14 {
+            vec![count(0..y_true.len())]
+        } else {
+            map_ranges(y_true.len(), count)
+        };
         let mut counts = vec![[0u64; 4]; out.len()];
-        let mut a = [0u8; BLOCK];
-        let mut b = [0u8; BLOCK];
-        let len = y_true.len();
-        let mut start = 0;
-        while start < len {
-            let end = (start + BLOCK).min(len);
-            let n = end - start;
-            encode(y_true.slice(start..end), &truth, &mut a[..n]);
-            encode(y_pred.slice(start..end), &prediction, &mut b[..n]);
-            let seen = a[..n].iter().chain(&b[..n]).fold(0u8, |m, &c| m | c);
-            if seen & INVALID != 0 {
+        for part in parts {
+            let Some(part) = part else {
                 return false;
+            };
+            for (total, add) in counts.iter_mut().zip(part) {
+                for (t, a) in total.iter_mut().zip(add) {
+                    *t += a;
+                }
             }
-            for ((&x, &y), &cell) in a[..n].iter().zip(&b[..n]).zip(&cells[start..end]) {
-                counts[cell as usize][(2 * x + y) as usize] += 1;
-            }
-            start = end;
         }
         for (state, [tn, fp, fn_, tp]) in out.iter_mut().zip(counts) {
             *state = BinaryConfusion { tp, fp, fn_, tn };
