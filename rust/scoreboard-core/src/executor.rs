@@ -113,16 +113,9 @@ impl Executor {
         if keys.is_empty() {
             // No windows or segments: one cell, no grouping pass.
             let cell = index.id(&[]) as usize;
-            let mut states = match self.cells.get(cell) {
-                Some((_, states)) => states.clone(),
-                None => self.empty_states(),
-            };
+            let mut states = self.states_of(cell);
             self.fold(&mut states, chunk)?;
-            self.index = index;
-            self.ensure_cells();
-            self.cells[cell].0 += n as u64;
-            self.cells[cell].1 = states;
-            self.rows += n as u64;
+            self.commit(index, vec![(cell, n as u64, states)], n);
             return Ok(());
         }
         let ids = index.assign(keys, n);
@@ -132,35 +125,24 @@ impl Executor {
             for &id in &ids {
                 rows[id as usize] += 1;
             }
-            let mut cells = self.cells.clone();
-            while cells.len() < index.len() {
-                cells.push((0, self.empty_states()));
-            }
-            for (cell, (cell_rows, states)) in cells.iter_mut().enumerate() {
-                if rows[cell] == 0 {
-                    continue;
-                }
-                *cell_rows += rows[cell];
+            let mut updated = Vec::new();
+            for (cell, &cell_rows) in rows.iter().enumerate().filter(|(_, &r)| r > 0) {
+                let mut states = self.states_of(cell);
                 for (state, partial) in states.iter_mut().zip(&partials) {
                     state.merge(&partial[cell])?;
                 }
+                updated.push((cell, cell_rows, states));
             }
-            self.index = index;
-            self.cells = cells;
-            self.rows += n as u64;
+            self.commit(index, updated, n);
             return Ok(());
         }
         let grouping = group_rows(&ids, index.len());
-        let mut updated: Vec<(usize, u64, Vec<AccState>)> =
-            Vec::with_capacity(grouping.cells.len());
+        let mut updated = Vec::with_capacity(grouping.cells.len());
         let single = grouping.cells.len() == 1;
         for (i, &cell) in grouping.cells.iter().enumerate() {
             let cell = cell as usize;
             let rows = &grouping.order[grouping.starts[i]..grouping.starts[i + 1]];
-            let mut states = match self.cells.get(cell) {
-                Some((_, states)) => states.clone(),
-                None => self.empty_states(),
-            };
+            let mut states = self.states_of(cell);
             let outcome = if single {
                 self.fold(&mut states, chunk)
             } else {
@@ -179,6 +161,21 @@ impl Executor {
             }
             updated.push((cell, rows.len() as u64, states));
         }
+        self.commit(index, updated, n);
+        Ok(())
+    }
+
+    /// A copy of a cell's states to update (empty states for a cell not seen yet).
+    fn states_of(&self, cell: usize) -> Vec<AccState> {
+        match self.cells.get(cell) {
+            Some((_, states)) => states.clone(),
+            None => self.empty_states(),
+        }
+    }
+
+    /// Makes a chunk's updates visible at once, once every cell of it has been updated: the new
+    /// cell index, each updated cell's (rows added, states), and the chunk's row count.
+    fn commit(&mut self, index: CellIndex, updated: Vec<(usize, u64, Vec<AccState>)>, n: usize) {
         self.index = index;
         self.ensure_cells();
         for (cell, rows, states) in updated {
@@ -186,7 +183,6 @@ impl Executor {
             self.cells[cell].1 = states;
         }
         self.rows += n as u64;
-        Ok(())
     }
 
     /// Per accumulator, per cell, the chunk's partial states, when every accumulator can compute

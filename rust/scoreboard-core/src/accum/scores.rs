@@ -98,6 +98,15 @@ struct Tally {
     bad_scores: u64,
 }
 
+/// The epsilon log loss clips by: the one recorded from the data, else float64's.
+pub(crate) fn effective_clip_eps(recorded: f64) -> f64 {
+    if recorded > 0.0 {
+        recorded
+    } else {
+        f64::EPSILON
+    }
+}
+
 impl ScoreRuns {
     /// Rows counted.
     pub fn n(&self) -> u64 {
@@ -106,11 +115,7 @@ impl ScoreRuns {
 
     /// The epsilon log loss clips probabilities by.
     pub fn clip_eps(&self) -> f64 {
-        if self.clip_eps > 0.0 {
-            self.clip_eps
-        } else {
-            f64::EPSILON
-        }
+        effective_clip_eps(self.clip_eps)
     }
 
     /// Every distinct score with its counts, in increasing score order.

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::binary::{encode_labels, BinaryLabels};
 use super::scores::{
-    bad_score, check_rows, key_score, merge_points, pieces, score_key, strings_are_not_scores,
-    RunPoint,
+    bad_score, check_rows, effective_clip_eps, key_score, merge_points, pieces, score_key,
+    strings_are_not_scores, RunPoint,
 };
 use super::weighted::read_weights;
 use super::{add_count, BLOCK};
@@ -156,11 +156,7 @@ impl WeightedScoreRuns {
     }
 
     pub fn clip_eps(&self) -> f64 {
-        if self.clip_eps > 0.0 {
-            self.clip_eps
-        } else {
-            f64::EPSILON
-        }
+        effective_clip_eps(self.clip_eps)
     }
 
     /// Every distinct score (of positive weight) with its weights, in increasing score order.
