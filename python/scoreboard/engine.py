@@ -446,9 +446,7 @@ def _from_pandas(frame: Any) -> pa.Table:
 
 
 def _mapping_column(batch: Mapping[str, Any], name: str, *, numeric: bool = False) -> KernelColumn:
-    if name not in batch:
-        raise DataError(f"missing column; the batch has {sorted(map(str, batch))}", column=name)
-    values = batch[name]
+    values = _mapping_values(batch, name)
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return _arrow_array(values, name, numeric=numeric)
     array = np.asarray(values)
@@ -462,6 +460,7 @@ def _mapping_column(batch: Mapping[str, Any], name: str, *, numeric: bool = Fals
 
 
 def _mapping_values(batch: Mapping[str, Any], name: str) -> Any:
+    """A dict batch's column; a missing one is a DataError listing the others."""
     if name not in batch:
         raise DataError(f"missing column; the batch has {sorted(map(str, batch))}", column=name)
     return batch[name]
