@@ -166,4 +166,5 @@ def _point(r: MetricResult) -> MetricPoint:
         ci_low=r.ci_low,
         ci_high=r.ci_high,
         window_index=r.window_index,
+        error_bound=r.error_bound,
     )

@@ -215,3 +215,25 @@ def test_history_of_a_file_that_is_not_a_store(invoke: Invoke, tmp_path: Path) -
     assert result.code == 2, result
     assert "not a SQLite database" in result.err
     assert notes.read_text() == "not SQLite\n" * 50
+
+
+def test_history_keeps_error_bounds_and_intervals(
+    invoke: Invoke, good: Path, store: Path, history: History, tmp_path: Path
+) -> None:
+    """A binned roc_auc's error bound and an interval are stored and read back as reported."""
+    spec_path = write_text(
+        tmp_path / "binned.yaml",
+        "version: 1\nmodel: m\ntask: binary\nthreshold: 0.3\n"
+        "columns: {y_true: is_fraud, y_score: fraud_score}\n"
+        "metrics:\n  - {kind: roc_auc, bins: 64}\n"
+        "  - {kind: recall, ci: {level: 0.9, method: wilson}}\n",
+    )
+    result = invoke("evaluate", spec_path, good, "--store", store, "--format", "json")
+    assert result.code == 0, result
+    reported = {r["metric"]: r for r in json.loads(result.out)["results"]}
+    stored = {p["metric"]: p for p in history(store)}
+    assert reported["roc_auc"]["error_bound"] > 0
+    for metric in ("roc_auc", "recall"):
+        for field in ("value", "error_bound", "ci_low", "ci_high"):
+            assert stored[metric][field] == reported[metric][field], (metric, field)
+    assert stored["recall"]["ci_low"] < stored["recall"]["value"] < stored["recall"]["ci_high"]

@@ -85,6 +85,7 @@ def test_undefined_values_keep_their_reason_and_never_become_zero(store: SQLiteS
 def test_confidence_intervals_counts_and_infinities_round_trip(store: SQLiteStore) -> None:
     points = [
         MetricPoint("f1", 0.93, 1_000_000, ci_low=0.92, ci_high=0.94),
+        MetricPoint("auc", 0.81, 10, error_bound=3e-6),
         MetricPoint("ratio", math.inf, 5),
         MetricPoint("gap", 0.5, 7, ci_low=math.nan, ci_high=None, reason="note"),
     ]
@@ -96,6 +97,7 @@ def test_confidence_intervals_counts_and_infinities_round_trip(store: SQLiteStor
         0.92,
         0.94,
     )
+    assert back["auc"].error_bound == 3e-6 and back["f1"].error_bound is None
     assert back["ratio"].value == math.inf
     assert back["gap"].ci_low is None and back["gap"].reason == "note"
 

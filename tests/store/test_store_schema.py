@@ -11,7 +11,7 @@ import pytest
 from store_factories import make_points, make_run
 
 from scoreboard.exceptions import StorageError
-from scoreboard.store import SQLiteStore, schema
+from scoreboard.store import MetricPoint, SQLiteStore, schema
 
 
 def _sha(path: Path) -> str:
@@ -96,6 +96,23 @@ def test_an_older_store_is_upgraded_in_place(
         assert store.schema_version() == latest + 1
         assert len(store.history()) == len(make_points(days=1))
     assert "notes" in _tables(db_path)
+
+
+def test_points_stored_before_error_bound_existed_read_back_without_one(db_path: Path) -> None:
+    """Migration 4 adds ``points.error_bound``: rows of a version-3 store read back as None after
+    the upgrade, and new rows keep theirs."""
+    with SQLiteStore(db_path) as store:
+        store.record_run(make_run(), make_points(days=1))
+    conn = sqlite3.connect(db_path)  # back to the version-3 layout
+    with conn:
+        conn.execute("ALTER TABLE points DROP COLUMN error_bound")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 4")
+    conn.close()
+    with SQLiteStore(db_path) as store:
+        assert store.schema_version() == len(schema.MIGRATIONS)
+        assert store.history() and all(p.error_bound is None for p in store.history())
+        store.record_run(make_run(data="data-2"), [MetricPoint("auc", 0.8, 9, error_bound=1e-4)])
+        assert [p.error_bound for p in store.history(metric="auc")] == [1e-4]
 
 
 def test_a_failing_migration_changes_nothing(

@@ -75,6 +75,9 @@ def command(
             "value": p.value,
             "n": p.n,
             "reason": p.reason,
+            "ci_low": p.ci_low,
+            "ci_high": p.ci_high,
+            "error_bound": p.error_bound,
         }
         for p in points
     ]

@@ -32,6 +32,7 @@ SCHEMA = pa.schema(
         ("reason", pa.string()),
         ("ci_low", pa.float64()),
         ("ci_high", pa.float64()),
+        ("error_bound", pa.float64()),
     ]
 )
 
@@ -53,6 +54,7 @@ def history_table(points: Sequence[StoredPoint]) -> pa.Table:
         "reason": [p.reason for p in points],
         "ci_low": [p.ci_low for p in points],
         "ci_high": [p.ci_high for p in points],
+        "error_bound": [p.error_bound for p in points],
     }
     return pa.table(rows, schema=SCHEMA)
 

@@ -77,6 +77,8 @@ class MetricPoint:
     ci_high: float | None = None
     #: The window instance number (row-count windows have no start time; time windows do too).
     window_index: int | None = None
+    #: Approximate values (binned roc_auc / pr_auc): the exact value lies in value ± error_bound.
+    error_bound: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -166,6 +166,15 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        version=4,
+        description="error_bound on points (binned roc_auc / pr_auc)",
+        statements=("ALTER TABLE points ADD COLUMN error_bound REAL",),
+    ),
+)
+
 # --- schema inspection ---------------------------------------------------------------------
 
 HAS_MIGRATIONS_TABLE = (
@@ -197,8 +206,8 @@ DELETE_POINTS = "DELETE FROM points WHERE run_id = ?"
 INSERT_POINT = """
 INSERT INTO points (
     run_id, metric, window_name, window_start, window_end, segment_json, segment_hash,
-    value, n, reason, ci_low, ci_high, recorded_at, window_index
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    value, n, reason, ci_low, ci_high, recorded_at, window_index, error_bound
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 DELETE_STATES = "DELETE FROM states WHERE run_id = ?"
 INSERT_STATE = """
@@ -211,7 +220,7 @@ VALUES (?, ?, ?, ?, ?)
 SELECT_POINTS = """
 SELECT p.run_id, r.model, r.model_version, p.metric, p.value, p.n, p.window_name,
        p.window_start, p.window_end, p.segment_json, p.reason, p.ci_low, p.ci_high,
-       p.recorded_at, p.window_index
+       p.recorded_at, p.window_index, p.error_bound
 FROM points AS p JOIN runs AS r ON r.run_id = p.run_id
 """
 #: History filters, keyed by argument name; each takes one bound parameter.

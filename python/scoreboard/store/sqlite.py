@@ -636,6 +636,7 @@ def _point_row(run_id: str, point: MetricPoint, now: str, where: str) -> Row:
         as_optional_float(point.ci_high, f"{where}.ci_high"),
         now,
         point.window_index,
+        as_optional_float(point.error_bound, f"{where}.error_bound"),
     )
 
 
@@ -691,9 +692,11 @@ def _stored_point(row: Row) -> StoredPoint:
         high,
         at,
         index,
+        bound,
     ) = row
     return StoredPoint(
         window_index=index,
+        error_bound=bound,
         metric=metric,
         value=value,
         n=n,
