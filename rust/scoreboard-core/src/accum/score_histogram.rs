@@ -129,15 +129,19 @@ impl ScoreHistogram {
     }
 }
 
-/// (counts, bad labels, bad scores) of one piece. Counts are u32 per block-flushed piece of at
-/// most `u32::MAX` rows, widened at the end.
+/// (counts, bad labels, bad scores) of one piece, counts laid out as in `ScoreHistogram`.
+///
+/// The hot loop keeps one `u64` per bin holding the negatives in its low half and the positives
+/// in its high half, so a row is one add of `1 << (32 * positive)`: half the memory traffic of
+/// two counter arrays (the table, 512 KiB at 65,536 bins, stays in L2). Halves are widened into
+/// the `u64` result before either can reach 2^32.
 fn count_piece<T: AsF64>(
     y_true: Values<'_>,
     scores: &[T],
     labels: &BinaryLabels<'_>,
     bins: usize,
 ) -> (Vec<u64>, u64, u64) {
-    let mut counts = vec![0u32; 2 * bins];
+    let mut packed = vec![0u64; bins];
     let mut wide = vec![0u64; 2 * bins];
     let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
     let scale = bins as f64;
@@ -157,24 +161,28 @@ fn count_piece<T: AsF64>(
             // `as usize` saturates (NaN -> 0), so a bad row still lands in range; it is counted
             // as bad and the chunk is rejected.
             let b = ((v * scale) as usize).min(last);
-            counts[2 * b + (c & 1 ^ 1) as usize] += 1;
+            packed[b] += 1u64 << ((c as u64 & 1) << 5);
         }
         bad_scores += bad_s as u64;
         bad_labels += bad_l as u64;
         since_flush += end - start;
         if since_flush > (u32::MAX as usize) - BLOCK {
-            for (w, c) in wide.iter_mut().zip(counts.iter_mut()) {
-                *w += *c as u64;
-                *c = 0;
-            }
+            widen(&mut packed, &mut wide);
             since_flush = 0;
         }
         start = end;
     }
-    for (w, c) in wide.iter_mut().zip(&counts) {
-        *w += *c as u64;
-    }
+    widen(&mut packed, &mut wide);
     (wide, bad_labels, bad_scores)
+}
+
+/// Adds packed (positives << 32 | negatives) counters into `wide` and zeroes them.
+fn widen(packed: &mut [u64], wide: &mut [u64]) {
+    for (p, w) in packed.iter_mut().zip(wide.chunks_exact_mut(2)) {
+        w[0] += *p >> 32;
+        w[1] += *p & u64::from(u32::MAX);
+        *p = 0;
+    }
 }
 
 #[cfg(test)]
