@@ -9,10 +9,14 @@
 //! (`score_histogram.rs`) is O(bins).
 //!
 //! Per chunk, scores become order-preserving `u64` keys (integer order == float order, -0.0 ==
-//! 0.0) split by label into two arrays (pieces of the chunk count, then fill, in parallel); both
-//! are sorted (one thread each) and run-length merged into one sorted run of (key, positives,
-//! negatives). The result is canonical: it depends only on the multiset
-//! of (score, label) pairs, never on chunking or threads.
+//! 0.0). A large chunk is first cut into key ranges by splitters drawn from a sample of its keys
+//! (a sample sort's first step): pieces of the chunk count their rows per (range, label), then
+//! write their keys into their own slice of each (range, label) array, all in parallel. Every
+//! array is sorted on its own (2 x ranges small sorts, balanced over the threads, instead of one
+//! large sort per label) and each range's positives and negatives are run-length merged into
+//! sorted runs of (key, positives, negatives), concatenated in range order. The result is
+//! canonical: it depends only on the multiset of (score, label) pairs, never on chunking,
+//! sampling or threads.
 //!
 //! The state is a small LSM tree of runs: up to 16 runs per level, merged into one run of the
 //! next level beyond that (a balanced tree of two-way merges), so folding in chunk after chunk
@@ -91,12 +95,18 @@ impl PartialEq for ScoreRuns {
 }
 
 /// What pass 1 learns of one piece of a chunk.
-#[derive(Default)]
 struct Tally {
-    pos: usize,
+    /// Rows per (key range, label): positives of range `r` at `2r`, negatives at `2r + 1`.
+    counts: Vec<usize>,
     bad_labels: u64,
     bad_scores: u64,
 }
+
+/// Key ranges of a large chunk: enough to balance the sorts over the threads, few enough that
+/// each stays large (their total cost is what a single sort would cost, minus a log factor).
+const RANGES: usize = 16;
+/// Keys sampled per range to choose the splitters.
+const SAMPLES_PER_RANGE: usize = 64;
 
 /// The epsilon log loss clips by: the one recorded from the data, else float64's.
 pub(crate) fn effective_clip_eps(recorded: f64) -> f64 {
@@ -149,14 +159,20 @@ impl ScoreRuns {
         if len == 0 {
             return Ok(());
         }
-        // Pass 1 (parallel over pieces): validate and count the positives and negatives.
+        let splitters = if len < PARALLEL_MIN_ROWS {
+            Vec::new()
+        } else {
+            sample_splitters(y_score, RANGES)
+        };
+        let slots = 2 * (splitters.len() + 1);
+        // Pass 1 (parallel over pieces): validate, and count each piece's rows per slot.
         let ranges = pieces(len);
         let tallies: Vec<Tally> = ranges
             .par_iter()
             .map(|r| {
                 dispatch_numeric!(y_score.slice(r.clone()),
-                    s => tally(y_true.slice(r.clone()), s, labels, unit_interval),
-                    Values::Dict { .. } => Tally::default())
+                    s => tally(y_true.slice(r.clone()), s, labels, unit_interval, &splitters),
+                    Values::Dict { .. } => Tally { counts: vec![0; slots], bad_labels: 0, bad_scores: 0 })
             })
             .collect();
         check_rows(
@@ -167,29 +183,38 @@ impl ScoreRuns {
             tallies.iter().map(|t| t.bad_labels).sum(),
             tallies.iter().map(|t| t.bad_scores).sum(),
         )?;
-        // Pass 2: write each piece's keys into its own slice of two shared arrays.
-        let n_pos: usize = tallies.iter().map(|t| t.pos).sum();
-        let mut pos_keys = vec![0u64; n_pos];
-        let mut neg_keys = vec![0u64; len - n_pos];
-        let mut jobs = Vec::with_capacity(ranges.len());
-        let (mut pos_rest, mut neg_rest) = (&mut pos_keys[..], &mut neg_keys[..]);
-        for (r, t) in ranges.iter().zip(&tallies) {
-            let (p, pr) = pos_rest.split_at_mut(t.pos);
-            let (q, nr) = neg_rest.split_at_mut(r.len() - t.pos);
-            jobs.push((r.clone(), p, q));
-            pos_rest = pr;
-            neg_rest = nr;
+        // Pass 2: each piece writes its keys into its own part of each slot (every piece's share
+        // of slot 0, then of slot 1, ...).
+        let sizes: Vec<usize> = (0..slots)
+            .map(|slot| tallies.iter().map(|t| t.counts[slot]).sum())
+            .collect();
+        let mut keys = vec![0u64; len];
+        let mut shares: Vec<Vec<&mut [u64]>> = ranges.iter().map(|_| Vec::new()).collect();
+        for (slot, mut rest) in split_sizes(&mut keys, &sizes).into_iter().enumerate() {
+            for (share, t) in shares.iter_mut().zip(&tallies) {
+                let (mine, tail) = rest.split_at_mut(t.counts[slot]);
+                share.push(mine);
+                rest = tail;
+            }
         }
-        jobs.into_par_iter().for_each(|(r, p, q)| {
+        ranges.par_iter().zip(shares).for_each(|(r, mut out)| {
             dispatch_numeric!(y_score.slice(r.clone()),
-                s => split_keys(y_true.slice(r), s, labels, p, q),
+                s => split_keys(y_true.slice(r.clone()), s, labels, &splitters, &mut out),
                 Values::Dict { .. } => {})
         });
-        // Sort both (the two on two threads) and run-length merge them. (pdqsort measured
-        // faster than an 8- or 11-bit LSD radix sort here, and than rayon's parallel sort on two
-        // shared cores.)
-        rayon::join(|| pos_keys.sort_unstable(), || neg_keys.sort_unstable());
-        let run = run_length(&pos_keys, &neg_keys);
+        // Sort every slot (small independent sorts, balanced over the threads), then run-length
+        // merge each range's positives and negatives; ranges are in key order.
+        let mut slot_arrays = split_sizes(&mut keys, &sizes);
+        slot_arrays.par_iter_mut().for_each(|a| a.sort_unstable());
+        let parts: Vec<Vec<Point>> = slot_arrays
+            .par_chunks(2)
+            .map(|pair| run_length(pair[0], pair[1]))
+            .collect();
+        let run = if parts.len() == 1 {
+            parts.into_iter().next().unwrap_or_default()
+        } else {
+            parts.concat()
+        };
         self.n = add_count(self.n, len as u64, "score runs")?;
         push_run(&mut self.runs, 0, Arc::new(run));
         self.clip_eps = self.clip_eps.max(eps);
@@ -277,13 +302,54 @@ pub(crate) fn pieces(len: usize) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// Splitters cutting the keys of a chunk into at most `ranges` ranges of similar size: quantiles
+/// of an evenly spaced sample, deduplicated (a key equal to a splitter goes to the range above
+/// it, so equal keys always share a range).
+fn sample_splitters(y_score: Values<'_>, ranges: usize) -> Vec<u64> {
+    let len = y_score.len();
+    let count = (ranges * SAMPLES_PER_RANGE).min(len);
+    let mut sample: Vec<u64> = dispatch_numeric!(y_score,
+        s => (0..count).map(|i| score_key(s[i * len / count].as_f64())).collect(),
+        Values::Dict { .. } => Vec::new());
+    sample.sort_unstable();
+    let mut splitters: Vec<u64> = (1..ranges)
+        .filter_map(|i| sample.get(i * sample.len() / ranges).copied())
+        .collect();
+    splitters.dedup();
+    splitters
+}
+
+/// Consecutive slices of `keys` of the given sizes.
+fn split_sizes<'a>(mut keys: &'a mut [u64], sizes: &[usize]) -> Vec<&'a mut [u64]> {
+    sizes
+        .iter()
+        .map(|&size| {
+            let (head, tail) = std::mem::take(&mut keys).split_at_mut(size);
+            keys = tail;
+            head
+        })
+        .collect()
+}
+
+/// The key range of `key`: how many splitters are at or below it (a branch-free scan: there
+/// are at most `RANGES - 1` splitters).
+#[inline(always)]
+fn range_of(key: u64, splitters: &[u64]) -> usize {
+    splitters.iter().map(|&s| (s <= key) as usize).sum()
+}
+
 fn tally<T: AsF64>(
     y_true: Values<'_>,
     scores: &[T],
     labels: &BinaryLabels<'_>,
     unit_interval: bool,
+    splitters: &[u64],
 ) -> Tally {
-    let mut t = Tally::default();
+    let mut t = Tally {
+        counts: vec![0; 2 * (splitters.len() + 1)],
+        bad_labels: 0,
+        bad_scores: 0,
+    };
     let mut codes = [0u8; BLOCK];
     let mut start = 0;
     while start < scores.len() {
@@ -291,24 +357,28 @@ fn tally<T: AsF64>(
         let codes = &mut codes[..end - start];
         encode_labels(y_true.slice(start..end), labels, codes);
         for (&c, x) in codes.iter().zip(&scores[start..end]) {
-            t.bad_scores += bad_score(x.as_f64(), unit_interval) as u64;
+            let v = x.as_f64();
+            t.bad_scores += bad_score(v, unit_interval) as u64;
             t.bad_labels += (c >> 1) as u64;
-            t.pos += (c == 1) as usize;
+            // Code 1 is a positive (slot 2r), anything else a negative (2r + 1); bad labels are
+            // counted and reject the chunk before pass 2.
+            t.counts[2 * range_of(score_key(v), splitters) + (c != 1) as usize] += 1;
         }
         start = end;
     }
     t
 }
 
-/// Writes the keys of positive rows to `pos` and of negative rows to `neg` (sized by `tally`).
+/// Writes each row's key into its slot (`out[2r]` positives, `out[2r + 1]` negatives of range
+/// `r`), sized by `tally`.
 fn split_keys<T: AsF64>(
     y_true: Values<'_>,
     scores: &[T],
     labels: &BinaryLabels<'_>,
-    pos: &mut [u64],
-    neg: &mut [u64],
+    splitters: &[u64],
+    out: &mut [&mut [u64]],
 ) {
-    let (mut pi, mut ni) = (0usize, 0usize);
+    let mut next = vec![0usize; out.len()];
     let mut codes = [0u8; BLOCK];
     let mut start = 0;
     while start < scores.len() {
@@ -317,13 +387,9 @@ fn split_keys<T: AsF64>(
         encode_labels(y_true.slice(start..end), labels, codes);
         for (&c, x) in codes.iter().zip(&scores[start..end]) {
             let key = score_key(x.as_f64());
-            if c == 1 {
-                pos[pi] = key;
-                pi += 1;
-            } else {
-                neg[ni] = key;
-                ni += 1;
-            }
+            let slot = 2 * range_of(key, splitters) + (c != 1) as usize;
+            out[slot][next[slot]] = key;
+            next[slot] += 1;
         }
         start = end;
     }
@@ -492,6 +558,54 @@ mod tests {
         assert_eq!(whole, chunked);
         assert_eq!(whole, merged);
         assert!(chunked.runs.len() <= 2 * FANOUT);
+    }
+
+    #[test]
+    fn key_ranges_of_a_large_chunk_give_the_reference_runs() {
+        // Above PARALLEL_MIN_ROWS the chunk is cut into sampled key ranges: heavy ties (a third
+        // of the rows on 0.0 / -0.0), negatives and distinct values must all land in order.
+        let len = 3 * PARALLEL_MIN_ROWS + 17;
+        let mut x: u64 = 7;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut y, mut s) = (Vec::with_capacity(len), Vec::with_capacity(len));
+        for _ in 0..len {
+            let r = next();
+            y.push((r % 3 == 0) as u8);
+            s.push(match r % 6 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => -((r >> 20) as f64),
+                _ => (r >> 11) as f64 / (1u64 << 53) as f64,
+            });
+        }
+        let mut state = ScoreRuns::default();
+        update(&mut state, &y, &s).unwrap();
+        let mut reference = std::collections::BTreeMap::<u64, (u64, u64)>::new();
+        for (&l, &v) in y.iter().zip(&s) {
+            let e = reference.entry(score_key(v)).or_default();
+            if l == 1 {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+        let expected: Vec<Point> = reference
+            .into_iter()
+            .map(|(key, (pos, neg))| Point { key, pos, neg })
+            .collect();
+        assert_eq!(state.points(), &expected[..]);
+        // A bad row far into the chunk is still located.
+        let mut bad = s.clone();
+        bad[len - 5] = f64::NAN;
+        let err = update(&mut ScoreRuns::default(), &y, &bad).unwrap_err();
+        assert!(
+            matches!(err, CoreError::InvalidData { first_row, .. } if first_row == (len - 5) as u64)
+        );
     }
 
     #[test]
