@@ -143,10 +143,11 @@ pub fn average_precision(
         tp += pos;
         fp += neg;
         if pos > 0.0 {
-            sum.add(pos / p * (tp / (tp + fp)));
+            sum.add(pos * (tp / (tp + fp)));
         }
     }
-    Outcome::of(sum.value())
+    // One division by P at the end rather than one per threshold.
+    Outcome::of(sum.value() / p)
 }
 
 /// How far the exact average precision can be from the binned one. Within a bin that starts after
