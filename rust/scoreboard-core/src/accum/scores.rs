@@ -206,15 +206,11 @@ impl ScoreRuns {
         // merge each range's positives and negatives; ranges are in key order.
         let mut slot_arrays = split_sizes(&mut keys, &sizes);
         slot_arrays.par_iter_mut().for_each(|a| a.sort_unstable());
-        let parts: Vec<Vec<Point>> = slot_arrays
-            .par_chunks(2)
-            .map(|pair| run_length(pair[0], pair[1]))
-            .collect();
-        let run = if parts.len() == 1 {
-            parts.into_iter().next().unwrap_or_default()
-        } else {
-            parts.concat()
-        };
+        // One output, written in range order (no per-range vectors to concatenate).
+        let mut run = Vec::with_capacity(len);
+        for pair in slot_arrays.chunks(2) {
+            run_length(pair[0], pair[1], &mut run);
+        }
         self.n = add_count(self.n, len as u64, "score runs")?;
         push_run(&mut self.runs, 0, Arc::new(run));
         self.clip_eps = self.clip_eps.max(eps);
@@ -395,9 +391,9 @@ fn split_keys<T: AsF64>(
     }
 }
 
-/// Sorted positive and negative keys -> a sorted run of (key, positives, negatives).
-fn run_length(pos: &[u64], neg: &[u64]) -> Vec<Point> {
-    let mut out = Vec::with_capacity(pos.len() + neg.len());
+/// Sorted positive and negative keys -> a sorted run of (key, positives, negatives), appended
+/// to `out`.
+fn run_length(pos: &[u64], neg: &[u64], out: &mut Vec<Point>) {
     let (mut i, mut j) = (0, 0);
     while i < pos.len() || j < neg.len() {
         let key = match (pos.get(i), neg.get(j)) {
@@ -419,7 +415,6 @@ fn run_length(pos: &[u64], neg: &[u64]) -> Vec<Point> {
             neg: (j - j0) as u64,
         });
     }
-    out
 }
 
 /// Merges two sorted runs, adding the counts of equal keys. Callers guarantee no overflow (the
