@@ -3,6 +3,9 @@
 //!
 //! Each chunk becomes one immutable, shared block (`Arc`), so cloning or merging a state copies
 //! pointers, not values; finalizers gather the blocks once.
+//!
+//! With a weight column, each block also keeps the rows' sample weights (after the columns), for
+//! scikit-learn's weighted percentile.
 
 use std::sync::Arc;
 
@@ -13,18 +16,43 @@ use super::add_count;
 use super::column_stats::{non_finite_error, numeric};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
-use crate::error::Result;
+use crate::error::{CoreError, Result};
+use super::weighted::read_weights;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExactValues {
     n: u64,
-    /// One block per chunk; a block holds one vector per column.
+    /// One block per chunk; a block holds one vector per column, then the weights if weighted.
     blocks: Vec<Arc<Vec<Vec<f64>>>>,
+    weighted: bool,
 }
 
 impl ExactValues {
+    /// An empty state that also keeps sample weights.
+    pub fn new_weighted() -> ExactValues {
+        ExactValues {
+            weighted: true,
+            ..ExactValues::default()
+        }
+    }
+
     pub fn n(&self) -> u64 {
         self.n
+    }
+
+    pub fn is_weighted(&self) -> bool {
+        self.weighted
+    }
+
+    /// Every row's weight, in the order of `column` (empty when unweighted).
+    pub fn weights(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        if self.weighted {
+            for b in &self.blocks {
+                out.extend_from_slice(&b[b.len() - 1]);
+            }
+        }
+        out
     }
 
     /// Every value of column `i` (in the spec's column order), in no particular order across
@@ -37,8 +65,17 @@ impl ExactValues {
         out
     }
 
-    pub fn update(&mut self, columns: &[(&str, Values<'_>)]) -> Result<()> {
-        let mut block = Vec::with_capacity(columns.len());
+    pub fn update(
+        &mut self,
+        columns: &[(&str, Values<'_>)],
+        weight: Option<(&str, Values<'_>)>,
+    ) -> Result<()> {
+        if self.weighted != weight.is_some() {
+            return Err(CoreError::IncompatibleState(
+                "exact values: weight column and state disagree".into(),
+            ));
+        }
+        let mut block = Vec::with_capacity(columns.len() + 1);
         let mut len = 0;
         for &(name, values) in columns {
             let values = numeric(name, values)?;
@@ -52,6 +89,9 @@ impl ExactValues {
             len = copied.len();
             block.push(copied);
         }
+        if let Some((name, values)) = weight {
+            block.push(read_weights(name, values)?);
+        }
         if len == 0 {
             return Ok(());
         }
@@ -61,6 +101,11 @@ impl ExactValues {
     }
 
     pub fn merge(&mut self, o: &ExactValues) -> Result<()> {
+        if self.weighted != o.weighted {
+            return Err(CoreError::IncompatibleState(
+                "weighted and unweighted exact values".into(),
+            ));
+        }
         self.n = add_count(self.n, o.n, "exact values")?;
         self.blocks.extend(o.blocks.iter().cloned());
         Ok(())
@@ -104,6 +149,46 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     }
     let lo = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     Some((lo + hi) / 2.0)
+}
+
+/// scikit-learn 1.9's `_weighted_percentile(values, weights, 100 q, average=True)` (numpy's
+/// "averaged_inverted_cdf" with weights): sort by value, take the first value whose cumulative
+/// weight reaches `q` of the total; when it reaches it within one machine epsilon (an absolute
+/// tolerance, as scikit-learn's), average it with the next value of non-zero weight. `None` when
+/// every weight is 0. Ties among equal values may be ordered differently than numpy's sort: the
+/// value chosen is the same, the cumulative sums may differ in the last bit.
+pub fn weighted_percentile(values: &[f64], weights: &[f64], q: f64) -> Option<f64> {
+    let mut pairs: Vec<(f64, f64)> = values.iter().copied().zip(weights.iter().copied()).collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // numpy's cumsum: sequential.
+    let mut cdf = Vec::with_capacity(pairs.len());
+    let mut run = 0.0;
+    for &(_, w) in &pairs {
+        run += w;
+        cdf.push(run);
+    }
+    let total = *cdf.last()?;
+    if total == 0.0 {
+        return None;
+    }
+    let mut target = q * total;
+    if target == 0.0 {
+        // Leading zero weights are skipped at q = 0 (scikit-learn #20528).
+        target = f64::from_bits(1);
+    }
+    let last = pairs.len() - 1;
+    // searchsorted(cdf, target, side="left"), clipped.
+    let i = cdf.partition_point(|&c| c < target).min(last);
+    if cdf[i] - target > f64::EPSILON {
+        return Some(pairs[i].0);
+    }
+    let mut j = (i + 1).min(last);
+    if pairs[j].1 == 0.0 {
+        // The next value of positive weight: searchsorted(cdf, cdf[i], side="right").
+        let next = cdf.partition_point(|&c| c <= cdf[i]);
+        j = if next > last { i } else { next };
+    }
+    Some((pairs[i].0 + pairs[j].0) / 2.0)
 }
 
 #[cfg(test)]
