@@ -393,17 +393,22 @@ fn merge_weighted_runs(a: &WeightedRun, b: &WeightedRun, k: usize) -> WeightedRu
         let take_b = i == a.keys.len() || (j < b.keys.len() && b.keys[j] <= a.keys[i]);
         if take_a && take_b {
             out.keys.push(a.keys[i]);
-            let (wa, wb) = (&a.weights[i * k..(i + 1) * k], &b.weights[j * k..(j + 1) * k]);
+            let (wa, wb) = (
+                &a.weights[i * k..(i + 1) * k],
+                &b.weights[j * k..(j + 1) * k],
+            );
             out.weights.extend(wa.iter().zip(wb).map(|(x, y)| x + y));
             i += 1;
             j += 1;
         } else if take_a {
             out.keys.push(a.keys[i]);
-            out.weights.extend_from_slice(&a.weights[i * k..(i + 1) * k]);
+            out.weights
+                .extend_from_slice(&a.weights[i * k..(i + 1) * k]);
             i += 1;
         } else {
             out.keys.push(b.keys[j]);
-            out.weights.extend_from_slice(&b.weights[j * k..(j + 1) * k]);
+            out.weights
+                .extend_from_slice(&b.weights[j * k..(j + 1) * k]);
             j += 1;
         }
     }

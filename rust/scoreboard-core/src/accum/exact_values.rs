@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use super::add_count;
 use super::column_stats::{non_finite_error, numeric};
+use super::weighted::read_weights;
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
-use super::weighted::read_weights;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ExactValues {
@@ -158,7 +158,11 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
 /// every weight is 0. Ties among equal values may be ordered differently than numpy's sort: the
 /// value chosen is the same, the cumulative sums may differ in the last bit.
 pub fn weighted_percentile(values: &[f64], weights: &[f64], q: f64) -> Option<f64> {
-    let mut pairs: Vec<(f64, f64)> = values.iter().copied().zip(weights.iter().copied()).collect();
+    let mut pairs: Vec<(f64, f64)> = values
+        .iter()
+        .copied()
+        .zip(weights.iter().copied())
+        .collect();
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     // numpy's cumsum: sequential.
     let mut cdf = Vec::with_capacity(pairs.len());
@@ -205,5 +209,56 @@ mod tests {
         assert_eq!(linear_quantile(&mut v, 1.0), Some(10.0));
         assert_eq!(linear_quantile(&mut v, 0.5), Some(5.5));
         assert!((linear_quantile(&mut v, 0.99).unwrap() - 9.91).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weighted_percentile_as_scikit_learn() {
+        // Unit weights: the median.
+        assert_eq!(
+            weighted_percentile(&[4.0, 1.0, 2.0, 3.0], &[1.0; 4], 0.5),
+            Some(2.5)
+        );
+        assert_eq!(
+            weighted_percentile(&[3.0, 1.0, 2.0], &[1.0; 3], 0.5),
+            Some(2.0)
+        );
+        // Half the weight exactly at 1: averaged with the next value of non-zero weight (5).
+        assert_eq!(
+            weighted_percentile(&[1.0, 3.0, 5.0, 7.0], &[1.0, 0.0, 1.0, 0.0], 0.5),
+            Some(3.0)
+        );
+        // Past half: the value itself.
+        assert_eq!(
+            weighted_percentile(&[1.0, 3.0, 5.0], &[3.0, 1.0, 1.0], 0.5),
+            Some(1.0)
+        );
+        // Trailing zero weights: no next value, the value itself.
+        assert_eq!(
+            weighted_percentile(&[1.0, 2.0, 9.0], &[1.0, 1.0, 0.0], 0.5),
+            Some(1.5)
+        );
+        assert_eq!(weighted_percentile(&[1.0, 2.0], &[0.0, 0.0], 0.5), None);
+        assert_eq!(weighted_percentile(&[], &[], 0.5), None);
+    }
+
+    #[test]
+    fn weighted_state_keeps_weights_and_refuses_mixing() {
+        let mut a = ExactValues::new_weighted();
+        a.update(
+            &[("y", Values::F64(&[1.0, 2.0]))],
+            Some(("w", Values::F64(&[0.5, 2.0]))),
+        )
+        .unwrap();
+        let bytes = postcard::to_allocvec(&a).unwrap();
+        let back: ExactValues = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.weights(), vec![0.5, 2.0]);
+        assert!(a
+            .update(
+                &[("y", Values::F64(&[1.0]))],
+                Some(("w", Values::F64(&[-1.0])))
+            )
+            .is_err());
+        assert_eq!(a.n(), 2);
+        assert!(a.merge(&ExactValues::default()).is_err());
     }
 }

@@ -204,7 +204,8 @@ impl MulticlassConfusion {
         if self.weighted {
             let mut grown = vec![CompensatedSum::default(); (k + 1) * (k + 1)];
             for t in 0..k {
-                grown[t * (k + 1)..t * (k + 1) + k].copy_from_slice(&self.weights[t * k..t * k + k]);
+                grown[t * (k + 1)..t * (k + 1) + k]
+                    .copy_from_slice(&self.weights[t * k..t * k + k]);
             }
             self.weights = grown;
         }
@@ -450,7 +451,10 @@ impl MulticlassConfusion {
         if !self.fixed {
             order.sort_by(|&a, &b| self.labels[a].cmp(&self.labels[b]));
         }
-        (order.iter().map(|&i| self.labels[i].clone()).collect(), order)
+        (
+            order.iter().map(|&i| self.labels[i].clone()).collect(),
+            order,
+        )
     }
 
     pub fn n(&self) -> u64 {
@@ -472,8 +476,12 @@ mod tests {
         )
         .unwrap();
         let mut b = MulticlassConfusion::new(None, 10);
-        b.update(("t", Values::I32(&[0, 5])), ("p", Values::I32(&[0, 2])), None)
-            .unwrap();
+        b.update(
+            ("t", Values::I32(&[0, 5])),
+            ("p", Values::I32(&[0, 2])),
+            None,
+        )
+        .unwrap();
         a.merge(&b).unwrap();
         let (labels, counts) = a.ordered();
         assert_eq!(labels, vec![Label::Int(0), Label::Int(2), Label::Int(5)]);
@@ -481,11 +489,50 @@ mod tests {
     }
 
     #[test]
+    fn weighted_matrix_merges_by_label_and_validates_labels_first() {
+        let mut a = MulticlassConfusion::new_weighted(None, 10);
+        a.update(
+            ("t", Values::I64(&[2, 0, 2])),
+            ("p", Values::I64(&[2, 2, 0])),
+            Some(("w", Values::F64(&[0.5, 1.0, 2.0]))),
+        )
+        .unwrap();
+        let mut b = MulticlassConfusion::new_weighted(None, 10);
+        b.update(
+            ("t", Values::I64(&[0, 2])),
+            ("p", Values::I64(&[0, 2])),
+            Some(("w", Values::F64(&[3.0, 0.25]))),
+        )
+        .unwrap();
+        a.merge(&b).unwrap();
+        let (labels, counts) = a.ordered();
+        assert_eq!(labels, vec![Label::Int(0), Label::Int(2)]);
+        assert_eq!(counts, vec![1, 1, 1, 2]);
+        assert_eq!(a.ordered_weights(), vec![3.0, 1.0, 2.0, 0.75]);
+        // A bad label is reported before a bad weight, and leaves the state as it was.
+        let before = a.clone();
+        let err = a
+            .update(
+                ("t", Values::F64(&[0.0, 0.5])),
+                ("p", Values::I64(&[0, 0])),
+                Some(("w", Values::F64(&[-1.0, 1.0]))),
+            )
+            .unwrap_err();
+        assert!(matches!(err, CoreError::InvalidData { ref column, .. } if column == "t"));
+        assert_eq!(a, before);
+        assert!(a.merge(&MulticlassConfusion::new(None, 10)).is_err());
+    }
+
+    #[test]
     fn failed_update_leaves_state_untouched() {
         let labels = vec![Label::Int(0), Label::Int(1)];
         let mut a = MulticlassConfusion::new(Some(labels), 10);
-        a.update(("t", Values::I64(&[0, 1])), ("p", Values::I64(&[0, 1])), None)
-            .unwrap();
+        a.update(
+            ("t", Values::I64(&[0, 1])),
+            ("p", Values::I64(&[0, 1])),
+            None,
+        )
+        .unwrap();
         let before = a.clone();
         let err = a
             .update(

@@ -35,7 +35,8 @@ impl PartialEq for ScoreHistogram {
         self.bins == other.bins
             && self.weighted == other.weighted
             && (0..self.bins).all(|b| self.bin(b) == other.bin(b))
-            && (!self.weighted || (0..self.bins).all(|b| self.weighted_bin(b) == other.weighted_bin(b)))
+            && (!self.weighted
+                || (0..self.bins).all(|b| self.weighted_bin(b) == other.weighted_bin(b)))
     }
 }
 

@@ -103,7 +103,12 @@ fn multiclass_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     match metric.multi_class.unwrap_or(MultiClass::Ovr) {
         MultiClass::Ovr => {
             for (c, run) in runs.iter().enumerate() {
-                scores.push(column_auc(run, k, c, |j| j != c));
+                // As scikit-learn's weighted average: a class without rows weighs 0 and scores 0.
+                scores.push(if weighted && s.support[c] == 0 {
+                    Outcome::of(0.0)
+                } else {
+                    column_auc(run, k, c, |j| j != c)
+                });
                 weights.push(s.support[c] as f64);
             }
         }

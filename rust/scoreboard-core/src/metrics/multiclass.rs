@@ -60,9 +60,7 @@ impl Table {
                 .map(|j| self.counts[i * self.k + j] + self.counts[j * self.k + i])
                 .sum()
         };
-        (0..self.k)
-            .filter(|&i| self.fixed || rows(i) > 0)
-            .collect()
+        (0..self.k).filter(|&i| self.fixed || rows(i) > 0).collect()
     }
 }
 
@@ -166,10 +164,10 @@ fn kappa_weighted(t: &Table, zd: ZeroDivision) -> Outcome {
     let truth: Vec<f64> = (0..k).map(|i| t.true_count(i)).collect();
     let n: f64 = pred.iter().sum();
     let (mut observed, mut expected) = (0.0, 0.0);
-    for i in 0..k {
-        for j in (0..k).filter(|&j| j != i) {
+    for (i, &p) in pred.iter().enumerate() {
+        for (j, &t_j) in truth.iter().enumerate().filter(|&(j, _)| j != i) {
             observed += t.cells[i * k + j];
-            expected += pred[i] * truth[j] / n;
+            expected += p * t_j / n;
         }
     }
     kappa_from(observed, expected, zd)
