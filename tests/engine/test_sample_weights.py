@@ -229,7 +229,12 @@ def test_no_confidence_intervals_with_weights_yet() -> None:
 # --- multiclass ----------------------------------------------------------------------------
 
 MULTICLASS_AVERAGED = [
-    {"kind": kind, "average": avg, "name": f"{kind}_{avg}", **({"beta": 0.5} if kind == "fbeta" else {})}
+    {
+        "kind": kind,
+        "average": avg,
+        "name": f"{kind}_{avg}",
+        **({"beta": 0.5} if kind == "fbeta" else {}),
+    }
     for kind in ("precision", "recall", "f1", "fbeta", "jaccard")
     for avg in ("micro", "macro", "weighted", "none")
 ]
@@ -261,7 +266,11 @@ def multiclass_reference(name: str, y: np.ndarray, p: np.ndarray, w: np.ndarray)
             "jaccard": skm.jaccard_score,
         }[kind]
         out = fn(y, p, average=average, sample_weight=w, zero_division=0, labels=labels, **extra)
-        return dict(zip(map(str, labels), np.atleast_1d(out).tolist(), strict=True)) if average is None else out
+        return (
+            dict(zip(map(str, labels), np.atleast_1d(out).tolist(), strict=True))
+            if average is None
+            else out
+        )
 
 
 def check_multiclass_labels(y: np.ndarray, p: np.ndarray, w: np.ndarray, **kw: Any) -> None:
@@ -291,9 +300,7 @@ def weighted_multiclass(draw: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     y = draw(hnp.arrays(np.int64, n, elements=st.integers(0, k - 1)))
     p = draw(hnp.arrays(np.int64, n, elements=st.integers(0, k)))  # class k: only predicted
     w = draw(
-        hnp.arrays(
-            np.float64, n, elements=st.sampled_from([0.0, 1.0, 3.0]) | st.floats(0.001, 10)
-        )
+        hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0, 3.0]) | st.floats(0.001, 10))
     )
     return y, p, w
 
@@ -312,7 +319,9 @@ def test_multiclass_zero_weights_and_zero_weight_classes() -> None:
     y, p = np.array([0, 1, 2, 2, 1]), np.array([0, 2, 2, 1, 1])
     # Class 0 has rows but no weight: still a reported class (as scikit-learn's labels).
     check_multiclass_labels(y, p, np.array([0.0, 1.0, 2.0, 0.5, 1.5]))
-    plan = make_plan("multiclass", ["accuracy", "mcc"], columns={"y_true": "y", "y_pred": "p", "weight": "w"})
+    plan = make_plan(
+        "multiclass", ["accuracy", "mcc"], columns={"y_true": "y", "y_pred": "p", "weight": "w"}
+    )
     res = plan.evaluate({"y": y, "p": p, "w": np.zeros(5)})
     assert res.value("accuracy") is None and res.value("mcc") is None
 
@@ -466,8 +475,12 @@ def percentile_reference(kind: str, y: np.ndarray, p: np.ndarray, w: np.ndarray)
     data=st.integers(1, 300).flatmap(
         lambda n: st.tuples(
             # Small integer values: many ties, and cumulative weights landing exactly on 50%.
-            hnp.arrays(np.float64, n, elements=st.integers(-5, 5).map(float) | st.floats(-1e3, 1e3)),
-            hnp.arrays(np.float64, n, elements=st.integers(-5, 5).map(float) | st.floats(-1e3, 1e3)),
+            hnp.arrays(
+                np.float64, n, elements=st.integers(-5, 5).map(float) | st.floats(-1e3, 1e3)
+            ),
+            hnp.arrays(
+                np.float64, n, elements=st.integers(-5, 5).map(float) | st.floats(-1e3, 1e3)
+            ),
             hnp.arrays(np.float64, n, elements=st.integers(0, 4).map(float) | st.floats(0, 10)),
         )
     ),
@@ -503,9 +516,12 @@ def test_weighted_median_averages_on_exact_halves_and_skips_zero_weights() -> No
         res = plan.evaluate({"y": y, "p": p, "w": w})
         for kind in ("median_absolute_error", "d2_absolute_error"):
             close(res.value(kind), percentile_reference(kind, y, p, w), kind, rel=1e-12)
-    assert plan.evaluate({"y": np.zeros(3), "p": np.ones(3), "w": np.zeros(3)}).value(
-        "median_absolute_error"
-    ) is None
+    assert (
+        plan.evaluate({"y": np.zeros(3), "p": np.ones(3), "w": np.zeros(3)}).value(
+            "median_absolute_error"
+        )
+        is None
+    )
 
 
 # --- integer weights, windows x segments, merges, round trips --------------------------------
@@ -519,10 +535,14 @@ def test_integer_weights_equal_repeated_rows_for_the_new_weighted_states() -> No
     w = rng.integers(0, 4, n)
     metrics: list[Any] = [*MULTICLASS_PLAIN[:-1], *MULTICLASS_AVERAGED[:8], *CLASS_SCORE_METRICS]
     cols = {"y_true": "y", "y_pred": "p", "y_score": "s"}
-    weighted = make_plan("multiclass", metrics, columns={**cols, "weight": "w"}, labels=[0, 1, 2, 3])
+    weighted = make_plan(
+        "multiclass", metrics, columns={**cols, "weight": "w"}, labels=[0, 1, 2, 3]
+    )
     plain = make_plan("multiclass", metrics, columns=cols, labels=[0, 1, 2, 3])
     a = weighted.evaluate({"y": y, "p": pred, "s": s, "w": w}, chunk_rows=101)
-    b = plain.evaluate({"y": np.repeat(y, w), "p": np.repeat(pred, w), "s": np.repeat(s, w, axis=0)})
+    b = plain.evaluate(
+        {"y": np.repeat(y, w), "p": np.repeat(pred, w), "s": np.repeat(s, w, axis=0)}
+    )
     for x, z in zip(a, b, strict=True):
         assert (x.metric, x.segment) == (z.metric, z.segment)
         close(x.value, z.value if z.value is not None else math.nan, x.metric, rel=1e-9)
@@ -532,13 +552,20 @@ def test_integer_weights_equal_repeated_rows_for_the_new_weighted_states() -> No
     ra = wa.evaluate({"y": yr, "p": pr, "w": w}, chunk_rows=50)
     rb = make_plan("regression", reg).evaluate({"y": np.repeat(yr, w), "p": np.repeat(pr, w)})
     for kind in reg:
-        close(ra.value(kind), rb.value(kind) if rb.value(kind) is not None else math.nan, kind, rel=1e-9)
+        close(
+            ra.value(kind),
+            rb.value(kind) if rb.value(kind) is not None else math.nan,
+            kind,
+            rel=1e-9,
+        )
 
 
 def new_weighted_plans() -> list[tuple[Any, dict[str, np.ndarray]]]:
     rng = np.random.default_rng(33)
     n = 4000
-    day = np.datetime64("2024-01-01T00:00:00") + rng.integers(0, 3 * 86400, n).astype("timedelta64[s]")
+    day = np.datetime64("2024-01-01T00:00:00") + rng.integers(0, 3 * 86400, n).astype(
+        "timedelta64[s]"
+    )
     common: dict[str, Any] = {
         "segments": ["seg"],
         "windows": [{"name": "daily", "tumbling": "1d"}],
@@ -572,18 +599,33 @@ def new_weighted_plans() -> list[tuple[Any, dict[str, np.ndarray]]]:
     }
     binned = make_plan(
         "binary",
-        [{"kind": "roc_auc", "bins": 50, "name": "auc"}, {"kind": "pr_auc", "bins": 50, "name": "ap"}],
+        [
+            {"kind": "roc_auc", "bins": 50, "name": "auc"},
+            {"kind": "pr_auc", "bins": 50, "name": "ap"},
+        ],
         columns={**WEIGHTED_COLUMNS, "timestamp": "t"},
         **common,
     )
-    b_data = {"y": rng.integers(0, 2, n), "p": np.round(rng.random(n), 3), "w": w, "t": day, "seg": seg}
+    b_data = {
+        "y": rng.integers(0, 2, n),
+        "p": np.round(rng.random(n), 3),
+        "w": w,
+        "t": day,
+        "seg": seg,
+    }
     reg = make_plan(
         "regression",
         ["median_absolute_error", "d2_absolute_error"],
         columns={"y_true": "y", "y_pred": "p", "weight": "w", "timestamp": "t"},
         **common,
     )
-    r_data = {"y": np.round(rng.normal(size=n), 1), "p": np.round(rng.normal(size=n), 1), "w": w, "t": day, "seg": seg}
+    r_data = {
+        "y": np.round(rng.normal(size=n), 1),
+        "p": np.round(rng.normal(size=n), 1),
+        "w": w,
+        "t": day,
+        "seg": seg,
+    }
     return [(mc, mc_data), (binned, b_data), (reg, r_data)]
 
 
@@ -616,7 +658,12 @@ def test_new_weighted_states_chunk_merge_round_trip_over_windows_and_segments() 
                 )
                 close(r.value, float(want), r.metric, rel=1e-9)
             if r.metric in ("median_absolute_error", "d2_absolute_error"):
-                close(r.value, percentile_reference(r.metric, y, data["p"][cell], w), r.metric, rel=1e-9)
+                close(
+                    r.value,
+                    percentile_reference(r.metric, y, data["p"][cell], w),
+                    r.metric,
+                    rel=1e-9,
+                )
 
 
 def test_bad_weights_are_located_in_the_new_weighted_states() -> None:

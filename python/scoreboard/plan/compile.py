@@ -69,9 +69,7 @@ def compile_spec(spec: Spec) -> Plan:
             )
             continue
         has_threshold = getattr(entry, "threshold", None) is not None
-        if spec.columns.weight is not None and (
-            problem := _weights_problem(spec, entry)
-        ):
+        if spec.columns.weight is not None and (problem := _weights_problem(spec, entry)):
             problems.append(src.problem((*where, "kind"), problem, "weights_not_supported"))
             continue
         if has_threshold and (problem := _threshold_problem(spec, info.reads)) is not None:
@@ -401,11 +399,7 @@ def _weighted(spec: Spec, acc: dict[str, Any]) -> dict[str, Any]:
 def _weights_problem(spec: Spec, entry: Any) -> str | None:
     """Why this metric cannot honour the weight column, or None. Column statistics and quantiles
     are unweighted by definition (scikit-learn has no such metrics)."""
-    if (
-        spec.task == "multiclass"
-        and isinstance(entry, CurveMetric)
-        and entry.multi_class == "ovo"
-    ):
+    if spec.task == "multiclass" and isinstance(entry, CurveMetric) and entry.multi_class == "ovo":
         # scikit-learn's own refusal (roc_auc_score raises ValueError).
         return (
             "sample_weight is not supported for multiclass one-vs-one ROC AUC (as in "
