@@ -673,3 +673,27 @@ def test_bad_weights_are_located_in_the_new_weighted_states() -> None:
         with pytest.raises(DataError) as info:
             plan.evaluate(bad)
         assert (info.value.column, info.value.row) == ("w", 3)
+
+
+def test_tiny_weights_do_not_underflow() -> None:
+    """Products of weights (p * n, a * b) underflow for subnormal weights; rates do not."""
+    y, s = np.array([0, 1, 0, 1]), np.array([0.0, 0.25, 0.75, 0.9])
+    w = np.full(4, 6e-294)
+    plan = make_plan(
+        "binary",
+        [
+            "roc_auc",
+            "pr_auc",
+            {"kind": "roc_auc", "bins": 2, "name": "auc2"},
+            {"kind": "pr_auc", "bins": 2, "name": "ap2"},
+        ],
+        columns=WEIGHTED_COLUMNS,
+    )
+    res = plan.evaluate({"y": y, "p": s, "w": w})
+    close(res.value("roc_auc"), skm.roc_auc_score(y, s, sample_weight=w), "roc_auc")
+    close(res.value("pr_auc"), skm.average_precision_score(y, s, sample_weight=w), "pr_auc")
+    binned = np.minimum(np.floor(s * 2), 1) / 2
+    for name, fn in (("auc2", skm.roc_auc_score), ("ap2", skm.average_precision_score)):
+        r = next(r for r in res if r.metric == name)
+        close(r.value, fn(y, binned, sample_weight=w), name)
+        assert r.error_bound is not None and r.error_bound > 0

@@ -101,20 +101,31 @@ pub fn finalize_binned(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, Opt
 /// (`a * b`) are the ones whose order is unknown, and for average precision the per-positive
 /// precision bounds hold for any weights (see `average_precision_bound`).
 fn finalize_weighted_bins(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, Option<f64>) {
-    let groups = || (0..h.bins()).rev().map(|b| h.weighted_bin(b));
-    let (p, n) = groups().fold((0.0, 0.0), |(p, n), (a, b)| (p + a, n + b));
-    if p + n == 0.0 {
+    let total: f64 = (0..h.bins())
+        .map(|b| h.weighted_bin(b))
+        .map(|(a, b)| a + b)
+        .sum();
+    if total == 0.0 {
         // Every row weighs 0.
         return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
     }
+    // Both metrics and their bounds are invariant to scaling the weights; weights as fractions
+    // of the total keep the products in the bounds from underflowing.
+    let groups = || {
+        (0..h.bins())
+            .rev()
+            .map(|b| h.weighted_bin(b))
+            .map(move |(a, b)| (a / total, b / total))
+    };
+    let (p, n) = groups().fold((0.0, 0.0), |(p, n), (a, b)| (p + a, n + b));
     match metric.kind {
         MetricKind::RocAuc => {
             let o = roc_auc_weighted(groups(), p, n);
             let mut within = CompensatedSum::default();
             for (a, b) in groups() {
-                within.add(a * b);
+                within.add((a / p) * (b / n));
             }
-            let bound = o.value.map(|_| within.value() / (2.0 * p * n));
+            let bound = o.value.map(|_| within.value() / 2.0);
             (o, bound)
         }
         MetricKind::PrAuc => {
@@ -158,10 +169,11 @@ pub fn roc_auc_weighted(groups_desc: impl Iterator<Item = (f64, f64)>, p: f64, n
     let mut tp = 0.0;
     let mut twice_area = CompensatedSum::default();
     for (pos, neg) in groups_desc {
-        twice_area.add(neg * (2.0 * tp + pos));
+        // Normalised term by term: `p * n` can underflow (tiny weights) where the rates do not.
+        twice_area.add((neg / n) * ((2.0 * tp + pos) / p));
         tp += pos;
     }
-    Outcome::of(twice_area.value() / (2.0 * p * n))
+    Outcome::of(twice_area.value() / 2.0)
 }
 
 /// scikit-learn's `average_precision_score`: sum over thresholds of (R_k - R_{k-1}) P_k, without
