@@ -337,17 +337,9 @@ impl MulticlassConfusion {
         // A new label seen mid-chunk grows k, so counts are staged per block and only folded in
         // once the whole chunk is known to be valid (a failed update leaves the state untouched).
         let before = self.clone();
-        let weights = match weight {
-            Some((name, values)) => {
-                // Labels first: a bad label is reported before a bad weight.
-                let mut probe = self.clone();
-                probe.weighted = false;
-                probe.weights = Vec::new();
-                probe.update((true_name, y_true), (pred_name, y_pred), None)?;
-                Some(read_weights(name, values)?)
-            }
-            None => None,
-        };
+        // With weights, each row's (true, predicted) codes are kept until the whole chunk's
+        // labels are known valid: labels are reported before weights, as without weights.
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut a = vec![0u32; BLOCK];
         let mut b = vec![0u32; BLOCK];
         let len = y_true.len();
@@ -370,12 +362,23 @@ impl MulticlassConfusion {
             for (&t, &p) in a[..n].iter().zip(&b[..n]) {
                 self.counts[t as usize * k + p as usize] += 1;
             }
-            if let Some(w) = &weights {
-                for ((&t, &p), &wi) in a[..n].iter().zip(&b[..n]).zip(&w[start..end]) {
-                    self.weights[t as usize * k + p as usize].add(wi);
-                }
+            if weight.is_some() {
+                pairs.extend(a[..n].iter().copied().zip(b[..n].iter().copied()));
             }
             start = end;
+        }
+        if let Some((name, values)) = weight {
+            let w = match read_weights(name, values) {
+                Ok(w) => w,
+                Err(e) => {
+                    *self = before;
+                    return Err(e);
+                }
+            };
+            let k = self.labels.len();
+            for (&(t, p), &wi) in pairs.iter().zip(&w) {
+                self.weights[t as usize * k + p as usize].add(wi);
+            }
         }
         Ok(())
     }
