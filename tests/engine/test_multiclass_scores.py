@@ -37,9 +37,11 @@ def reference(name: str, y: np.ndarray, p: np.ndarray, labels: list[Any]) -> flo
             return float(skm.log_loss(y, p, labels=labels))
         if name.startswith("top"):
             return float(skm.top_k_accuracy_score(y, p, k=int(name[-1]), labels=labels))
-        if not present:
-            return math.nan
         multi, average = name.split("_")
+        if not present and name != "ovr_weighted":
+            return math.nan  # (ovr weighted gives an absent class weight 0, and scores the rest)
+        if len(set(y.tolist())) < 2:
+            return math.nan
         return float(skm.roc_auc_score(y, p, multi_class=multi, average=average, labels=labels))
 
 

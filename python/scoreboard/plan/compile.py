@@ -69,9 +69,7 @@ def compile_spec(spec: Spec) -> Plan:
             )
             continue
         has_threshold = getattr(entry, "threshold", None) is not None
-        if spec.columns.weight is not None and (
-            problem := _weights_problem(spec, entry, info.reads)
-        ):
+        if spec.columns.weight is not None and (problem := _weights_problem(spec, entry)):
             problems.append(src.problem((*where, "kind"), problem, "weights_not_supported"))
             continue
         if has_threshold and (problem := _threshold_problem(spec, info.reads)) is not None:
@@ -133,7 +131,9 @@ def compile_spec(spec: Spec) -> Plan:
             )
         elif info.reads == "sample":
             columns = [spec.columns.y_true, spec.columns.y_pred]
-            accumulator = accumulators.index({"kind": "exact_values", "columns": columns})
+            accumulator = accumulators.index(
+                {"kind": "exact_values", "columns": columns, **_weight_field(spec)}
+            )
         elif isinstance(entry, QuantileMetric):
             column = _resolve_column(spec, entry.column)
             acc = (
@@ -308,6 +308,7 @@ def _class_scores_accumulator(spec: Spec) -> dict[str, Any]:
         "curves": any(e.kind == "roc_auc" for e in entries),
         "unit_interval": any(e.kind == "log_loss" for e in entries),
         **({"list": score} if isinstance(score, str) else {}),
+        **_weight_field(spec),
     }
 
 
@@ -395,15 +396,15 @@ def _weighted(spec: Spec, acc: dict[str, Any]) -> dict[str, Any]:
     return {**acc, "kind": _WEIGHTED_KINDS[acc["kind"]], "weight": weight}
 
 
-def _weights_problem(spec: Spec, entry: Any, reads: str) -> str | None:
-    """Why this metric cannot honour the weight column yet, or None. Column statistics and
-    quantiles are unweighted by definition (scikit-learn has no such metrics)."""
-    if spec.task == "multiclass":
-        return "sample weights are not supported for multiclass tasks yet"
-    if isinstance(entry, CurveMetric) and entry.bins is not None:
-        return "sample weights are not supported by binned roc_auc/pr_auc yet; drop bins"
-    if reads == "sample":
-        return f"sample weights are not supported by {entry.kind} yet"
+def _weights_problem(spec: Spec, entry: Any) -> str | None:
+    """Why this metric cannot honour the weight column, or None. Column statistics and quantiles
+    are unweighted by definition (scikit-learn has no such metrics)."""
+    if spec.task == "multiclass" and isinstance(entry, CurveMetric) and entry.multi_class == "ovo":
+        # scikit-learn's own refusal (roc_auc_score raises ValueError).
+        return (
+            "sample_weight is not supported for multiclass one-vs-one ROC AUC (as in "
+            "scikit-learn); use multi_class: ovr"
+        )
     return None
 
 
@@ -440,7 +441,7 @@ def _score_accumulator(
         "negative": negative,
     }
     if isinstance(entry, CurveMetric) and entry.bins is not None:
-        return {"kind": "score_histogram", **common, "bins": entry.bins}
+        return {"kind": "score_histogram", **common, "bins": entry.bins, **_weight_field(spec)}
     return {"kind": "score_runs", **common, "unit_interval": unit_interval}
 
 
@@ -457,6 +458,7 @@ def _accumulator(
             "y_true": cols.y_true,
             "y_pred": cols.y_pred,
             "labels": classes,
+            **_weight_field(spec),
         }
     positive, negative = labels
     scored = cols.y_score is not None

@@ -58,7 +58,7 @@ fn main() {
         let finalize = t.elapsed();
         let t = Instant::now();
         let mut h = ScoreHistogram::new(65_536);
-        h.update(("y", Values::I8(&y)), ("s", Values::F64(&s)), &labels)
+        h.update(("y", Values::I8(&y)), ("s", Values::F64(&s)), None, &labels)
             .unwrap();
         let binned = t.elapsed();
         println!(

@@ -53,6 +53,9 @@ pub enum AccumulatorSpec {
         y_true: String,
         y_pred: String,
         labels: Option<Vec<Label>>,
+        /// Sample weights: the matrix also sums them per cell.
+        #[serde(default)]
+        weight: Option<String>,
     },
     /// Error and target moments for regression metrics.
     RegressionMoments { y_true: String, y_pred: String },
@@ -127,11 +130,19 @@ pub enum AccumulatorSpec {
         curves: bool,
         #[serde(default)]
         unit_interval: bool,
+        /// Sample weights, summed alongside the counts.
+        #[serde(default)]
+        weight: Option<String>,
     },
     /// A relative-error quantile sketch of one numeric column.
     QuantileSketch { column: String },
     /// Every value of the columns (O(n) memory): medians and exact quantiles.
-    ExactValues { columns: Vec<String> },
+    ExactValues {
+        columns: Vec<String>,
+        /// Sample weights, kept with the values.
+        #[serde(default)]
+        weight: Option<String>,
+    },
     /// A `bins`-bin histogram of positive and negative rows over scores in [0, 1].
     ScoreHistogram {
         y_true: String,
@@ -139,6 +150,9 @@ pub enum AccumulatorSpec {
         positive: Label,
         negative: Label,
         bins: usize,
+        /// Sample weights, summed per bin alongside the counts.
+        #[serde(default)]
+        weight: Option<String>,
     },
 }
 
@@ -147,8 +161,19 @@ impl AccumulatorSpec {
     pub fn columns(&self) -> Vec<&str> {
         match self {
             AccumulatorSpec::BinaryConfusion { y_true, y_pred, .. }
-            | AccumulatorSpec::MulticlassConfusion { y_true, y_pred, .. }
+            | AccumulatorSpec::MulticlassConfusion {
+                y_true,
+                y_pred,
+                weight: None,
+                ..
+            }
             | AccumulatorSpec::RegressionMoments { y_true, y_pred } => vec![y_true, y_pred],
+            AccumulatorSpec::MulticlassConfusion {
+                y_true,
+                y_pred,
+                weight: Some(weight),
+                ..
+            } => vec![y_true, y_pred, weight],
             AccumulatorSpec::ScoreRuns {
                 y_true, y_score, ..
             }
@@ -159,8 +184,17 @@ impl AccumulatorSpec {
                 ..
             }
             | AccumulatorSpec::ScoreHistogram {
-                y_true, y_score, ..
+                y_true,
+                y_score,
+                weight: None,
+                ..
             } => vec![y_true, y_score],
+            AccumulatorSpec::ScoreHistogram {
+                y_true,
+                y_score,
+                weight: Some(weight),
+                ..
+            } => vec![y_true, y_score, weight],
             AccumulatorSpec::ThresholdConfusion {
                 y_true,
                 y_score,
@@ -198,14 +232,22 @@ impl AccumulatorSpec {
             | AccumulatorSpec::QuantileSketch { column } => {
                 vec![column]
             }
-            AccumulatorSpec::ClassScores { y_true, scores, .. } => {
+            AccumulatorSpec::ClassScores {
+                y_true,
+                scores,
+                weight,
+                ..
+            } => {
                 let mut out = vec![y_true.as_str()];
                 out.extend(scores.iter().map(|s| s.as_str()));
+                out.extend(weight.as_deref());
                 out
             }
-            AccumulatorSpec::ExactValues { columns } => {
-                columns.iter().map(|c| c.as_str()).collect()
-            }
+            AccumulatorSpec::ExactValues { columns, weight } => columns
+                .iter()
+                .map(|c| c.as_str())
+                .chain(weight.as_deref())
+                .collect(),
         }
     }
 }

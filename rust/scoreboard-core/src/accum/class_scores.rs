@@ -4,6 +4,11 @@
 //!
 //! The curve state is O(classes² × distinct scores); each column's runs form a stack of shared
 //! runs (as in `scores.rs`), so chunk after chunk costs O(n log n) and cloning is cheap.
+//!
+//! With a weight column (scikit-learn's `sample_weight`) the state also sums the weights: in
+//! total, per true class, per top-k level, in the log loss, and, for ROC AUC, per distinct score
+//! and true class (weighted runs, rows of weight 0 left out as `_binary_clf_curve` does). Row
+//! counts stay exact either way.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +20,7 @@ use super::add_count;
 use super::column_stats::numeric;
 use super::moments::CompensatedSum;
 use super::scores::score_key;
+use super::weighted::read_weights;
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
@@ -23,6 +29,14 @@ use crate::plan::Label;
 /// A run of one score column, flattened: `[key, count_0, ..., count_{k-1}]` per distinct score,
 /// in increasing key order.
 type Run = Arc<Vec<u64>>;
+
+/// A weighted run of one score column: distinct score keys, increasing, and per key the summed
+/// weight of each true class (`weights[i * k + class]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WeightedRun {
+    pub keys: Vec<u64>,
+    pub weights: Vec<f64>,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
@@ -38,6 +52,14 @@ pub struct ClassScores {
     pub hits: Vec<u64>,
     /// Per score column, a stack of runs (empty unless curves are kept).
     pub curves: Vec<Vec<Run>>,
+    /// Whether sample weights are summed; then `log_loss` is a weighted sum, and the fields
+    /// below hold the weights (empty otherwise).
+    pub weighted: bool,
+    pub total_weight: CompensatedSum,
+    pub support_weight: Vec<CompensatedSum>,
+    pub hit_weight: Vec<CompensatedSum>,
+    /// Per score column, a stack of weighted runs (in place of `curves` when weighted).
+    pub weighted_curves: Vec<Vec<Arc<WeightedRun>>>,
 }
 
 impl ClassScores {
@@ -55,7 +77,40 @@ impl ClassScores {
             } else {
                 Vec::new()
             },
+            weighted: false,
+            total_weight: CompensatedSum::default(),
+            support_weight: Vec::new(),
+            hit_weight: Vec::new(),
+            weighted_curves: Vec::new(),
         }
+    }
+
+    /// An empty state that also sums sample weights.
+    pub fn new_weighted(k: usize, ks: &[usize], curves: bool) -> ClassScores {
+        let mut state = ClassScores::new(k, ks, false);
+        state.weighted = true;
+        state.support_weight = vec![CompensatedSum::default(); k];
+        state.hit_weight = vec![CompensatedSum::default(); ks.len()];
+        if curves {
+            state.weighted_curves = vec![Vec::new(); k];
+        }
+        state
+    }
+
+    /// Whether ROC AUC runs are kept (counted or weighted).
+    pub fn has_curves(&self) -> bool {
+        !self.curves.is_empty() || !self.weighted_curves.is_empty()
+    }
+
+    /// The merged weighted run of score column `c`.
+    pub fn weighted_column_run(&self, c: usize) -> WeightedRun {
+        let mut runs = self.weighted_curves[c].iter();
+        let Some(first) = runs.next() else {
+            return WeightedRun::default();
+        };
+        runs.fold(first.as_ref().clone(), |acc, r| {
+            merge_weighted_runs(&acc, r, self.k)
+        })
     }
 
     /// The merged run of score column `c`.
@@ -72,9 +127,15 @@ impl ClassScores {
         &mut self,
         (true_name, y_true): (&str, Values<'_>),
         scores: &[(&str, Values<'_>)],
+        weight: Option<(&str, Values<'_>)>,
         labels: &[Label],
         unit_interval: bool,
     ) -> Result<()> {
+        if self.weighted != weight.is_some() {
+            return Err(CoreError::IncompatibleState(
+                "class scores: weight column and state disagree".into(),
+            ));
+        }
         let k = self.k;
         let codes = class_codes(true_name, y_true, labels)?;
         let n = codes.len();
@@ -107,6 +168,11 @@ impl ClassScores {
             }
             columns.push(col);
         }
+        // Labels and scores first, then weights (the unweighted state's order of errors).
+        let weights = match weight {
+            Some((name, values)) => Some(read_weights(name, values)?),
+            None => None,
+        };
         let mut next = self.clone();
         next.rows = add_count(next.rows, n as u64, "class scores")?;
         next.clip_eps = next.clip_eps.max(eps);
@@ -116,8 +182,14 @@ impl ClassScores {
             let y = y as usize;
             next.support[y] += 1;
             let own = columns[y][i];
+            // Multiplying by 1.0 is exact: the unweighted sums are unchanged.
+            let w = weights.as_ref().map_or(1.0, |w| w[i]);
+            if let Some(ws) = &weights {
+                next.total_weight.add(ws[i]);
+                next.support_weight[y].add(ws[i]);
+            }
             if unit_interval {
-                block -= clip(own).ln();
+                block -= w * clip(own).ln();
             }
             // Rank as scikit-learn's top_k_accuracy_score (stable argsort, reversed): classes
             // scoring higher, or equal with a higher index, come first.
@@ -126,6 +198,13 @@ impl ClassScores {
                 .count();
             for (h, &kk) in next.hits.iter_mut().zip(&next.ks) {
                 *h += (ahead < kk) as u64;
+            }
+            if weights.is_some() {
+                for (h, &kk) in next.hit_weight.iter_mut().zip(&next.ks) {
+                    if ahead < kk {
+                        h.add(w);
+                    }
+                }
             }
             if i % 4096 == 4095 {
                 next.log_loss.add(block);
@@ -142,12 +221,26 @@ impl ClassScores {
                 push_run(stack, Arc::new(run), k + 1);
             }
         }
+        if let (false, Some(w)) = (next.weighted_curves.is_empty(), &weights) {
+            let runs: Vec<WeightedRun> = columns
+                .par_iter()
+                .map(|col| weighted_column_run(col, &codes, w, k))
+                .collect();
+            for (stack, run) in next.weighted_curves.iter_mut().zip(runs) {
+                push_weighted_run(stack, Arc::new(run), k);
+            }
+        }
         *self = next;
         Ok(())
     }
 
     pub fn merge(&mut self, o: &ClassScores) -> Result<()> {
-        if o.k != self.k || o.ks != self.ks || o.curves.len() != self.curves.len() {
+        if o.k != self.k
+            || o.ks != self.ks
+            || o.curves.len() != self.curves.len()
+            || o.weighted != self.weighted
+            || o.weighted_curves.len() != self.weighted_curves.len()
+        {
             return Err(CoreError::IncompatibleState(
                 "class score states of different shapes".into(),
             ));
@@ -165,6 +258,18 @@ impl ClassScores {
         for (stack, theirs) in next.curves.iter_mut().zip(&o.curves) {
             for run in theirs {
                 push_run(stack, run.clone(), self.k + 1);
+            }
+        }
+        next.total_weight.merge(&o.total_weight);
+        for (a, b) in next.support_weight.iter_mut().zip(&o.support_weight) {
+            a.merge(b);
+        }
+        for (a, b) in next.hit_weight.iter_mut().zip(&o.hit_weight) {
+            a.merge(b);
+        }
+        for (stack, theirs) in next.weighted_curves.iter_mut().zip(&o.weighted_curves) {
+            for run in theirs {
+                push_weighted_run(stack, run.clone(), self.k);
             }
         }
         *self = next;
@@ -254,6 +359,75 @@ fn column_run(scores: &[f64], codes: &[u32], k: usize) -> Vec<u64> {
         }
     }
     out
+}
+
+fn weighted_column_run(scores: &[f64], codes: &[u32], weights: &[f64], k: usize) -> WeightedRun {
+    let mut rows: Vec<(u64, u32, f64)> = scores
+        .iter()
+        .zip(codes)
+        .zip(weights)
+        .filter(|(_, &w)| w > 0.0)
+        .map(|((&s, &c), &w)| (score_key(s), c, w))
+        .collect();
+    rows.sort_unstable_by_key(|r| r.0);
+    let mut out = WeightedRun::default();
+    for (key, c, w) in rows {
+        if out.keys.last() != Some(&key) {
+            out.keys.push(key);
+            out.weights.extend(std::iter::repeat_n(0.0, k));
+        }
+        let len = out.weights.len();
+        out.weights[len - k + c as usize] += w;
+    }
+    out
+}
+
+fn merge_weighted_runs(a: &WeightedRun, b: &WeightedRun, k: usize) -> WeightedRun {
+    let mut out = WeightedRun {
+        keys: Vec::with_capacity(a.keys.len() + b.keys.len()),
+        weights: Vec::with_capacity(a.weights.len() + b.weights.len()),
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < a.keys.len() || j < b.keys.len() {
+        let take_a = j == b.keys.len() || (i < a.keys.len() && a.keys[i] <= b.keys[j]);
+        let take_b = i == a.keys.len() || (j < b.keys.len() && b.keys[j] <= a.keys[i]);
+        if take_a && take_b {
+            out.keys.push(a.keys[i]);
+            let (wa, wb) = (
+                &a.weights[i * k..(i + 1) * k],
+                &b.weights[j * k..(j + 1) * k],
+            );
+            out.weights.extend(wa.iter().zip(wb).map(|(x, y)| x + y));
+            i += 1;
+            j += 1;
+        } else if take_a {
+            out.keys.push(a.keys[i]);
+            out.weights
+                .extend_from_slice(&a.weights[i * k..(i + 1) * k]);
+            i += 1;
+        } else {
+            out.keys.push(b.keys[j]);
+            out.weights
+                .extend_from_slice(&b.weights[j * k..(j + 1) * k]);
+            j += 1;
+        }
+    }
+    out
+}
+
+fn push_weighted_run(stack: &mut Vec<Arc<WeightedRun>>, run: Arc<WeightedRun>, k: usize) {
+    if run.keys.is_empty() {
+        return;
+    }
+    let mut run = run;
+    while let Some(top) = stack.last() {
+        if top.keys.len() > 2 * run.keys.len() {
+            break;
+        }
+        let top = stack.pop().expect("checked non-empty");
+        run = Arc::new(merge_weighted_runs(&top, &run, k));
+    }
+    stack.push(run);
 }
 
 fn merge_runs(a: &[u64], b: &[u64], stride: usize) -> Vec<u64> {

@@ -65,15 +65,21 @@ impl AccState {
     pub fn empty(spec: &AccumulatorSpec, max_classes: usize) -> AccState {
         match spec {
             AccumulatorSpec::BinaryConfusion { .. } => AccState::Binary(BinaryConfusion::default()),
-            AccumulatorSpec::MulticlassConfusion { labels, .. } => {
-                AccState::Multiclass(MulticlassConfusion::new(labels.clone(), max_classes))
+            AccumulatorSpec::MulticlassConfusion { labels, weight, .. } => {
+                AccState::Multiclass(match weight {
+                    Some(_) => MulticlassConfusion::new_weighted(labels.clone(), max_classes),
+                    None => MulticlassConfusion::new(labels.clone(), max_classes),
+                })
             }
             AccumulatorSpec::RegressionMoments { .. } => {
                 AccState::Moments(RegressionMoments::default())
             }
             AccumulatorSpec::ScoreRuns { .. } => AccState::ScoreRuns(ScoreRuns::default()),
-            AccumulatorSpec::ScoreHistogram { bins, .. } => {
-                AccState::ScoreHistogram(ScoreHistogram::new(*bins))
+            AccumulatorSpec::ScoreHistogram { bins, weight, .. } => {
+                AccState::ScoreHistogram(match weight {
+                    Some(_) => ScoreHistogram::new_weighted(*bins),
+                    None => ScoreHistogram::new(*bins),
+                })
             }
             AccumulatorSpec::ThresholdConfusion { thresholds, .. } => {
                 AccState::Thresholds(ThresholdConfusion::new(thresholds))
@@ -83,8 +89,15 @@ impl AccState {
                 AccState::QuantileSketch(QuantileSketch::default())
             }
             AccumulatorSpec::ClassScores {
-                scores, ks, curves, ..
-            } => AccState::ClassScores(ClassScores::new(scores.len(), ks, *curves)),
+                scores,
+                ks,
+                curves,
+                weight,
+                ..
+            } => AccState::ClassScores(match weight {
+                Some(_) => ClassScores::new_weighted(scores.len(), ks, *curves),
+                None => ClassScores::new(scores.len(), ks, *curves),
+            }),
             AccumulatorSpec::WeightedBinaryConfusion { .. } => {
                 AccState::WeightedBinary(WeightedConfusion::default())
             }
@@ -97,7 +110,10 @@ impl AccState {
             AccumulatorSpec::ErrorSums { alphas, .. } => {
                 AccState::ErrorSums(ErrorSums::new(alphas))
             }
-            AccumulatorSpec::ExactValues { .. } => AccState::ExactValues(ExactValues::default()),
+            AccumulatorSpec::ExactValues { weight, .. } => AccState::ExactValues(match weight {
+                Some(_) => ExactValues::new_weighted(),
+                None => ExactValues::default(),
+            }),
         }
     }
 
@@ -123,8 +139,17 @@ impl AccState {
             }
             (
                 AccState::Multiclass(state),
-                AccumulatorSpec::MulticlassConfusion { y_true, y_pred, .. },
-            ) => state.update((y_true, chunk.get(y_true)?), (y_pred, chunk.get(y_pred)?)),
+                AccumulatorSpec::MulticlassConfusion {
+                    y_true,
+                    y_pred,
+                    weight,
+                    ..
+                },
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_pred, chunk.get(y_pred)?),
+                optional_column(chunk, weight)?,
+            ),
             (AccState::Moments(state), AccumulatorSpec::RegressionMoments { y_true, y_pred }) => {
                 state.update((y_true, chunk.get(y_true)?), (y_pred, chunk.get(y_pred)?))
             }
@@ -150,11 +175,13 @@ impl AccState {
                     y_score,
                     positive,
                     negative,
+                    weight,
                     ..
                 },
             ) => state.update(
                 (y_true, chunk.get(y_true)?),
                 (y_score, chunk.get(y_score)?),
+                optional_column(chunk, weight)?,
                 &binary::BinaryLabels::new(positive, negative),
             ),
             (
@@ -192,6 +219,7 @@ impl AccState {
                     scores,
                     labels,
                     unit_interval,
+                    weight,
                     ..
                 },
             ) => {
@@ -202,6 +230,7 @@ impl AccState {
                 state.update(
                     (y_true, chunk.get(y_true)?),
                     &columns,
+                    optional_column(chunk, weight)?,
                     labels,
                     *unit_interval,
                 )
@@ -273,12 +302,12 @@ impl AccState {
                     *log,
                 )
             }
-            (AccState::ExactValues(state), AccumulatorSpec::ExactValues { columns }) => {
+            (AccState::ExactValues(state), AccumulatorSpec::ExactValues { columns, weight }) => {
                 let values = columns
                     .iter()
                     .map(|c| Ok((c.as_str(), chunk.get(c)?)))
                     .collect::<Result<Vec<_>>>()?;
-                state.update(&values)
+                state.update(&values, optional_column(chunk, weight)?)
             }
             _ => Err(CoreError::IncompatibleState(
                 "accumulator state does not match its spec".into(),
@@ -335,6 +364,17 @@ impl AccState {
                 "accumulators of different kinds".into(),
             )),
         }
+    }
+}
+
+/// The named column of a chunk, if a name is given (optional weight columns).
+fn optional_column<'s, 'c>(
+    chunk: &Chunk<'c>,
+    name: &'s Option<String>,
+) -> Result<Option<(&'s str, crate::column::Values<'c>)>> {
+    match name {
+        Some(n) => Ok(Some((n.as_str(), chunk.get(n)?))),
+        None => Ok(None),
     }
 }
 

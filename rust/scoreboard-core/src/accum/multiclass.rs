@@ -4,11 +4,17 @@
 //! Labels get dense codes in order of first appearance; the state keeps the label of each code,
 //! so two states built from different data (other chunks, files, processes) merge by label value,
 //! not by code. Classes are only put in scikit-learn's sorted order when finalizing.
+//!
+//! With a weight column (scikit-learn's `sample_weight`) the state also keeps, per cell, the
+//! compensated sum of the weights; the exact row counts stay (they decide which classes are
+//! present, as scikit-learn's `unique_labels` does whatever the weights).
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::moments::CompensatedSum;
+use super::weighted::read_weights;
 use super::{add_count, BLOCK};
 use crate::column::{NativeLabel, Values};
 use crate::dispatch_numeric;
@@ -29,6 +35,9 @@ pub struct MulticlassConfusion {
     max_classes: usize,
     /// Row-major `k x k` counts, `counts[t * k + p]`.
     counts: Vec<u64>,
+    /// Summed sample weights laid out as `counts` when weighted, else empty.
+    weighted: bool,
+    weights: Vec<CompensatedSum>,
     #[serde(skip)]
     coder: Coder,
 }
@@ -36,15 +45,19 @@ pub struct MulticlassConfusion {
 impl PartialEq for MulticlassConfusion {
     fn eq(&self, other: &Self) -> bool {
         // Equal when they count the same (label, label) pairs, whatever the code order.
-        if self.fixed != other.fixed || self.labels.len() != other.labels.len() {
+        if self.fixed != other.fixed
+            || self.weighted != other.weighted
+            || self.labels.len() != other.labels.len()
+        {
             return false;
         }
-        fn sorted(m: &MulticlassConfusion) -> Vec<(&Label, &Label, u64)> {
+        fn sorted(m: &MulticlassConfusion) -> Vec<(&Label, &Label, u64, u64)> {
             let mut pairs = Vec::new();
             let k = m.labels.len();
             for t in 0..k {
                 for p in 0..k {
-                    pairs.push((&m.labels[t], &m.labels[p], m.counts[t * k + p]));
+                    let w = m.weights.get(t * k + p).map_or(0, |w| w.value().to_bits());
+                    pairs.push((&m.labels[t], &m.labels[p], m.counts[t * k + p], w));
                 }
             }
             pairs.sort();
@@ -138,7 +151,21 @@ impl MulticlassConfusion {
             fixed,
             max_classes,
             counts: vec![0; k * k],
+            weighted: false,
+            weights: Vec::new(),
         }
+    }
+
+    /// An empty state that also sums sample weights.
+    pub fn new_weighted(labels: Option<Vec<Label>>, max_classes: usize) -> Self {
+        let mut state = Self::new(labels, max_classes);
+        state.weighted = true;
+        state.weights = vec![CompensatedSum::default(); state.counts.len()];
+        state
+    }
+
+    pub fn is_weighted(&self) -> bool {
+        self.weighted
     }
 
     pub fn labels(&self) -> &[Label] {
@@ -174,6 +201,14 @@ impl MulticlassConfusion {
             grown[t * (k + 1)..t * (k + 1) + k].copy_from_slice(&self.counts[t * k..t * k + k]);
         }
         self.counts = grown;
+        if self.weighted {
+            let mut grown = vec![CompensatedSum::default(); (k + 1) * (k + 1)];
+            for t in 0..k {
+                grown[t * (k + 1)..t * (k + 1) + k]
+                    .copy_from_slice(&self.weights[t * k..t * k + k]);
+            }
+            self.weights = grown;
+        }
         self.labels.push(label.clone());
         self.coder.insert(label, k as u32);
         Ok(k as u32)
@@ -261,12 +296,19 @@ impl MulticlassConfusion {
             .collect()
     }
 
-    /// Folds one chunk in.
+    /// Folds one chunk in, with its sample weights when the state is weighted (labels are
+    /// checked before weights, in the unweighted state's order).
     pub fn update(
         &mut self,
         (true_name, y_true): (&str, Values<'_>),
         (pred_name, y_pred): (&str, Values<'_>),
+        weight: Option<(&str, Values<'_>)>,
     ) -> Result<()> {
+        if self.weighted != weight.is_some() {
+            return Err(CoreError::IncompatibleState(
+                "multiclass confusion: weight column and state disagree".into(),
+            ));
+        }
         self.ensure_coder();
         let invalid = |name: &str, row: usize, err: CodeError, me: &Self| match err {
             CodeError::TooMany => CoreError::TooManyClasses {
@@ -295,6 +337,9 @@ impl MulticlassConfusion {
         // A new label seen mid-chunk grows k, so counts are staged per block and only folded in
         // once the whole chunk is known to be valid (a failed update leaves the state untouched).
         let before = self.clone();
+        // With weights, each row's (true, predicted) codes are kept until the whole chunk's
+        // labels are known valid: labels are reported before weights, as without weights.
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
         let mut a = vec![0u32; BLOCK];
         let mut b = vec![0u32; BLOCK];
         let len = y_true.len();
@@ -317,12 +362,33 @@ impl MulticlassConfusion {
             for (&t, &p) in a[..n].iter().zip(&b[..n]) {
                 self.counts[t as usize * k + p as usize] += 1;
             }
+            if weight.is_some() {
+                pairs.extend(a[..n].iter().copied().zip(b[..n].iter().copied()));
+            }
             start = end;
+        }
+        if let Some((name, values)) = weight {
+            let w = match read_weights(name, values) {
+                Ok(w) => w,
+                Err(e) => {
+                    *self = before;
+                    return Err(e);
+                }
+            };
+            let k = self.labels.len();
+            for (&(t, p), &wi) in pairs.iter().zip(&w) {
+                self.weights[t as usize * k + p as usize].add(wi);
+            }
         }
         Ok(())
     }
 
     pub fn merge(&mut self, other: &MulticlassConfusion) -> Result<()> {
+        if self.weighted != other.weighted {
+            return Err(CoreError::IncompatibleState(
+                "weighted and unweighted multiclass states".into(),
+            ));
+        }
         if self.fixed != other.fixed || (self.fixed && self.labels != other.labels) {
             return Err(CoreError::IncompatibleState(
                 "multiclass states declare different label sets".into(),
@@ -344,6 +410,9 @@ impl MulticlassConfusion {
             for p in 0..ko {
                 let cell = &mut self.counts[map[t] * k + map[p]];
                 *cell = add_count(*cell, other.counts[t * ko + p], "multiclass confusion")?;
+                if self.weighted {
+                    self.weights[map[t] * k + map[p]].merge(&other.weights[t * ko + p]);
+                }
             }
         }
         Ok(())
@@ -352,12 +421,8 @@ impl MulticlassConfusion {
     /// The matrix in class order: declared order if labels were declared, else sorted labels
     /// (integers ascending, then strings), as scikit-learn's `unique_labels` orders them.
     pub fn ordered(&self) -> (Vec<Label>, Vec<u64>) {
-        let k = self.labels.len();
-        let mut order: Vec<usize> = (0..k).collect();
-        if !self.fixed {
-            order.sort_by(|&a, &b| self.labels[a].cmp(&self.labels[b]));
-        }
-        let labels = order.iter().map(|&i| self.labels[i].clone()).collect();
+        let (labels, order) = self.order();
+        let k = order.len();
         let mut counts = vec![0u64; k * k];
         for (ti, &t) in order.iter().enumerate() {
             for (pi, &p) in order.iter().enumerate() {
@@ -365,6 +430,34 @@ impl MulticlassConfusion {
             }
         }
         (labels, counts)
+    }
+
+    /// The summed weights in the order of `ordered` (empty when unweighted).
+    pub fn ordered_weights(&self) -> Vec<f64> {
+        if !self.weighted {
+            return Vec::new();
+        }
+        let (_, order) = self.order();
+        let k = order.len();
+        let mut out = vec![0.0; k * k];
+        for (ti, &t) in order.iter().enumerate() {
+            for (pi, &p) in order.iter().enumerate() {
+                out[ti * k + pi] = self.weights[t * k + p].value();
+            }
+        }
+        out
+    }
+
+    fn order(&self) -> (Vec<Label>, Vec<usize>) {
+        let k = self.labels.len();
+        let mut order: Vec<usize> = (0..k).collect();
+        if !self.fixed {
+            order.sort_by(|&a, &b| self.labels[a].cmp(&self.labels[b]));
+        }
+        (
+            order.iter().map(|&i| self.labels[i].clone()).collect(),
+            order,
+        )
     }
 
     pub fn n(&self) -> u64 {
@@ -382,11 +475,16 @@ mod tests {
         a.update(
             ("t", Values::I64(&[2, 0, 2])),
             ("p", Values::I64(&[2, 2, 0])),
+            None,
         )
         .unwrap();
         let mut b = MulticlassConfusion::new(None, 10);
-        b.update(("t", Values::I32(&[0, 5])), ("p", Values::I32(&[0, 2])))
-            .unwrap();
+        b.update(
+            ("t", Values::I32(&[0, 5])),
+            ("p", Values::I32(&[0, 2])),
+            None,
+        )
+        .unwrap();
         a.merge(&b).unwrap();
         let (labels, counts) = a.ordered();
         assert_eq!(labels, vec![Label::Int(0), Label::Int(2), Label::Int(5)]);
@@ -394,16 +492,56 @@ mod tests {
     }
 
     #[test]
+    fn weighted_matrix_merges_by_label_and_validates_labels_first() {
+        let mut a = MulticlassConfusion::new_weighted(None, 10);
+        a.update(
+            ("t", Values::I64(&[2, 0, 2])),
+            ("p", Values::I64(&[2, 2, 0])),
+            Some(("w", Values::F64(&[0.5, 1.0, 2.0]))),
+        )
+        .unwrap();
+        let mut b = MulticlassConfusion::new_weighted(None, 10);
+        b.update(
+            ("t", Values::I64(&[0, 2])),
+            ("p", Values::I64(&[0, 2])),
+            Some(("w", Values::F64(&[3.0, 0.25]))),
+        )
+        .unwrap();
+        a.merge(&b).unwrap();
+        let (labels, counts) = a.ordered();
+        assert_eq!(labels, vec![Label::Int(0), Label::Int(2)]);
+        assert_eq!(counts, vec![1, 1, 1, 2]);
+        assert_eq!(a.ordered_weights(), vec![3.0, 1.0, 2.0, 0.75]);
+        // A bad label is reported before a bad weight, and leaves the state as it was.
+        let before = a.clone();
+        let err = a
+            .update(
+                ("t", Values::F64(&[0.0, 0.5])),
+                ("p", Values::I64(&[0, 0])),
+                Some(("w", Values::F64(&[-1.0, 1.0]))),
+            )
+            .unwrap_err();
+        assert!(matches!(err, CoreError::InvalidData { ref column, .. } if column == "t"));
+        assert_eq!(a, before);
+        assert!(a.merge(&MulticlassConfusion::new(None, 10)).is_err());
+    }
+
+    #[test]
     fn failed_update_leaves_state_untouched() {
         let labels = vec![Label::Int(0), Label::Int(1)];
         let mut a = MulticlassConfusion::new(Some(labels), 10);
-        a.update(("t", Values::I64(&[0, 1])), ("p", Values::I64(&[0, 1])))
-            .unwrap();
+        a.update(
+            ("t", Values::I64(&[0, 1])),
+            ("p", Values::I64(&[0, 1])),
+            None,
+        )
+        .unwrap();
         let before = a.clone();
         let err = a
             .update(
                 ("t", Values::I64(&[0, 1, 7])),
                 ("p", Values::I64(&[0, 1, 1])),
+                None,
             )
             .unwrap_err();
         assert!(matches!(err, CoreError::InvalidData { first_row: 2, .. }));
@@ -415,12 +553,12 @@ mod tests {
         let mut a = MulticlassConfusion::new(None, 3);
         let t: Vec<f64> = (0..10).map(|i| i as f64).collect();
         let err = a
-            .update(("t", Values::F64(&t)), ("p", Values::F64(&t)))
+            .update(("t", Values::F64(&t)), ("p", Values::F64(&t)), None)
             .unwrap_err();
         assert!(matches!(err, CoreError::TooManyClasses { limit: 3, .. }));
         let frac = [0.5];
         let err = a
-            .update(("t", Values::F64(&frac)), ("p", Values::F64(&frac)))
+            .update(("t", Values::F64(&frac)), ("p", Values::F64(&frac)), None)
             .unwrap_err();
         assert!(matches!(err, CoreError::InvalidData { .. }));
     }

@@ -4,29 +4,39 @@
 //! Bin `b` holds the scores `s` with `floor(s * B) == b`, and 1.0 goes to the last bin. The
 //! finalizers treat each bin as one tied score and report how far the exact value can be
 //! (`metrics/scores.rs`). Counts are exact integers, so the state does not depend on chunking or
-//! threads.
+//! threads. With a weight column each bin also sums the weights of its positive and negative rows
+//! (compensated), and the finalizers read those.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::binary::{encode_labels, BinaryLabels};
+use super::moments::CompensatedSum;
 use super::scores::{bad_score, check_rows, strings_are_not_scores};
+use super::weighted::read_weights;
 use super::{add_count, BLOCK, PARALLEL_MIN_ROWS};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
 
-#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScoreHistogram {
     bins: usize,
     /// Positive and negative counts of bin `b` at `2b` and `2b + 1`; empty until the first row
     /// (an empty state costs nothing, however many windows and segments hold one).
     counts: Vec<u64>,
+    /// Whether sample weights are summed, laid out as `counts` (empty until the first row).
+    weighted: bool,
+    weights: Vec<CompensatedSum>,
 }
 
 impl PartialEq for ScoreHistogram {
     fn eq(&self, other: &Self) -> bool {
-        self.bins == other.bins && (0..self.bins).all(|b| self.bin(b) == other.bin(b))
+        self.bins == other.bins
+            && self.weighted == other.weighted
+            && (0..self.bins).all(|b| self.bin(b) == other.bin(b))
+            && (!self.weighted
+                || (0..self.bins).all(|b| self.weighted_bin(b) == other.weighted_bin(b)))
     }
 }
 
@@ -35,6 +45,44 @@ impl ScoreHistogram {
         ScoreHistogram {
             bins: bins.max(1),
             counts: Vec::new(),
+            weighted: false,
+            weights: Vec::new(),
+        }
+    }
+
+    /// An empty histogram that also sums sample weights.
+    pub fn new_weighted(bins: usize) -> ScoreHistogram {
+        ScoreHistogram {
+            weighted: true,
+            ..ScoreHistogram::new(bins)
+        }
+    }
+
+    pub fn is_weighted(&self) -> bool {
+        self.weighted
+    }
+
+    /// (positive weight, negative weight) of bin `b` (the counts when unweighted).
+    pub fn weighted_bin(&self, b: usize) -> (f64, f64) {
+        if !self.weighted {
+            let (p, n) = self.bin(b);
+            return (p as f64, n as f64);
+        }
+        if self.weights.is_empty() {
+            return (0.0, 0.0);
+        }
+        (self.weights[2 * b].value(), self.weights[2 * b + 1].value())
+    }
+
+    fn add_weights(&mut self, sums: &[CompensatedSum]) {
+        if sums.is_empty() {
+            return;
+        }
+        if self.weights.is_empty() {
+            self.weights = vec![CompensatedSum::default(); 2 * self.bins];
+        }
+        for (a, b) in self.weights.iter_mut().zip(sums) {
+            a.merge(b);
         }
     }
 
@@ -70,13 +118,20 @@ impl ScoreHistogram {
         self.counts.iter().sum()
     }
 
-    /// Folds one chunk in. Scores must lie in [0, 1]. All or nothing.
+    /// Folds one chunk in (with its weights when the histogram is weighted). Scores must lie in
+    /// [0, 1]. All or nothing.
     pub fn update(
         &mut self,
         (true_name, y_true): (&str, Values<'_>),
         (score_name, y_score): (&str, Values<'_>),
+        weight: Option<(&str, Values<'_>)>,
         labels: &BinaryLabels<'_>,
     ) -> Result<()> {
+        if self.weighted != weight.is_some() {
+            return Err(CoreError::IncompatibleState(
+                "score histogram: weight column and state disagree".into(),
+            ));
+        }
         if matches!(y_score, Values::Dict { .. }) {
             return Err(strings_are_not_scores(score_name));
         }
@@ -110,23 +165,65 @@ impl ScoreHistogram {
             parts.iter().map(|p| p.1).sum(),
             parts.iter().map(|p| p.2).sum(),
         )?;
+        let sums = match weight {
+            Some((name, values)) => {
+                let w = read_weights(name, values)?;
+                let scores: Vec<f64> = dispatch_numeric!(y_score,
+                    v => v.iter().map(|x| x.as_f64()).collect(),
+                    Values::Dict { .. } => Vec::new());
+                Some(weigh_piece(y_true, &scores, &w, labels, bins))
+            }
+            None => None,
+        };
         let mut next = self.clone();
         for (counts, _, _) in &parts {
             next.add_counts(counts)?;
+        }
+        if let Some(sums) = sums {
+            next.add_weights(&sums);
         }
         *self = next;
         Ok(())
     }
 
     pub fn merge(&mut self, other: &ScoreHistogram) -> Result<()> {
-        if other.bins != self.bins {
+        if other.bins != self.bins || other.weighted != self.weighted {
             return Err(CoreError::IncompatibleState(format!(
-                "score histograms of {} and {} bins",
-                self.bins, other.bins
+                "score histograms of {} and {} bins (weighted: {}, {})",
+                self.bins, other.bins, self.weighted, other.weighted
             )));
         }
-        self.add_counts(&other.counts)
+        self.add_counts(&other.counts)?;
+        self.add_weights(&other.weights);
+        Ok(())
     }
+}
+
+/// Summed weights per bin (positives at `2b`, negatives at `2b + 1`) of rows already validated;
+/// binned exactly as `count_piece` bins them.
+fn weigh_piece(
+    y_true: Values<'_>,
+    scores: &[f64],
+    weights: &[f64],
+    labels: &BinaryLabels<'_>,
+    bins: usize,
+) -> Vec<CompensatedSum> {
+    let mut sums = vec![CompensatedSum::default(); 2 * bins];
+    let scale = bins as f64;
+    let last = bins - 1;
+    let mut codes = [0u8; BLOCK];
+    let mut start = 0;
+    while start < scores.len() {
+        let end = (start + BLOCK).min(scores.len());
+        let codes = &mut codes[..end - start];
+        encode_labels(y_true.slice(start..end), labels, codes);
+        for (i, &c) in codes.iter().enumerate() {
+            let b = ((scores[start + i] * scale) as usize).min(last);
+            sums[2 * b + (c & 1 ^ 1) as usize].add(weights[start + i]);
+        }
+        start = end;
+    }
+    sums
 }
 
 /// (counts, bad labels, bad scores) of one piece, counts laid out as in `ScoreHistogram`.
@@ -197,7 +294,7 @@ mod tests {
         let mut h = ScoreHistogram::new(4);
         let y = [1u8, 0, 1, 0, 1];
         let s = [0.0, 0.25, 0.3, 0.99, 1.0];
-        h.update(("y", Values::U8(&y)), ("s", Values::F64(&s)), &l)
+        h.update(("y", Values::U8(&y)), ("s", Values::F64(&s)), None, &l)
             .unwrap();
         assert_eq!(h.bin(0), (1, 0));
         assert_eq!(h.bin(1), (1, 1));
@@ -207,6 +304,7 @@ mod tests {
             .update(
                 ("y", Values::U8(&y)),
                 ("s", Values::F64(&[0.5, 0.5, 1.5, 0.5, -0.1])),
+                None,
                 &l,
             )
             .unwrap_err();

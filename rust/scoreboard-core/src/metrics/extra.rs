@@ -2,7 +2,7 @@
 
 use super::binary::unreachable_kind;
 use super::{reason, Outcome};
-use crate::accum::exact_values::{linear_quantile, median};
+use crate::accum::exact_values::{linear_quantile, median, weighted_percentile};
 use crate::accum::moments::CompensatedSum;
 use crate::accum::{ColumnStats, ErrorSums, ExactValues, QuantileSketch};
 use crate::plan::{MetricKind, MetricSpec};
@@ -54,6 +54,15 @@ pub fn exact_values(metric: &MetricSpec, v: &ExactValues) -> Outcome {
             linear_quantile(&mut x, metric.q.unwrap_or(0.5))
                 .map_or(Outcome::undefined(reason::INSUFFICIENT_DATA), Outcome::of)
         }
+        MetricKind::MedianAbsoluteError if v.is_weighted() => {
+            let (y, p) = (v.column(0), v.column(1));
+            let errors: Vec<f64> = y.iter().zip(&p).map(|(a, b)| (b - a).abs()).collect();
+            weighted_percentile(&errors, &v.weights(), 0.5)
+                .map_or(Outcome::undefined(reason::INSUFFICIENT_DATA), Outcome::of)
+        }
+        MetricKind::D2AbsoluteError if v.is_weighted() => {
+            weighted_d2_absolute_error(&v.column(0), &v.column(1), &v.weights())
+        }
         MetricKind::MedianAbsoluteError => {
             let (y, p) = (v.column(0), v.column(1));
             let mut errors: Vec<f64> = y.iter().zip(&p).map(|(a, b)| (b - a).abs()).collect();
@@ -82,6 +91,32 @@ fn d2_absolute_error(y: &[f64], p: &[f64]) -> Outcome {
     let (num, den) = (num.value(), den.value());
     if den == 0.0 {
         return Outcome::of(if num == 0.0 { 1.0 } else { 0.0 });
+    }
+    Outcome::of(1.0 - num / den)
+}
+
+/// `d2_absolute_error_score` with `sample_weight`: the weighted pinball losses at alpha 0.5 of
+/// the predictions and of the weighted median of y_true (`_weighted_percentile`, averaged), as
+/// scikit-learn's `d2_pinball_score` computes them.
+fn weighted_d2_absolute_error(y: &[f64], p: &[f64], w: &[f64]) -> Outcome {
+    if y.len() < 2 {
+        return Outcome::undefined(reason::INSUFFICIENT_DATA);
+    }
+    let Some(m) = weighted_percentile(y, w, 0.5) else {
+        // Every weight is 0: scikit-learn's weighted mean divides by zero.
+        return Outcome::undefined(reason::INSUFFICIENT_DATA);
+    };
+    let (mut num, mut den) = (CompensatedSum::default(), CompensatedSum::default());
+    for ((a, b), wi) in y.iter().zip(p).zip(w) {
+        num.add(wi * (a - b).abs());
+        den.add(wi * (a - m).abs());
+    }
+    let (num, den) = (num.value(), den.value());
+    if num == 0.0 {
+        return Outcome::of(1.0);
+    }
+    if den == 0.0 {
+        return Outcome::of(0.0);
     }
     Outcome::of(1.0 - num / den)
 }

@@ -1,6 +1,9 @@
-//! Multiclass finalizers over a K x K confusion matrix, with scikit-learn's averaging.
+//! Multiclass finalizers over a K x K confusion matrix, with scikit-learn's averaging. With sample
+//! weights every cell is a sum of weights (scikit-learn's `confusion_matrix(sample_weight=...)`),
+//! while the classes reported are still those with rows; MCC and kappa then follow scikit-learn's
+//! float formulas instead of the exact integer ones.
 
-use super::binary::{kappa_exact, mcc_from_matrix, unreachable_kind};
+use super::binary::{kappa_exact, kappa_from, mcc_from_matrix, unreachable_kind};
 use super::{reason, MetricValue, Outcome};
 use crate::accum::MulticlassConfusion;
 use crate::plan::{Average, Label, MetricKind, MetricSpec, ZeroDivision};
@@ -10,6 +13,9 @@ struct Table {
     labels: Vec<Label>,
     k: usize,
     counts: Vec<u64>,
+    /// Summed weights per cell when weighted, else the counts as f64.
+    cells: Vec<f64>,
+    weighted: bool,
     n: u64,
     /// Declared labels are always reported; discovered ones only where they occur (so a window or
     /// segment matches scikit-learn run on that subset alone).
@@ -19,32 +25,42 @@ struct Table {
 impl Table {
     fn new(c: &MulticlassConfusion) -> Table {
         let (labels, counts) = c.ordered();
+        let cells = if c.is_weighted() {
+            c.ordered_weights()
+        } else {
+            counts.iter().map(|&v| v as f64).collect()
+        };
         Table {
             k: labels.len(),
             n: counts.iter().sum(),
             labels,
             counts,
+            cells,
+            weighted: c.is_weighted(),
             fixed: c.is_fixed(),
         }
     }
     fn tp(&self, i: usize) -> f64 {
-        self.counts[i * self.k + i] as f64
+        self.cells[i * self.k + i]
     }
     fn true_count(&self, i: usize) -> f64 {
-        (0..self.k)
-            .map(|p| self.counts[i * self.k + p])
-            .sum::<u64>() as f64
+        (0..self.k).map(|p| self.cells[i * self.k + p]).sum()
     }
     fn pred_count(&self, i: usize) -> f64 {
-        (0..self.k)
-            .map(|t| self.counts[t * self.k + i])
-            .sum::<u64>() as f64
+        (0..self.k).map(|t| self.cells[t * self.k + i]).sum()
     }
-    /// The classes scikit-learn would report: declared ones, or those present in this data.
+    fn total(&self) -> f64 {
+        self.cells.iter().sum()
+    }
+    /// The classes scikit-learn would report: declared ones, or those with rows in this data
+    /// (whatever their weights).
     fn classes(&self) -> Vec<usize> {
-        (0..self.k)
-            .filter(|&i| self.fixed || self.true_count(i) + self.pred_count(i) > 0.0)
-            .collect()
+        let rows = |i: usize| -> u64 {
+            (0..self.k)
+                .map(|j| self.counts[i * self.k + j] + self.counts[j * self.k + i])
+                .sum()
+        };
+        (0..self.k).filter(|&i| self.fixed || rows(i) > 0).collect()
     }
 }
 
@@ -66,13 +82,22 @@ pub fn finalize(metric: &MetricSpec, c: &MulticlassConfusion) -> Vec<MetricValue
         }
         return one(Outcome::undefined(reason::INSUFFICIENT_DATA));
     }
+    if table.weighted && table.total() == 0.0 && metric.kind != MetricKind::Count {
+        // Every row weighs 0: nothing to average (scikit-learn raises).
+        if metric.average == Some(Average::None) {
+            return Vec::new();
+        }
+        return one(Outcome::undefined(reason::INSUFFICIENT_DATA));
+    }
     let zd = metric.zero_division;
     match metric.kind {
         MetricKind::Count => one(Outcome::of(table.n as f64)),
         MetricKind::Accuracy => {
             let correct: f64 = (0..table.k).map(|i| table.tp(i)).sum();
-            one(Outcome::of(correct / table.n as f64))
+            one(Outcome::of(correct / table.total()))
         }
+        MetricKind::Mcc if table.weighted => one(mcc_weighted(&table, zd)),
+        MetricKind::CohenKappa if table.weighted => one(kappa_weighted(&table, zd)),
         MetricKind::BalancedAccuracy => {
             let recalls: Vec<f64> = (0..table.k)
                 .filter(|&i| table.true_count(i) > 0.0)
@@ -111,6 +136,41 @@ pub fn finalize(metric: &MetricSpec, c: &MulticlassConfusion) -> Vec<MetricValue
         | MetricKind::Jaccard => averaged(metric, &table, zd),
         _ => one(unreachable_kind(metric)),
     }
+}
+
+/// scikit-learn's `matthews_corrcoef` on a weighted confusion matrix (float sums).
+fn mcc_weighted(t: &Table, zd: ZeroDivision) -> Outcome {
+    let classes = t.classes();
+    let t_sum: Vec<f64> = classes.iter().map(|&i| t.true_count(i)).collect();
+    let p_sum: Vec<f64> = classes.iter().map(|&i| t.pred_count(i)).collect();
+    let correct: f64 = classes.iter().map(|&i| t.tp(i)).sum();
+    let n: f64 = p_sum.iter().sum();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let cov_tp = correct * n - dot(&t_sum, &p_sum);
+    let cov_pp = n * n - dot(&p_sum, &p_sum);
+    let cov_tt = n * n - dot(&t_sum, &t_sum);
+    if cov_pp * cov_tt == 0.0 {
+        return Outcome::ratio(0.0, 0.0, zd);
+    }
+    Outcome::of(cov_tp / (cov_pp * cov_tt).sqrt())
+}
+
+/// scikit-learn's `cohen_kappa_score` on a weighted confusion matrix: observed over expected
+/// disagreement, the expected one summed term by term as scikit-learn does (so "exactly zero"
+/// agrees).
+fn kappa_weighted(t: &Table, zd: ZeroDivision) -> Outcome {
+    let k = t.k;
+    let pred: Vec<f64> = (0..k).map(|i| t.pred_count(i)).collect();
+    let truth: Vec<f64> = (0..k).map(|i| t.true_count(i)).collect();
+    let n: f64 = pred.iter().sum();
+    let (mut observed, mut expected) = (0.0, 0.0);
+    for (i, &p) in pred.iter().enumerate() {
+        for (j, &t_j) in truth.iter().enumerate().filter(|&(j, _)| j != i) {
+            observed += t.cells[i * k + j];
+            expected += p * t_j / n;
+        }
+    }
+    kappa_from(observed, expected, zd)
 }
 
 /// numerator and denominator of one class's score.

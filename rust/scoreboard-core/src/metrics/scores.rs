@@ -68,6 +68,9 @@ pub fn finalize_binned(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, Opt
     if h.n() == 0 {
         return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
     }
+    if h.is_weighted() {
+        return finalize_weighted_bins(metric, h);
+    }
     let groups = || (0..h.bins()).rev().map(|b| h.bin(b));
     let (p, n) = totals(groups());
     match metric.kind {
@@ -83,6 +86,51 @@ pub fn finalize_binned(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, Opt
             let fgroups = groups().map(|(a, b)| (a as f64, b as f64));
             let o = average_precision(fgroups, p as f64, metric.zero_division);
             let bound = if p > 0 && o.reason.is_none() {
+                let fgroups = groups().map(|(a, b)| (a as f64, b as f64));
+                Some(average_precision_bound(fgroups, p as f64))
+            } else {
+                None
+            };
+            (o, bound)
+        }
+        _ => (unreachable_kind(metric), None),
+    }
+}
+
+/// `finalize_binned` over summed weights. The bounds carry over: a bin's weighted pairs
+/// (`a * b`) are the ones whose order is unknown, and for average precision the per-positive
+/// precision bounds hold for any weights (see `average_precision_bound`).
+fn finalize_weighted_bins(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, Option<f64>) {
+    let total: f64 = (0..h.bins())
+        .map(|b| h.weighted_bin(b))
+        .map(|(a, b)| a + b)
+        .sum();
+    if total == 0.0 {
+        // Every row weighs 0.
+        return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
+    }
+    // Both metrics and their bounds are invariant to scaling the weights; weights as fractions
+    // of the total keep the products in the bounds from underflowing.
+    let groups = || {
+        (0..h.bins())
+            .rev()
+            .map(|b| h.weighted_bin(b))
+            .map(move |(a, b)| (a / total, b / total))
+    };
+    let (p, n) = groups().fold((0.0, 0.0), |(p, n), (a, b)| (p + a, n + b));
+    match metric.kind {
+        MetricKind::RocAuc => {
+            let o = roc_auc_weighted(groups(), p, n);
+            let mut within = CompensatedSum::default();
+            for (a, b) in groups() {
+                within.add((a / p) * (b / n));
+            }
+            let bound = o.value.map(|_| within.value() / 2.0);
+            (o, bound)
+        }
+        MetricKind::PrAuc => {
+            let o = average_precision(groups(), p, metric.zero_division);
+            let bound = if p > 0.0 && o.reason.is_none() {
                 Some(average_precision_bound(groups(), p))
             } else {
                 None
@@ -121,10 +169,11 @@ pub fn roc_auc_weighted(groups_desc: impl Iterator<Item = (f64, f64)>, p: f64, n
     let mut tp = 0.0;
     let mut twice_area = CompensatedSum::default();
     for (pos, neg) in groups_desc {
-        twice_area.add(neg * (2.0 * tp + pos));
+        // Normalised term by term: `p * n` can underflow (tiny weights) where the rates do not.
+        twice_area.add((neg / n) * ((2.0 * tp + pos) / p));
         tp += pos;
     }
-    Outcome::of(twice_area.value() / (2.0 * p * n))
+    Outcome::of(twice_area.value() / 2.0)
 }
 
 /// scikit-learn's `average_precision_score`: sum over thresholds of (R_k - R_{k-1}) P_k, without
@@ -155,11 +204,13 @@ pub fn average_precision(
 /// credited a precision between `(t0 + j) / (t0 + f0 + b + j)` (its j-th place, all negatives
 /// first) and `(t0 + a) / (t0 + f0 + a)` (no negative before it); the binned value credits each
 /// `(t0 + a) / (t0 + f0 + a + b)`. Sums of the lower bound use `sum 1/(d + j) <= ln(1 + a / d)`.
-fn average_precision_bound(groups_desc: impl Iterator<Item = (u64, u64)>, p: u64) -> f64 {
+/// With weights, `a` and `b` are summed weights and a positive of weight `w` ending at cumulative
+/// weight `x` is credited at least `w (t0 + x) / (d + x)`: a right Riemann sum of an increasing
+/// function, so at least its integral `a - (f0 + b) ln(1 + a / d)`, the same bound.
+fn average_precision_bound(groups_desc: impl Iterator<Item = (f64, f64)>, p: f64) -> f64 {
     let (mut t0, mut f0) = (0f64, 0f64);
     let (mut below, mut above) = (CompensatedSum::default(), CompensatedSum::default());
     for (a, b) in groups_desc {
-        let (a, b) = (a as f64, b as f64);
         if a > 0.0 {
             let value = a * (t0 + a) / (t0 + f0 + a + b);
             let upper = a * (t0 + a) / (t0 + f0 + a);
@@ -175,7 +226,7 @@ fn average_precision_bound(groups_desc: impl Iterator<Item = (u64, u64)>, p: u64
         t0 += a;
         f0 += b;
     }
-    above.value().max(below.value()) / p as f64
+    above.value().max(below.value()) / p
 }
 
 /// scikit-learn's `log_loss` with labels [negative, positive]: probabilities clipped to
@@ -301,8 +352,8 @@ mod tests {
     fn average_precision_bound_contains_every_order() {
         // One bin of 2 positives and 2 negatives after one positive: exact AP ranges over orders.
         let groups = [(1u64, 0u64), (2, 2)];
-        let bound = average_precision_bound(groups.into_iter(), 3);
         let fgroups = groups.map(|(a, b)| (a as f64, b as f64));
+        let bound = average_precision_bound(fgroups.into_iter(), 3.0);
         let binned = average_precision(fgroups.into_iter(), 3.0, ZeroDivision::default())
             .value
             .unwrap();
