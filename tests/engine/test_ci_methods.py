@@ -123,13 +123,14 @@ def large_sample_values(metrics: list[Any], task: str, sample: Any, **fields: An
     return {r.metric: r.value for r in plan.evaluate(big)}
 
 
+@pytest.mark.slow
 def test_binary_score_coverage() -> None:
     plan = make_plan("binary", SCORE_METRICS, ci={})
     methods = {m["name"]: m["ci"]["method"] for m in plan.metrics}
     assert methods["log_loss"] == "normal" and methods["pr_auc"] == "bootstrap"
     assert methods["pr_auc_binned"] == "bootstrap"
     truth = large_sample_values(SCORE_METRICS, "binary", score_sample)
-    assert_covers(coverage(plan, score_sample, truth))
+    assert_covers(coverage(plan, score_sample, truth, simulations=800))
 
 
 # Regression: y ~ N(0, 1), y_pred = y + e with e ~ N(0.3, 1); a latency column ~ Exp(mean 2).
@@ -313,7 +314,7 @@ def test_undefined_values_have_no_interval() -> None:
 
 
 def test_many_distinct_scores_are_pooled_around_the_exact_value() -> None:
-    """Above 4,096 distinct scores the bootstrap resamples pooled groups; the interval stays
+    """Above 1,024 distinct scores the bootstrap resamples pooled groups; the interval stays
     around the exact value and as wide as a direct bootstrap of the rows."""
     rng = np.random.default_rng(5)
     rows = 20_000
