@@ -117,7 +117,9 @@ SCORE_METRICS: list[Any] = [
 ]
 
 
-def large_sample_values(metrics: list[Any], task: str, sample: Any, **fields: Any) -> dict[str, Any]:
+def large_sample_values(
+    metrics: list[Any], task: str, sample: Any, **fields: Any
+) -> dict[str, Any]:
     plan = make_plan(task, metrics, **fields)
     big = sample(np.random.default_rng(12345), 2_000_000)
     return {r.metric: r.value for r in plan.evaluate(big)}
@@ -293,7 +295,7 @@ def test_level_is_respected(task: str, metric: Any, sample: Any) -> None:
 
     def width(level: float) -> tuple[float, float]:
         entry = {"kind": metric} if isinstance(metric, str) else metric
-        r = list(make_plan(task, [{**entry, "ci": {"level": level}}]).evaluate(data))[0]
+        r = next(iter(make_plan(task, [{**entry, "ci": {"level": level}}]).evaluate(data)))
         assert r.ci_low is not None and r.ci_high is not None
         return r.ci_low, r.ci_high
 

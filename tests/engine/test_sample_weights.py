@@ -213,11 +213,15 @@ def test_weighted_thresholds_and_error_sums() -> None:
     )
 
 
-def test_no_confidence_intervals_with_weights_yet() -> None:
+def test_confidence_intervals_with_weights() -> None:
+    """Weighted proportions get Wilson at their effective sample size (with unit weights: the
+    unweighted interval); the weighted score metrics have no interval yet."""
+    data = {"y": np.array([0, 1, 1, 0, 1]), "p": np.array([0.1, 0.8, 0.6, 0.7, 0.2])}
     plan = make_plan("binary", ["accuracy", "roc_auc"], columns=WEIGHTED_COLUMNS, ci={})
-    res = plan.evaluate(
-        {"y": np.array([0, 1, 1, 0]), "p": np.array([0.1, 0.8, 0.6, 0.3]), "w": np.ones(4)}
-    )
-    assert all(r.ci_low is None for r in res)
+    res = plan.evaluate({**data, "w": np.ones(5)})
+    plain = make_plan("binary", ["accuracy"], ci={}).evaluate(data).get("accuracy")
+    got = res.get("accuracy")
+    assert (got.ci_low, got.ci_high) == pytest.approx((plain.ci_low, plain.ci_high), rel=1e-12)
+    assert res.get("roc_auc").ci_low is None
     with pytest.raises(SpecError):
-        make_plan("binary", [{"kind": "accuracy", "ci": {}}], columns=WEIGHTED_COLUMNS)
+        make_plan("binary", [{"kind": "roc_auc", "ci": {}}], columns=WEIGHTED_COLUMNS)

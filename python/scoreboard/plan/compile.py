@@ -351,7 +351,9 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
     kind, acc_kind = metric["kind"], acc["kind"]
     if metric.get("average") == "none":
         return []
-    if acc_kind == "binary_confusion" or (acc_kind == "threshold_confusion" and "weight" not in acc):
+    if acc_kind == "binary_confusion" or (
+        acc_kind == "threshold_confusion" and "weight" not in acc
+    ):
         if kind in _WILSON:
             return ["wilson", "bootstrap"]
         if kind in _BOOTSTRAPPED:
