@@ -97,7 +97,7 @@ def test_multiclass_coverage() -> None:
 
 
 # Binary scores: y ~ Bernoulli(0.4); the score is sigmoid(2y - 1 + N(0, 1.5)) binned to 0.04
-# (ties, and at most 25 distinct scores keep 400 x 1,000 resamples fast; with 200 resamples the
+# (ties, and at most 25 distinct scores keep 800 x 500 resamples fast; with 200 resamples the
 # percentile tails are too noisy and coverage drops to ~93%). True values come from one
 # large sample (their Monte Carlo error is ~1% of an interval's half-width).
 def score_sample(rng: np.random.Generator, rows: int = 3000) -> dict[str, np.ndarray]:
@@ -111,7 +111,7 @@ def score_sample(rng: np.random.Generator, rows: int = 3000) -> dict[str, np.nda
 SCORE_METRICS: list[Any] = [
     "log_loss",
     "brier",
-    {"kind": "log_loss", "name": "log_loss_boot", "ci": {"method": "bootstrap"}},
+    {"kind": "log_loss", "name": "log_loss_boot", "ci": {"method": "bootstrap", "resamples": 500}},
     "pr_auc",
     {"kind": "pr_auc", "bins": 20, "name": "pr_auc_binned"},
 ]
@@ -127,7 +127,7 @@ def large_sample_values(
 
 @pytest.mark.slow
 def test_binary_score_coverage() -> None:
-    plan = make_plan("binary", SCORE_METRICS, ci={})
+    plan = make_plan("binary", SCORE_METRICS, ci={"resamples": 500})
     methods = {m["name"]: m["ci"]["method"] for m in plan.metrics}
     assert methods["log_loss"] == "normal" and methods["pr_auc"] == "bootstrap"
     assert methods["pr_auc_binned"] == "bootstrap"
