@@ -1,8 +1,9 @@
 """The cost of confidence intervals: the same evaluation with and without ``ci:``, on the same
 arrays in the same run (``impl`` "scoreboard" is without, "with_ci" with, so ``report.py`` prints
 the ratio with_ci / without per group). Intervals are computed at finalize time from the state, so
-their cost does not grow with the rows (except DeLong and the normal interval of a score mean:
-one pass over the distinct scores, which the value's finalizer also makes).
+their cost does not grow with the rows, except where the value's finalizer also walks the
+distinct scores: DeLong shares that pass with the ROC AUC value; the pr_auc bootstrap pools the
+runs (one pass) into 1,024 groups, then resamples those.
 
     SCOREBOARD_BENCH_ROWS=20000000 pytest benches/bench_ci.py --benchmark-only
 """

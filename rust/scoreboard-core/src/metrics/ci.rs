@@ -12,10 +12,11 @@
 use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::finalize_curve;
+use super::{reason, Outcome};
 use crate::accum::weighted::WeightedSpread;
 use crate::accum::{
     AccState, BinaryConfusion, ExactValues, MulticlassConfusion, RegressionMoments, ScoreHistogram,
-    WeightedConfusion, WeightedMoments,
+    ScoreRuns, WeightedConfusion, WeightedMoments,
 };
 use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 
@@ -47,8 +48,13 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         }
         (CiMethod::Bootstrap, AccState::Multiclass(c)) => bootstrap_multiclass(metric, c, ci),
         (CiMethod::Bootstrap, AccState::ScoreRuns(r)) => {
-            let points = r.points().iter().map(|q| (q.score(), q.pos, q.neg));
-            bootstrap_points(metric, points.collect(), value, r.clip_eps(), ci)
+            let points = r.points();
+            let pooled = pool(
+                points.iter().map(|q| (q.score(), q.pos, q.neg)),
+                points.len(),
+                r.n(),
+            );
+            bootstrap_points(metric, pooled, value, r.clip_eps(), ci)
         }
         (CiMethod::Bootstrap, AccState::ScoreHistogram(h)) => {
             // Each bin is one tied score (its centre; only the order matters to these metrics).
@@ -57,7 +63,8 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
                 let (p, n) = h.bin(b);
                 ((b as f64 + 0.5) * width, p, n)
             });
-            bootstrap_points(metric, points.collect(), value, f64::EPSILON, ci)
+            let pooled = pool(points, h.bins(), h.n());
+            bootstrap_points(metric, pooled, value, f64::EPSILON, ci)
         }
         (CiMethod::Delong, AccState::ScoreRuns(r)) if kind == MetricKind::RocAuc => {
             let groups = r
@@ -315,32 +322,84 @@ fn order_statistic(
 /// DeLong's interval for ROC AUC from tied groups in decreasing score order: each positive's
 /// placement is the fraction of negatives below it (ties count 1/2), each negative's the fraction
 /// of positives above it; Var(AUC) = Var(positive placements) / P + Var(negative placements) / N.
+///
+/// One pass over the groups (with tens of millions of distinct scores the pass is memory-bound):
+/// the placements' squared deviations are expanded into sums of A = negatives above + half the
+/// tied ones and B = positives above + half the tied ones, whose totals P and N are only known at
+/// the end.
 pub fn delong(
-    groups_desc: impl Iterator<Item = (f64, f64)> + Clone,
+    groups_desc: impl Iterator<Item = (f64, f64)>,
     auc: f64,
     z: f64,
 ) -> Option<(f64, f64)> {
-    let (p, n) = groups_desc
-        .clone()
-        .fold((0.0, 0.0), |(p, n), g| (p + g.0, n + g.1));
-    if p < 2.0 || n < 2.0 {
-        return None;
-    }
-    let (inv_p, inv_n) = (1.0 / p, 1.0 / n);
-    let (mut pos_above, mut neg_above) = (0.0, 0.0);
-    let (mut s10, mut s01) = (0.0, 0.0);
+    let mut sums = DelongSums::default();
     for (pos, neg) in groups_desc {
-        // Negatives below this group's positives: n - neg_above - neg (ties count half).
-        let v10 = (n - neg_above - 0.5 * neg) * inv_n;
-        let v01 = (pos_above + 0.5 * pos) * inv_p;
-        s10 += pos * (v10 - auc) * (v10 - auc);
-        s01 += neg * (v01 - auc) * (v01 - auc);
-        pos_above += pos;
-        neg_above += neg;
+        sums.add(pos, neg);
     }
-    let variance = s10 / (p - 1.0) / p + s01 / (n - 1.0) / n;
-    let half = z * variance.max(0.0).sqrt();
-    Some(((auc - half).max(0.0), (auc + half).min(1.0)))
+    sums.interval(auc, z)
+}
+
+/// The running sums of `delong`'s single pass.
+#[derive(Default)]
+struct DelongSums {
+    p: f64,
+    n: f64,
+    /// Σ pos·A, Σ pos·A², Σ neg·B, Σ neg·B².
+    pa: f64,
+    pa2: f64,
+    nb: f64,
+    nb2: f64,
+}
+
+impl DelongSums {
+    #[inline]
+    fn add(&mut self, pos: f64, neg: f64) {
+        let a = self.n + 0.5 * neg;
+        let b = self.p + 0.5 * pos;
+        self.pa += pos * a;
+        self.pa2 += pos * a * a;
+        self.nb += neg * b;
+        self.nb2 += neg * b * b;
+        self.p += pos;
+        self.n += neg;
+    }
+
+    fn interval(&self, auc: f64, z: f64) -> Option<(f64, f64)> {
+        let (p, n) = (self.p, self.n);
+        if p < 2.0 || n < 2.0 {
+            return None;
+        }
+        // Positive placement v10 = 1 - A / n; negative placement v01 = B / p.
+        let c = 1.0 - auc;
+        let s10 = c * c * p - 2.0 * c * self.pa / n + self.pa2 / (n * n);
+        let s01 = self.nb2 / (p * p) - 2.0 * auc * self.nb / p + auc * auc * n;
+        let variance = s10.max(0.0) / (p - 1.0) / p + s01.max(0.0) / (n - 1.0) / n;
+        let half = z * variance.max(0.0).sqrt();
+        Some(((auc - half).max(0.0), (auc + half).min(1.0)))
+    }
+}
+
+/// ROC AUC of exact score runs and its DeLong interval in ONE pass over the runs (with a float
+/// score per row the runs are as long as the data, and each pass is memory-bound): the value is
+/// the same exact integer computation as `scores::roc_auc`.
+pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64, f64)>) {
+    if r.n() == 0 {
+        return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
+    }
+    let mut sums = DelongSums::default();
+    let (mut tp, mut twice_area, mut n) = (0u128, 0u128, 0u128);
+    for q in r.points().iter().rev() {
+        twice_area += q.neg as u128 * (2 * tp + q.pos as u128);
+        tp += q.pos as u128;
+        n += q.neg as u128;
+        sums.add(q.pos as f64, q.neg as f64);
+    }
+    if tp == 0 || n == 0 {
+        return (Outcome::undefined(reason::SINGLE_CLASS), None);
+    }
+    let auc = twice_area as f64 / (2.0 * tp as f64 * n as f64);
+    let z = normal_quantile(0.5 + ci.level / 2.0);
+    (Outcome::of(auc), sums.interval(auc, z))
 }
 
 /// Percentile bootstrap over a count table: `cells` is resampled multinomially (same total) and
@@ -414,15 +473,14 @@ fn bootstrap_multiclass(
 /// cost at `resamples` x 2,048 cells (about 0.1 s for 1,000 resamples) whatever the rows.
 pub const MAX_BOOTSTRAP_GROUPS: usize = 1024;
 
-/// Bootstrap of (score, positives, negatives) points in increasing score order.
+/// Bootstrap of pooled (score, positives, negatives) points in increasing score order.
 fn bootstrap_points(
     metric: &MetricSpec,
-    points: Vec<(f64, u64, u64)>,
+    pooled: Vec<(f64, u64, u64)>,
     value: f64,
     clip_eps: f64,
     ci: &CiSpec,
 ) -> Option<(f64, f64)> {
-    let pooled = pool(points, MAX_BOOTSTRAP_GROUPS);
     let cells: Vec<u64> = pooled.iter().flat_map(|&(_, p, n)| [p, n]).collect();
     let finalize = |counts: &[u64]| {
         let points = pooled
@@ -436,16 +494,20 @@ fn bootstrap_points(
     Some((lo + shift, hi + shift))
 }
 
-/// Drops empty points and, above `max` points, pools adjacent ones into about `max` groups of
-/// equal row count.
-fn pool(points: Vec<(f64, u64, u64)>, max: usize) -> Vec<(f64, u64, u64)> {
-    let points: Vec<_> = points.into_iter().filter(|q| q.1 + q.2 > 0).collect();
-    if points.len() <= max {
-        return points;
+/// Drops empty points and, when there are more than `MAX_BOOTSTRAP_GROUPS` of the `count`
+/// points (holding `rows` rows), pools adjacent ones into about that many groups of equal row
+/// count, without copying the points first.
+fn pool(
+    points: impl Iterator<Item = (f64, u64, u64)>,
+    count: usize,
+    rows: u64,
+) -> Vec<(f64, u64, u64)> {
+    let points = points.filter(|q| q.1 + q.2 > 0);
+    if count <= MAX_BOOTSTRAP_GROUPS {
+        return points.collect();
     }
-    let n: u64 = points.iter().map(|q| q.1 + q.2).sum();
-    let target = n.div_ceil(max as u64);
-    let mut out = Vec::with_capacity(max + 1);
+    let target = rows.div_ceil(MAX_BOOTSTRAP_GROUPS as u64).max(1);
+    let mut out = Vec::with_capacity(MAX_BOOTSTRAP_GROUPS + 1);
     let (mut score_sum, mut pos, mut neg) = (0.0, 0u64, 0u64);
     for (s, p, q) in points {
         score_sum += s * (p + q) as f64;
@@ -640,6 +702,33 @@ mod tests {
     }
 
     #[test]
+    fn delong_matches_the_two_pass_formula() {
+        // Groups in decreasing score order, with ties; AUC by pairs.
+        let groups = [(3.0, 0.0), (2.0, 1.0), (1.0, 1.0), (0.0, 2.0), (1.0, 3.0)];
+        let (p, n) = (7.0, 7.0);
+        let (mut pos_above, mut neg_above, mut area) = (0.0, 0.0, 0.0);
+        let (mut v10s, mut v01s) = (Vec::new(), Vec::new());
+        for &(pos, neg) in &groups {
+            let v10 = (n - neg_above - 0.5 * neg) / n;
+            let v01 = (pos_above + 0.5 * pos) / p;
+            area += pos * v10;
+            v10s.push((pos, v10));
+            v01s.push((neg, v01));
+            pos_above += pos;
+            neg_above += neg;
+        }
+        let auc = area / p;
+        let var = |v: &[(f64, f64)], m: f64| {
+            v.iter().map(|(w, x)| w * (x - auc).powi(2)).sum::<f64>() / (m - 1.0) / m
+        };
+        let half = 1.0 * (var(&v10s, p) + var(&v01s, n)).sqrt();
+        let (lo, hi) = delong(groups.iter().copied(), auc, 1.0).unwrap();
+        let (want_lo, want_hi) = ((auc - half).max(0.0), (auc + half).min(1.0));
+        assert!(half > 0.0 && want_hi < 1.0, "{auc} {half}");
+        assert!((lo - want_lo).abs() < 1e-12 && (hi - want_hi).abs() < 1e-12);
+    }
+
+    #[test]
     fn quantile_ranks_bracket_the_quantile() {
         // n = 500, q = 0.5: ranks 228 and 273 (1-based), covering 95.6% of Binomial(500, 1/2).
         assert_eq!(quantile_ranks(500, 0.5, 1.959_964), Some((227, 272)));
@@ -678,15 +767,16 @@ mod tests {
         let points: Vec<(f64, u64, u64)> = (0..10_000)
             .map(|i| (i as f64 / 10_000.0, (i % 3) as u64, 1))
             .collect();
-        let pooled = pool(points.clone(), 100);
-        assert!(pooled.len() <= 101);
         let total = |p: &[(f64, u64, u64)]| {
             p.iter()
                 .map(|q| (q.1, q.2))
                 .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
         };
-        assert_eq!(total(&pooled), total(&points));
+        let rows = total(&points);
+        let pooled = pool(points.iter().copied(), points.len(), rows.0 + rows.1);
+        assert!(pooled.len() <= MAX_BOOTSTRAP_GROUPS + 1);
+        assert_eq!(total(&pooled), rows);
         assert!(pooled.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(pool(points[..50].to_vec(), 100).len(), 50);
+        assert_eq!(pool(points[..50].iter().copied(), 50, 50).len(), 50);
     }
 }
