@@ -178,6 +178,19 @@ def test_regression_coverage() -> None:
     assert_covers(coverage(plan, regression_sample, regression_truth(), simulations=1000))
 
 
+def positive_sample(rng: np.random.Generator, rows: int = 2000) -> dict[str, np.ndarray]:
+    y = rng.exponential(2.0, rows)
+    return {"y": y, "p": y * rng.lognormal(0.1, 0.3, rows)}
+
+
+def test_error_sums_coverage() -> None:
+    metrics: list[Any] = ["msle", {"kind": "mean_pinball_loss", "alpha": 0.9, "name": "pin90"}]
+    plan = make_plan("regression", metrics, ci={})
+    assert [m["ci"]["method"] for m in plan.metrics] == ["normal", "normal"]
+    truth = large_sample_values(metrics, "regression", positive_sample)
+    assert_covers(coverage(plan, positive_sample, truth, simulations=1000))
+
+
 # Sample weights: positives weigh twice as much on average. Binary: scores N(y, 1), threshold
 # 0.5; weighted proportions' true values follow from the weighted population counts.
 def weighted_binary_sample(rng: np.random.Generator, rows: int = 500) -> dict[str, np.ndarray]:
@@ -348,3 +361,10 @@ def test_unsupported_intervals_are_refused(task: str, metric: Any) -> None:
     with pytest.raises(SpecError) as err:
         make_plan(task, [metric])
     assert "ci_not_supported" in {p.type for p in err.value.problems}
+
+
+def test_schema_lists_the_methods() -> None:
+    from scoreboard.spec.models import CiConfig
+
+    methods = CiConfig.model_json_schema()["properties"]["method"]["enum"]
+    assert {"normal", "order_statistic", "bootstrap", "wilson", "delong", "auto"} == set(methods)

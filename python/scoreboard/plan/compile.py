@@ -370,6 +370,8 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
         return ["bootstrap"]
     if acc_kind in ("regression_moments", "weighted_regression_moments"):
         return ["normal"] if kind in _REGRESSION_MEANS else []
+    if acc_kind == "error_sums" and "weight" not in acc:
+        return ["normal"]  # msle, mean_pinball_loss: means of per-row losses
     if acc_kind == "column_stats" and kind == "mean":
         return ["normal"]
     if acc_kind in ("exact_values", "quantile_sketch") and kind in (

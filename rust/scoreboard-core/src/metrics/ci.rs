@@ -99,6 +99,18 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         }
         (CiMethod::Normal, AccState::Moments(m)) => normal_moments(kind, m, z),
         (CiMethod::Normal, AccState::WeightedMoments(m)) => normal_weighted(kind, m, value, z),
+        (CiMethod::Normal, AccState::ErrorSums(e)) if e.weight.is_none() => {
+            let i = match kind {
+                MetricKind::Msle => 0,
+                MetricKind::MeanPinballLoss => {
+                    let alpha = metric.alpha.unwrap_or(0.5);
+                    1 + e.alphas.iter().position(|&a| a == alpha)?
+                }
+                _ => return None,
+            };
+            let m2 = e.squares.get(i)?.value() - e.n as f64 * value * value;
+            normal(value, m2.max(0.0), e.n, z).map(non_negative)
+        }
         (CiMethod::Normal, AccState::ColumnStats(c)) if kind == MetricKind::Mean => {
             normal(value, c.spread.m2, c.n, z)
         }
