@@ -368,3 +368,18 @@ def test_schema_lists_the_methods() -> None:
 
     methods = CiConfig.model_json_schema()["properties"]["method"]["enum"]
     assert {"normal", "order_statistic", "bootstrap", "wilson", "delong", "auto"} == set(methods)
+
+
+def test_intervals_do_not_change_values() -> None:
+    """ROC AUC with DeLong is computed in one pass with its interval: the same exact value."""
+    rng = np.random.default_rng(11)
+    data = score_sample(rng, 5000)
+    data["p"] = np.where(rng.random(5000) < 0.5, data["p"], rng.random(5000))
+    kinds = ["roc_auc", "pr_auc", "log_loss", "brier"]
+    plain = make_plan("binary", kinds).evaluate(data)
+    with_ci = make_plan("binary", kinds, ci={}).evaluate(data)
+    for kind in kinds:
+        assert with_ci.get(kind).value == plain.get(kind).value
+        assert with_ci.get(kind).ci_low is not None
+    want = skm.roc_auc_score(data["y"], data["p"])
+    assert plain.get("roc_auc").value == pytest.approx(want, rel=1e-12)
