@@ -39,7 +39,7 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
             wilson(hits as f64, c.n() as f64, z)
         }
         (CiMethod::Wilson, AccState::ClassScores(s)) if kind == MetricKind::TopKAccuracy => {
-            let i = s.ks.iter().position(|&x| Some(x) == metric.k.or(Some(2)))?;
+            let i = s.ks.iter().position(|&x| x == metric.k.unwrap_or(2))?;
             wilson(s.hits[i] as f64, s.rows as f64, z)
         }
         (CiMethod::Bootstrap, AccState::Binary(c)) => bootstrap(metric, c, ci),
@@ -77,7 +77,11 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         (CiMethod::Delong, AccState::ScoreHistogram(h)) if kind == MetricKind::RocAuc => {
             delong(histogram_groups(h).into_iter(), value, z)
         }
-        (CiMethod::Normal, AccState::ScoreRuns(r)) => {
+        (CiMethod::Normal, AccState::ScoreRuns(r))
+            if matches!(kind, MetricKind::LogLoss | MetricKind::Brier) =>
+        {
+            // Each distinct score holds two per-row losses (of its positives and negatives):
+            // the sample variance is one pass over the runs, exact whatever their number.
             let eps = r.clip_eps();
             let clip = |x: f64| x.clamp(eps, 1.0 - eps);
             let losses = r.points().iter().map(|q| {
@@ -93,9 +97,7 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
                     p as f64 * (l1 - value) * (l1 - value) + n as f64 * (l0 - value) * (l0 - value)
                 })
                 .sum();
-            matches!(kind, MetricKind::LogLoss | MetricKind::Brier)
-                .then(|| normal(value, m2, r.n(), z))?
-                .map(non_negative)
+            normal(value, m2, r.n(), z).map(non_negative)
         }
         (CiMethod::Normal, AccState::Moments(m)) => normal_moments(kind, m, z),
         (CiMethod::Normal, AccState::WeightedMoments(m)) => normal_weighted(kind, m, value, z),
