@@ -216,14 +216,42 @@ def test_weighted_thresholds_and_error_sums() -> None:
     )
 
 
-def test_no_confidence_intervals_with_weights_yet() -> None:
+def _as_entry(metric: Any) -> dict[str, Any]:
+    return {"kind": metric} if isinstance(metric, str) else dict(metric)
+
+
+def test_confidence_intervals_with_weights() -> None:
+    """Weighted proportions get Wilson at their effective sample size (with unit weights: the
+    unweighted interval); the weighted score metrics have no interval yet."""
+    data = {"y": np.array([0, 1, 1, 0, 1]), "p": np.array([0.1, 0.8, 0.6, 0.7, 0.2])}
     plan = make_plan("binary", ["accuracy", "roc_auc"], columns=WEIGHTED_COLUMNS, ci={})
-    res = plan.evaluate(
-        {"y": np.array([0, 1, 1, 0]), "p": np.array([0.1, 0.8, 0.6, 0.3]), "w": np.ones(4)}
-    )
-    assert all(r.ci_low is None for r in res)
+    res = plan.evaluate({**data, "w": np.ones(5)})
+    plain = make_plan("binary", ["accuracy"], ci={}).evaluate(data).get("accuracy")
+    got = res.get("accuracy")
+    assert (got.ci_low, got.ci_high) == pytest.approx((plain.ci_low, plain.ci_high), rel=1e-12)
+    assert res.get("roc_auc").ci_low is None
     with pytest.raises(SpecError):
-        make_plan("binary", [{"kind": "accuracy", "ci": {}}], columns=WEIGHTED_COLUMNS)
+        make_plan("binary", [{"kind": "roc_auc", "ci": {}}], columns=WEIGHTED_COLUMNS)
+    # Weighted tables (matrix, histogram, class scores, exact values): no interval yet, rather
+    # than one read off the unweighted counts.
+    weighted_tables = [
+        ("multiclass", ["accuracy"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
+        ("binary", [{"kind": "roc_auc", "bins": 10}], WEIGHTED_COLUMNS),
+        ("regression", ["median_absolute_error"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
+    ]
+    for task, metrics, columns in weighted_tables:
+        assert all(
+            r.ci_low is None
+            for r in make_plan(task, metrics, columns=columns, ci={}).evaluate(
+                {
+                    "y": data["y"],
+                    "p": data["p"] if task != "multiclass" else data["y"],
+                    "w": np.ones(5),
+                }
+            )
+        )
+        with pytest.raises(SpecError, match="no auto confidence interval"):
+            make_plan(task, [{**_as_entry(metrics[0]), "ci": {}}], columns=columns)
 
 
 # --- multiclass ----------------------------------------------------------------------------

@@ -199,7 +199,7 @@ def compile_spec(spec: Spec) -> Plan:
             metric["q"] = entry.q
         if has_threshold:
             metric["threshold"] = getattr(entry, "threshold", None)
-        ci = _ci(spec, entry, accumulators.items[accumulator], where, problems)
+        ci = _ci(spec, entry, metric, accumulators.items[accumulator], where, problems)
         if ci is not None:
             metric["ci"] = ci
         metrics.append(metric)
@@ -328,32 +328,88 @@ _WILSON = frozenset(
     }
 )
 _BOOTSTRAPPED = frozenset({"f1", "fbeta", "mcc", "balanced_accuracy", "cohen_kappa"})
+# Multiclass confusion metrics: every one is a function of the K x K table (bootstrapped).
+_MULTICLASS_TABLE = frozenset(
+    {
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "fbeta",
+        "jaccard",
+        "balanced_accuracy",
+        "mcc",
+        "cohen_kappa",
+    }
+)
+# Means of per-row losses: a normal (CLT) interval from the state's second moments.
+_REGRESSION_MEANS = frozenset({"mse", "rmse", "mae", "mean_error"})
 
 
-def _ci_methods(kind: str, acc: dict[str, Any]) -> list[str]:
-    """The interval methods a metric supports, preferred first (none yet with sample weights)."""
-    acc_kind = acc["kind"]
-    if "weight" in acc:
+# States that take a weight column whose intervals read unweighted counts: none with weights yet.
+_WEIGHTED_WITHOUT_CI = frozenset(
+    {"multiclass_confusion", "class_scores", "score_histogram", "exact_values"}
+)
+
+
+def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
+    """The interval methods a metric supports, preferred first (``auto`` picks the first).
+    Per-class values (``average: none``) and the states not listed have none yet."""
+    kind, acc_kind = metric["kind"], acc["kind"]
+    if metric.get("average") == "none":
         return []
-    if acc_kind in ("binary_confusion", "threshold_confusion"):
+    if "weight" in acc and acc_kind in _WEIGHTED_WITHOUT_CI:
+        return []
+    if acc_kind == "binary_confusion" or (
+        acc_kind == "threshold_confusion" and "weight" not in acc
+    ):
         if kind in _WILSON:
             return ["wilson", "bootstrap"]
         if kind in _BOOTSTRAPPED:
             return ["bootstrap"]
-    if kind == "roc_auc" and acc_kind in ("score_runs", "score_histogram"):
-        return ["delong"]
+    if acc_kind == "weighted_binary_confusion" and kind in _WILSON:
+        return ["wilson"]
+    if acc_kind == "multiclass_confusion" and kind in _MULTICLASS_TABLE:
+        return ["wilson", "bootstrap"] if kind == "accuracy" else ["bootstrap"]
+    if acc_kind in ("score_runs", "score_histogram"):
+        if kind == "roc_auc":
+            return ["delong", "bootstrap"]
+        if kind in ("log_loss", "brier") and acc_kind == "score_runs":
+            return ["normal", "bootstrap"]
+        return ["bootstrap"]
+    if acc_kind in ("regression_moments", "weighted_regression_moments"):
+        return ["normal"] if kind in _REGRESSION_MEANS else []
+    if acc_kind == "error_sums" and "weight" not in acc:
+        return ["normal"]  # msle, mean_pinball_loss: means of per-row losses
+    if acc_kind == "column_stats" and kind == "mean":
+        return ["normal"]
+    if acc_kind in ("exact_values", "quantile_sketch") and kind in (
+        "quantile",
+        "median_absolute_error",
+    ):
+        return ["order_statistic"]
+    if acc_kind == "class_scores":
+        if kind == "top_k_accuracy":
+            return ["wilson"]
+        if kind == "log_loss":
+            return ["normal"]
     return []
 
 
 def _ci(
-    spec: Spec, entry: Any, acc: dict[str, Any], where: tuple[str, int], problems: list[Problem]
+    spec: Spec,
+    entry: Any,
+    metric: dict[str, Any],
+    acc: dict[str, Any],
+    where: tuple[str, int],
+    problems: list[Problem],
 ) -> dict[str, Any] | None:
     """The resolved interval request of a metric: its own ``ci``, else the spec-wide one (which
     silently skips metrics without a method)."""
     config = entry.ci if entry.ci is not None else spec.ci
     if config is None:
         return None
-    methods = _ci_methods(entry.kind, acc)
+    methods = _ci_methods(metric, acc)
     method = methods[0] if config.method == "auto" and methods else config.method
     if method not in methods:
         if entry.ci is not None:

@@ -82,14 +82,18 @@ class Columns(StrictModel):
 class CiConfig(StrictModel):
     """A confidence interval reported with a value (``ci_low``/``ci_high``).
 
-    ``auto`` picks Wilson for proportions (accuracy, precision, recall, specificity, npv, fpr,
-    fnr, jaccard, prevalence, predicted_positive_rate), DeLong for roc_auc, and a percentile
-    bootstrap of the confusion table (multinomial resampling at finalize time, fixed seed) for
-    the other binary threshold metrics (f1, fbeta, mcc, balanced_accuracy, cohen_kappa).
+    ``auto`` picks Wilson for proportions (binary accuracy, precision, recall, specificity, npv,
+    fpr, fnr, jaccard, prevalence, predicted_positive_rate, also with sample weights; multiclass
+    accuracy; top_k_accuracy), DeLong for roc_auc, ``normal`` (CLT) for means of per-row losses
+    (log_loss, brier, mse, rmse, mae, mean_error, column mean), ``order_statistic`` for quantiles
+    and median_absolute_error, and a percentile bootstrap of the count table (multinomial
+    resampling at finalize time, fixed seed) for the other confusion metrics (binary and
+    multiclass) and the other score metrics (pr_auc, ece, recall_at_precision,
+    precision_at_recall). docs/metrics.md lists the methods of each metric.
     """
 
     level: Annotated[float, Field(gt=0, lt=1)] = 0.95
-    method: Literal["auto", "wilson", "bootstrap", "delong"] = "auto"
+    method: Literal["auto", "wilson", "bootstrap", "delong", "normal", "order_statistic"] = "auto"
     resamples: Annotated[StrictInt, Field(ge=100, le=100_000)] = 1000
     seed: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] = 0
 

@@ -395,6 +395,10 @@ pub enum CiMethod {
     Wilson,
     Bootstrap,
     Delong,
+    /// Mean ± z·sd/√n of a mean of per-row losses (CLT), from the state's second moments.
+    Normal,
+    /// Distribution-free interval of a quantile between two order statistics (binomial ranks).
+    OrderStatistic,
 }
 
 /// A confidence interval request (the compiler resolves `auto` to a method).

@@ -47,6 +47,8 @@ pub struct ClassScores {
     pub clip_eps: f64,
     /// sum over rows of -ln(clip(score of the true class)).
     pub log_loss: CompensatedSum,
+    /// sum over rows of the squared per-row log loss (its variance: the normal interval).
+    pub log_loss_squares: CompensatedSum,
     /// The top-k levels counted, and the rows whose true class is among the top k scores.
     pub ks: Vec<usize>,
     pub hits: Vec<u64>,
@@ -70,6 +72,7 @@ impl ClassScores {
             support: vec![0; k],
             clip_eps: 0.0,
             log_loss: CompensatedSum::default(),
+            log_loss_squares: CompensatedSum::default(),
             ks: ks.to_vec(),
             hits: vec![0; ks.len()],
             curves: if curves {
@@ -177,7 +180,7 @@ impl ClassScores {
         next.rows = add_count(next.rows, n as u64, "class scores")?;
         next.clip_eps = next.clip_eps.max(eps);
         let clip = |x: f64| x.clamp(eps, 1.0 - eps);
-        let mut block = 0.0;
+        let (mut block, mut block_sq) = (0.0, 0.0);
         for (i, &y) in codes.iter().enumerate() {
             let y = y as usize;
             next.support[y] += 1;
@@ -189,7 +192,9 @@ impl ClassScores {
                 next.support_weight[y].add(ws[i]);
             }
             if unit_interval {
-                block -= w * clip(own).ln();
+                let loss = -clip(own).ln();
+                block += w * loss;
+                block_sq += w * loss * loss;
             }
             // Rank as scikit-learn's top_k_accuracy_score (stable argsort, reversed): classes
             // scoring higher, or equal with a higher index, come first.
@@ -208,10 +213,12 @@ impl ClassScores {
             }
             if i % 4096 == 4095 {
                 next.log_loss.add(block);
-                block = 0.0;
+                next.log_loss_squares.add(block_sq);
+                (block, block_sq) = (0.0, 0.0);
             }
         }
         next.log_loss.add(block);
+        next.log_loss_squares.add(block_sq);
         if !next.curves.is_empty() {
             let runs: Vec<Vec<u64>> = columns
                 .par_iter()
@@ -255,6 +262,7 @@ impl ClassScores {
         }
         next.clip_eps = next.clip_eps.max(o.clip_eps);
         next.log_loss.merge(&o.log_loss);
+        next.log_loss_squares.merge(&o.log_loss_squares);
         for (stack, theirs) in next.curves.iter_mut().zip(&o.curves) {
             for run in theirs {
                 push_run(stack, run.clone(), self.k + 1);

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::moments::CompensatedSum;
+use super::moments::{spread_of, CompensatedSum, Spread};
 use super::{add_count, split_ranges, BLOCK};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
@@ -17,6 +17,8 @@ pub struct ColumnStats {
     pub min: f64,
     /// -inf while empty.
     pub max: f64,
+    /// Mean and squared deviations: the variance behind the normal interval of `mean`.
+    pub spread: Spread,
 }
 
 impl Default for ColumnStats {
@@ -26,6 +28,7 @@ impl Default for ColumnStats {
             sum: CompensatedSum::default(),
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
+            spread: Spread::default(),
         }
     }
 }
@@ -61,8 +64,14 @@ fn fold<T: AsF64>(s: &[T]) -> (ColumnStats, u64) {
     let mut bad = 0u64;
     for block in s.chunks(BLOCK) {
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let shift = block[0].as_f64();
+        let shift = if shift.is_finite() { shift } else { 0.0 };
+        let (mut s1, mut s2) = (0.0, 0.0);
         for x in block {
             let v = x.as_f64();
+            let d = v - shift;
+            s1 += d;
+            s2 += d * d;
             bad += (!v.is_finite()) as u64;
             // Compensated per value: sums of large values of both signs cancel exactly.
             out.sum.add(v);
@@ -70,6 +79,7 @@ fn fold<T: AsF64>(s: &[T]) -> (ColumnStats, u64) {
             hi = hi.max(v);
         }
         out.n += block.len() as u64;
+        out.spread.merge(&spread_of(block.len(), shift, s1, s2));
         out.min = out.min.min(lo);
         out.max = out.max.max(hi);
     }
@@ -100,6 +110,7 @@ impl ColumnStats {
         self.sum.merge(&o.sum);
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
+        self.spread.merge(&o.spread);
         Ok(())
     }
 }

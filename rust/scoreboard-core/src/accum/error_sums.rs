@@ -22,6 +22,9 @@ pub struct ErrorSums {
     pub pinball: Vec<CompensatedSum>,
     /// With a weight column: the sum of weights (the sums above are then weighted).
     pub weight: Option<CompensatedSum>,
+    /// Sums of the squared per-row losses (squared log error, then each pinball loss), for the
+    /// normal interval of the unweighted means.
+    pub squares: Vec<CompensatedSum>,
 }
 
 impl ErrorSums {
@@ -32,6 +35,7 @@ impl ErrorSums {
             alphas: alphas.to_vec(),
             pinball: vec![CompensatedSum::default(); alphas.len()],
             weight: None,
+            squares: vec![CompensatedSum::default(); alphas.len() + 1],
         }
     }
 
@@ -113,6 +117,9 @@ impl ErrorSums {
             for (a, b) in next.pinball.iter_mut().zip(&part.pinball) {
                 a.merge(b);
             }
+            for (a, b) in next.squares.iter_mut().zip(&part.squares) {
+                a.merge(b);
+            }
         }
         *self = next;
         Ok(())
@@ -134,6 +141,9 @@ impl ErrorSums {
         for (a, b) in self.pinball.iter_mut().zip(&o.pinball) {
             a.merge(b);
         }
+        for (a, b) in self.squares.iter_mut().zip(&o.squares) {
+            a.merge(b);
+        }
         Ok(())
     }
 }
@@ -143,6 +153,7 @@ struct Part {
     n: u64,
     squared_log_error: CompensatedSum,
     pinball: Vec<CompensatedSum>,
+    squares: Vec<CompensatedSum>,
     weight: CompensatedSum,
     non_finite: u64,
     below_minus_one: u64,
@@ -157,11 +168,14 @@ fn fold<T: AsF64, U: AsF64>(
 ) -> Part {
     let mut part = Part {
         pinball: vec![CompensatedSum::default(); alphas.len()],
+        squares: vec![CompensatedSum::default(); alphas.len() + 1],
         ..Part::default()
     };
     for (block, (yb, pb)) in y.chunks(BLOCK).zip(p.chunks(BLOCK)).enumerate() {
         let mut sle = 0.0;
         let mut pin = vec![0.0f64; alphas.len()];
+        // Squares: index 0 the squared log error, 1 + i the pinball loss at alphas[i].
+        let mut sq = vec![0.0f64; alphas.len() + 1];
         let mut wsum = 0.0;
         for (i, (a, b)) in yb.iter().zip(pb).enumerate() {
             let (yv, pv) = (a.as_f64(), b.as_f64());
@@ -172,22 +186,27 @@ fn fold<T: AsF64, U: AsF64>(
                 part.below_minus_one += ((yv <= -1.0) | (pv <= -1.0)) as u64;
                 let d = yv.ln_1p() - pv.ln_1p();
                 sle += wi * d * d;
+                sq[0] += d * d * d * d;
             }
             let diff = yv - pv;
-            for (s, &alpha) in pin.iter_mut().zip(alphas) {
+            for ((s, q), &alpha) in pin.iter_mut().zip(&mut sq[1..]).zip(alphas) {
                 // scikit-learn: alpha * diff where diff >= 0, (alpha - 1) * diff elsewhere.
-                *s += wi
-                    * if diff >= 0.0 {
-                        alpha * diff
-                    } else {
-                        (alpha - 1.0) * diff
-                    };
+                let loss = if diff >= 0.0 {
+                    alpha * diff
+                } else {
+                    (alpha - 1.0) * diff
+                };
+                *s += wi * loss;
+                *q += loss * loss;
             }
         }
         part.n += yb.len() as u64;
         part.weight.add(wsum);
         part.squared_log_error.add(sle);
         for (s, v) in part.pinball.iter_mut().zip(pin) {
+            s.add(v);
+        }
+        for (s, v) in part.squares.iter_mut().zip(sq) {
             s.add(v);
         }
     }

@@ -96,6 +96,8 @@ pub struct RegressionMoments {
     pub max_absolute_error: f64,
     pub target: Spread,
     pub error: Spread,
+    /// Spread of the squared error: its variance gives MSE a normal confidence interval.
+    pub squared_error: Spread,
 }
 
 const LANES: usize = 8;
@@ -114,6 +116,9 @@ struct BlockSums {
     e_shift: f64,
     e1: f64,
     e2: f64,
+    q_shift: f64,
+    q1: f64,
+    q2: f64,
     non_finite: usize,
 }
 
@@ -128,6 +133,7 @@ fn block_sums<T: AsF64, U: AsF64>(y: &[T], p: &[U]) -> BlockSums {
         if y_shift.is_finite() { y_shift } else { 0.0 },
         if e_shift.is_finite() { e_shift } else { 0.0 },
     );
+    let q_shift = e_shift * e_shift;
     // Independent lanes let the compiler vectorise without reassociating one sum.
     let mut sq = [0.0f64; LANES];
     let mut abs = [0.0f64; LANES];
@@ -137,6 +143,8 @@ fn block_sums<T: AsF64, U: AsF64>(y: &[T], p: &[U]) -> BlockSums {
     let mut y2 = [0.0f64; LANES];
     let mut e1 = [0.0f64; LANES];
     let mut e2 = [0.0f64; LANES];
+    let mut q1 = [0.0f64; LANES];
+    let mut q2 = [0.0f64; LANES];
     let mut bad = [0u32; LANES];
     let full = n / LANES * LANES;
     let mut step = |l: usize, yv: f64, pv: f64| {
@@ -152,6 +160,9 @@ fn block_sums<T: AsF64, U: AsF64>(y: &[T], p: &[U]) -> BlockSums {
         let de = e - e_shift;
         e1[l] += de;
         e2[l] += de * de;
+        let dq = e * e - q_shift;
+        q1[l] += dq;
+        q2[l] += dq * dq;
         bad[l] += (!(yv.is_finite() & pv.is_finite())) as u32;
     };
     for base in (0..full).step_by(LANES) {
@@ -175,11 +186,14 @@ fn block_sums<T: AsF64, U: AsF64>(y: &[T], p: &[U]) -> BlockSums {
         e_shift,
         e1: total(e1),
         e2: total(e2),
+        q_shift,
+        q1: total(q1),
+        q2: total(q2),
         non_finite: bad.iter().map(|&b| b as usize).sum(),
     }
 }
 
-fn spread_of(n: usize, shift: f64, s1: f64, s2: f64) -> Spread {
+pub(crate) fn spread_of(n: usize, shift: f64, s1: f64, s2: f64) -> Spread {
     let nf = n as f64;
     Spread {
         n: n as u64,
@@ -200,6 +214,8 @@ impl RegressionMoments {
         self.max_absolute_error = self.max_absolute_error.max(b.max_abs);
         self.target.merge(&spread_of(b.n, b.y_shift, b.y1, b.y2));
         self.error.merge(&spread_of(b.n, b.e_shift, b.e1, b.e2));
+        self.squared_error
+            .merge(&spread_of(b.n, b.q_shift, b.q1, b.q2));
     }
 
     fn fold_range<T: AsF64, U: AsF64>(y: &[T], p: &[U]) -> (RegressionMoments, usize) {
@@ -262,6 +278,7 @@ impl RegressionMoments {
         self.max_absolute_error = self.max_absolute_error.max(o.max_absolute_error);
         self.target.merge(&o.target);
         self.error.merge(&o.error);
+        self.squared_error.merge(&o.squared_error);
     }
 }
 

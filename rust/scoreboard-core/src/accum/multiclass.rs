@@ -463,6 +463,25 @@ impl MulticlassConfusion {
     pub fn n(&self) -> u64 {
         self.counts.iter().sum()
     }
+
+    /// The `k x k` counts in code space (row-major, true x predicted).
+    pub fn raw_counts(&self) -> &[u64] {
+        &self.counts
+    }
+
+    /// The same classes with other counts (a bootstrap resample of `raw_counts`, unweighted);
+    /// the result is for finalizing only (it has no coder, so it cannot be updated).
+    pub fn with_counts(&self, counts: Vec<u64>) -> MulticlassConfusion {
+        MulticlassConfusion {
+            labels: self.labels.clone(),
+            fixed: self.fixed,
+            max_classes: self.max_classes,
+            counts,
+            weighted: false,
+            weights: Vec::new(),
+            coder: Coder::default(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -52,6 +52,9 @@ pub struct WeightedConfusion {
     pub fp: CompensatedSum,
     pub fn_: CompensatedSum,
     pub tn: CompensatedSum,
+    /// Sums of squared weights of tp, fn, fp, tn (in that order): the variance of a weighted
+    /// proportion (its effective sample size) for the Wilson interval.
+    pub squares: [CompensatedSum; 4],
 }
 
 impl WeightedConfusion {
@@ -66,10 +69,10 @@ impl WeightedConfusion {
         BinaryConfusion::default().update(y_true, y_pred, labels, threshold)?;
         let w = read_weights(weight_name, weight)?;
         let (t, p) = (y_true.1, y_pred.1);
-        let parts: Vec<[f64; 4]> = split_ranges(w.len())
+        let parts: Vec<[f64; 8]> = split_ranges(w.len())
             .into_par_iter()
             .map(|r| {
-                let mut sums = [0.0f64; 4];
+                let mut sums = [0.0f64; 8];
                 let (mut a, mut b) = ([0u8; BLOCK], [0u8; BLOCK]);
                 let mut start = r.start;
                 while start < r.end {
@@ -77,11 +80,13 @@ impl WeightedConfusion {
                     let n = end - start;
                     encode_labels(t.slice(start..end), labels, &mut a[..n]);
                     encode_predictions(p.slice(start..end), labels, threshold, &mut b[..n]);
-                    let mut block = [0.0f64; 4];
+                    let mut block = [0.0f64; 8];
                     for i in 0..n {
-                        // index: 0 tp, 1 fn, 2 fp, 3 tn
+                        // index: 0 tp, 1 fn, 2 fp, 3 tn; squares at 4 + index
                         let k = ((1 - a[i]) << 1 | (1 - b[i])) as usize;
-                        block[k] += w[start + i];
+                        let wi = w[start + i];
+                        block[k] += wi;
+                        block[4 + k] += wi * wi;
                     }
                     for (s, v) in sums.iter_mut().zip(block) {
                         *s += v;
@@ -98,6 +103,9 @@ impl WeightedConfusion {
             next.fn_.add(s[1]);
             next.fp.add(s[2]);
             next.tn.add(s[3]);
+            for (sq, v) in next.squares.iter_mut().zip(&s[4..]) {
+                sq.add(*v);
+            }
         }
         *self = next;
         Ok(())
@@ -109,6 +117,9 @@ impl WeightedConfusion {
         self.fp.merge(&o.fp);
         self.fn_.merge(&o.fn_);
         self.tn.merge(&o.tn);
+        for (a, b) in self.squares.iter_mut().zip(&o.squares) {
+            a.merge(b);
+        }
         Ok(())
     }
 }
@@ -122,6 +133,13 @@ pub struct WeightedSpread {
 }
 
 impl WeightedSpread {
+    /// The linearised variance of the weighted mean `mean = Σ w x / total` when `self` is the
+    /// spread of x under the squared weights w²: Σ w² (x - mean)² / total².
+    pub fn variance_of_mean(&self, mean: f64, total: f64) -> f64 {
+        let d = self.mean - mean;
+        (self.m2 + self.weight * d * d) / (total * total)
+    }
+
     fn of(x: &[f64], w: &[f64]) -> WeightedSpread {
         let weight: f64 = w.iter().sum();
         if weight == 0.0 {
@@ -165,6 +183,11 @@ pub struct WeightedMoments {
     pub target: WeightedSpread,
     /// Of `y_pred - y_true`.
     pub error: WeightedSpread,
+    /// Spreads of the per-row losses e², |e| and e under the squared weights: the linearised
+    /// variance of a weighted mean (`WeightedSpread::variance_of_mean`), for its normal interval.
+    pub squared_error_w2: WeightedSpread,
+    pub absolute_error_w2: WeightedSpread,
+    pub error_w2: WeightedSpread,
 }
 
 impl WeightedMoments {
@@ -191,6 +214,12 @@ impl WeightedMoments {
                     .zip(w[r].chunks(BLOCK))
                 {
                     let e: Vec<f64> = yb.iter().zip(pb).map(|(a, b)| b - a).collect();
+                    let w2: Vec<f64> = wb.iter().map(|x| x * x).collect();
+                    let e2: Vec<f64> = e.iter().map(|x| x * x).collect();
+                    let ae: Vec<f64> = e.iter().map(|x| x.abs()).collect();
+                    part.squared_error_w2.merge(&WeightedSpread::of(&e2, &w2));
+                    part.absolute_error_w2.merge(&WeightedSpread::of(&ae, &w2));
+                    part.error_w2.merge(&WeightedSpread::of(&e, &w2));
                     let (mut sq, mut ab, mut ape) = (0.0, 0.0, 0.0);
                     for ((&ei, &yi), &wi) in e.iter().zip(yb).zip(wb) {
                         sq += wi * ei * ei;
@@ -226,6 +255,9 @@ impl WeightedMoments {
         self.max_absolute_error = self.max_absolute_error.max(o.max_absolute_error);
         self.target.merge(&o.target);
         self.error.merge(&o.error);
+        self.squared_error_w2.merge(&o.squared_error_w2);
+        self.absolute_error_w2.merge(&o.absolute_error_w2);
+        self.error_w2.merge(&o.error_w2);
     }
 
     pub fn merge(&mut self, o: &WeightedMoments) -> Result<()> {

@@ -12,7 +12,7 @@ pub mod scores;
 use serde::{Deserialize, Serialize};
 
 use crate::accum::AccState;
-use crate::plan::{Label, MetricSpec, ZeroDivision};
+use crate::plan::{CiMethod, Label, MetricKind, MetricSpec, ZeroDivision};
 
 /// Why a value is undefined (or was replaced by `zero_division`). Stable identifiers.
 pub mod reason {
@@ -81,6 +81,21 @@ impl Outcome {
 
 /// Finalizes one metric from its accumulator's state, with its confidence interval if asked.
 pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
+    if let (AccState::ScoreRuns(r), Some(ci)) = (state, &metric.ci) {
+        if metric.kind == MetricKind::RocAuc && ci.method == CiMethod::Delong {
+            // One pass over the runs for the value and its interval.
+            let (o, interval) = ci::roc_auc_with_delong(r, ci);
+            return vec![MetricValue {
+                name: metric.name.clone(),
+                value: o.value,
+                n: r.n(),
+                reason: o.reason,
+                ci_low: interval.map(|i| i.0),
+                ci_high: interval.map(|i| i.1),
+                ..MetricValue::default()
+            }];
+        }
+    }
     let mut values = finalize_value(metric, state);
     if metric.ci.is_some() {
         for v in values.iter_mut().filter(|v| v.class.is_none()) {
