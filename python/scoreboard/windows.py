@@ -11,6 +11,12 @@ pane, or a sliding run of panes), a segment value, or both.
 - A sliding window of size ``k`` steps is the merge of ``k`` consecutive step-sized panes, so one
   streaming pass serves every window, and panes are shared by windows of the same step.
 - A segment value gets a small code in order of first appearance; null is its own value.
+
+Fixed-width UTC panes and segment codes are not computed here: the core receives the raw
+timestamps (with the unit, origin and width) and the dictionary indices (with a code per entry)
+and derives them in the pass that assigns cells. Once every instance covering a pane is closed and
+returned (``Accumulator.evict_closed``), the pane's cells are folded into one keyed
+``EVICTED_PANE``, which counts towards overall and segment groups but no window instance.
 """
 
 from __future__ import annotations

@@ -169,7 +169,11 @@ impl Executor {
         let cell_count = self.index.len();
         if let Some(partials) = self.cell_partials(chunk, &ids, cell_count) {
             // One pass over the rows for every accumulator: no regrouping, no copies.
-            let rows = count_ids(&ids, cell_count);
+            // Per-cell rows from the partial states when they count rows (no extra pass).
+            let rows = partials
+                .first()
+                .and_then(|p| p.iter().map(AccState::rows).collect::<Option<Vec<u64>>>())
+                .unwrap_or_else(|| count_ids(&ids, cell_count));
             let mut updated = Vec::new();
             for (cell, &cell_rows) in rows.iter().enumerate().filter(|(_, &r)| r > 0) {
                 let mut states = self.states_of(cell);
