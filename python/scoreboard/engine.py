@@ -350,10 +350,13 @@ class Accumulator:
     def _results(self, data_fingerprint: str | None, *, overall: bool, closed: bool) -> Results:
         items: list[MetricResult] = []
         windows = {w.name: w for w in self._layout.windows}
+        bounds: dict[tuple[str, int], tuple[datetime | None, datetime | None]] = {}
         for window, instance, segment, cells in self._groups():
             start = end = None
             if window is not None and instance is not None:
-                start, end = windows[window].bounds(instance)
+                if (window, instance) not in bounds:  # once per instance, not per segment
+                    bounds[window, instance] = windows[window].bounds(instance)
+                start, end = bounds[window, instance]
                 if closed and not self._closed(end):
                     continue
             elif not overall:
