@@ -95,7 +95,7 @@ def tables(draw: st.DrawFn) -> tuple[pa.Table, str]:
     return table, unit
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=tables(), chunk_rows=st.sampled_from([1, 7, 97, 1000]))
 def test_core_keys_equal_numpy_keys_and_brute_force(
     data: tuple[pa.Table, str], chunk_rows: int
