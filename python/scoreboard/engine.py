@@ -13,6 +13,7 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
@@ -62,8 +63,10 @@ class Accumulator:
     the core serialises updates with the GIL released; with them, updates also share segment
     dictionaries, the row counter of rows windows, the watermark and the late-row count, so an
     internal lock serialises keyed updates and merges (a ``+=`` on a counter loses updates when
-    the GIL switches threads inside it). ``results`` takes no lock: a service that wants a
-    snapshot consistent with its counters holds its own lock around updates and reads.
+    the GIL switches threads inside it). With windows or segments ``results`` and
+    ``group_states`` take that lock too (``evict_closed`` renumbers cells, and a read must not
+    mix two numberings); a service that wants a snapshot consistent with its counters still
+    holds its own lock around updates and reads.
 
     ``allowed_lateness`` (seconds) turns on event-time bookkeeping for services: the watermark is
     the latest timestamp seen, rows older than ``watermark - allowed_lateness`` are dropped and
@@ -306,7 +309,12 @@ class Accumulator:
 
         ``closed_only`` keeps only window instances whose end plus the allowed lateness is at or
         before the watermark (instances that can no longer change)."""
-        return self._results(data_fingerprint, overall=not closed_only, closed=closed_only)
+        with self._read_lock():
+            return self._results(data_fingerprint, overall=not closed_only, closed=closed_only)
+
+    def _read_lock(self) -> AbstractContextManager[Any]:
+        """The lock reads take: the keyed one (cell ids change under ``evict_closed``)."""
+        return self._lock if self._layout.needs_keys else nullcontext()
 
     def evict_closed(self, *, data_fingerprint: str | None = None) -> Results:
         """Returns the results of the window instances closed by the watermark (end plus the
@@ -389,6 +397,10 @@ class Accumulator:
     def group_states(self) -> dict[tuple[str | None, int | None, str], bytes]:
         """The state of every reported group, keyed by (window, instance, segment JSON), for
         merging the same group across runs (late data)."""
+        with self._read_lock():
+            return self._group_states()
+
+    def _group_states(self) -> dict[tuple[str | None, int | None, str], bytes]:
         out: dict[tuple[str | None, int | None, str], bytes] = {}
         for window, instance, segment, cells in self._groups():
             key = (window, instance, json.dumps(segment, sort_keys=True))
