@@ -12,17 +12,23 @@ PLAN_FORMAT_VERSION: Final[int]
 
 # A numeric column, or a dictionary-encoded string column as (dictionary, int32 indices).
 _Column: TypeAlias = npt.NDArray[Any] | tuple[list[str], npt.NDArray[np.int32]]
+# A cell key component: its int64 values, ("panes", int64 stamps, unit_ns, origin_ns, width_ns,
+# column) or ("codes", int32 dictionary indices, int64 code per entry).
+_Key: TypeAlias = npt.NDArray[np.int64] | tuple[Any, ...]
 
 @final
 class Executor:
     """Accumulator state of one compiled plan (thread-safe)."""
 
     def __new__(cls, plan_json: str) -> Executor: ...
-    def update(
-        self, columns: dict[str, _Column], keys: list[npt.NDArray[np.int64]] | None = None
-    ) -> None:
-        """Folds one chunk in; ``keys`` (one int64 array per key component) name each row's
-        cell. The GIL is released while the kernels run. All or nothing."""
+    def update(self, columns: dict[str, _Column], keys: list[_Key] | None = None) -> None:
+        """Folds one chunk in; ``keys`` (one entry per key component: values, raw timestamps
+        and a pane width, or dictionary indices and codes) name each row's cell. The GIL is
+        released while the kernels run. All or nothing."""
+
+    def collapse(self, component: int, values: list[int], to: int) -> None:
+        """Sets key component ``component`` to ``to`` in every cell whose value there is in
+        ``values``, merging cells whose keys become equal (cell ids are renumbered)."""
 
     def merge(self, other: Executor, key_maps: list[list[int]] | None = None) -> None:
         """Folds another state of the same plan into this one; ``key_maps[k]`` (when not

@@ -13,6 +13,7 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Union
 
@@ -23,7 +24,15 @@ import pyarrow.compute as pc
 from scoreboard import _core, sources
 from scoreboard.exceptions import DataError, IncompatibleStateError
 from scoreboard.results import MetricResult, Results, from_core
-from scoreboard.windows import SegmentCoder, group_cells, local_time, timestamps_ns
+from scoreboard.windows import (
+    EVICTED_PANE,
+    PaneSpec,
+    SegmentCoder,
+    group_cells,
+    local_time,
+    raw_timestamps,
+    scaled_timestamps,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,6 +49,9 @@ DataInput = Union[
     "pd.DataFrame",
 ]
 KernelColumn = np.ndarray | tuple[list[str], np.ndarray]
+# A cell key component for the core: its values, ("panes", raw timestamps, unit_ns, origin_ns,
+# width_ns, column) or ("codes", int32 dictionary indices, int64 code per entry).
+CellKey = np.ndarray | tuple[Any, ...]
 Progress = Callable[[int], None]
 
 
@@ -51,13 +63,16 @@ class Accumulator:
     the core serialises updates with the GIL released; with them, updates also share segment
     dictionaries, the row counter of rows windows, the watermark and the late-row count, so an
     internal lock serialises keyed updates and merges (a ``+=`` on a counter loses updates when
-    the GIL switches threads inside it). ``results`` takes no lock: a service that wants a
-    snapshot consistent with its counters holds its own lock around updates and reads.
+    the GIL switches threads inside it). With windows or segments ``results`` and
+    ``group_states`` take that lock too (``evict_closed`` renumbers cells, and a read must not
+    mix two numberings); a service that wants a snapshot consistent with its counters still
+    holds its own lock around updates and reads.
 
     ``allowed_lateness`` (seconds) turns on event-time bookkeeping for services: the watermark is
     the latest timestamp seen, rows older than ``watermark - allowed_lateness`` are dropped and
     counted in ``late_rows``, and ``results(closed_only=True)`` reports only window instances
-    that can no longer change.
+    that can no longer change. ``evict_closed()`` returns those instances once and drops their
+    panes, so a long-running service's memory stays bounded.
     """
 
     __slots__ = (
@@ -68,6 +83,7 @@ class Accumulator:
         "_lists",
         "_lock",
         "_numeric_columns",
+        "_reported",
         "_row_base",
         "allowed_lateness_ns",
         "dropped_rows",
@@ -93,6 +109,7 @@ class Accumulator:
             c: SegmentCoder(c, self._layout.max_series) for c in self._layout.segment_columns
         }
         self._row_base = 0
+        self._reported: dict[str, int] = {}  # per window, the last instance evict_closed returned
         self._lock = threading.Lock()  # keyed updates and merges; never serialised
         self.dropped_rows = 0  # null timestamps under `null_timestamps: drop`
         self.late_rows = 0
@@ -144,30 +161,51 @@ class Accumulator:
         return columns
 
     def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> _Prepared:
+        """The cell key components of a batch. Fixed-width UTC panes go to the core as raw
+        timestamps and segments as dictionary indices with a code per entry: the core divides
+        and looks up in the pass that assigns cells. Calendar months, other timezones and rows
+        windows are computed here."""
         layout = self._layout
         prepared = _Prepared(table, watermark_ns=self.watermark_ns)
         local: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        raw, unit_ns = np.zeros(0, np.int64), 1
         if any(p.kind != "rows" for p in layout.panes):
             assert layout.timestamp is not None
-            utc = self._timestamps(prepared, layout.timestamp)
-            for tz in {p.timezone for p in layout.panes if p.kind != "rows"}:
+            raw, unit_ns = self._timestamps(prepared, layout.timestamp)
+            zones = {
+                p.timezone for p in layout.panes if p.kind != "rows" and not self._fast(p, unit_ns)
+            }
+            utc = scaled_timestamps(raw, unit_ns, layout.timestamp) if zones else raw
+            for tz in zones:
                 monthly = any(p.kind == "month" and p.timezone == tz for p in layout.panes)
                 local[tz] = local_time(utc, tz, months=monthly)
         n = prepared.table.num_rows
         for pane in layout.panes:
             if pane.kind == "rows":
                 prepared.keys.append((self._row_base + np.arange(n, dtype=np.int64)) // pane.size)
+            elif self._fast(pane, unit_ns):
+                assert layout.timestamp is not None
+                prepared.keys.append(
+                    ("panes", raw, unit_ns, pane.origin_ns(), pane.size, layout.timestamp)
+                )
             else:
                 wall, months = local[pane.timezone]
                 prepared.keys.append(pane.panes(wall, months))
         for column in layout.segment_columns:
-            prepared.keys.append(self._coders[column].encode(_column(prepared.table, column)))
+            indices, codes = self._coders[column].codes(_column(prepared.table, column))
+            prepared.keys.append(("codes", _numeric_view(indices), codes))
         return prepared
 
-    def _timestamps(self, prepared: _Prepared, column: str) -> np.ndarray:
-        """UTC nanoseconds of the batch's rows; drops rows with a null timestamp (under
-        ``null_timestamps: drop``) and late rows (with ``allowed_lateness``), noting them in
-        ``prepared`` rather than in the accumulator until the batch is accepted."""
+    @staticmethod
+    def _fast(pane: PaneSpec, unit_ns: int) -> bool:
+        """Whether the core computes this pane from raw timestamps of unit ``unit_ns``."""
+        return pane.fixed_utc and pane.size % unit_ns == 0 and pane.origin_ns() % unit_ns == 0
+
+    def _timestamps(self, prepared: _Prepared, column: str) -> tuple[np.ndarray, int]:
+        """The batch's UTC timestamps as stored, and their unit in nanoseconds; drops rows with
+        a null timestamp (under ``null_timestamps: drop``) and late rows (with
+        ``allowed_lateness``), noting them in ``prepared`` rather than in the accumulator until
+        the batch is accepted."""
         values = _column(prepared.table, column)
         if values.null_count:
             if self._layout.null_timestamps == "error":
@@ -181,18 +219,20 @@ class Accumulator:
             prepared.dropped += values.null_count
             prepared.keep(keep)
             values = values.filter(pa.array(keep))
-        utc = timestamps_ns(values, column, self._layout.timestamp_unit)
-        if self.allowed_lateness_ns is not None and len(utc):
+        raw, unit_ns = raw_timestamps(values, column, self._layout.timestamp_unit)
+        if self.allowed_lateness_ns is not None and len(raw):
             if prepared.watermark_ns is not None:
-                on_time = utc >= prepared.watermark_ns - self.allowed_lateness_ns
+                # t * unit >= watermark - lateness, in the raw unit: t >= ceil(that / unit).
+                oldest = -(-(prepared.watermark_ns - self.allowed_lateness_ns) // unit_ns)
+                on_time = raw >= oldest
                 if not on_time.all():
                     prepared.late += int((~on_time).sum())
                     prepared.keep(on_time)
-                    utc = utc[on_time]
-            if len(utc):
-                latest = int(utc.max())
+                    raw = raw[on_time]
+            if len(raw):
+                latest = int(raw.max()) * unit_ns
                 prepared.watermark_ns = max(latest, prepared.watermark_ns or latest)
-        return utc
+        return raw, unit_ns
 
     def merge(self, other: Accumulator) -> None:
         """Folds ``other`` (a state of the same plan) into this one."""
@@ -211,6 +251,8 @@ class Accumulator:
         self.dropped_rows += other.dropped_rows
         self.late_rows += other.late_rows
         self._row_base += other._row_base
+        for window, instance in other._reported.items():
+            self._reported[window] = max(instance, self._reported.get(window, instance))
 
     def copy(self) -> Accumulator:
         return Accumulator.from_bytes(self.plan, self.to_bytes())
@@ -226,6 +268,7 @@ class Accumulator:
                 "late_rows": self.late_rows,
                 "watermark_ns": self.watermark_ns,
                 "allowed_lateness_ns": self.allowed_lateness_ns,
+                "reported": self._reported,
             }
         ).encode()
         return _ENVELOPE + struct.pack("<I", len(meta)) + meta + self._executor.to_bytes()
@@ -247,6 +290,7 @@ class Accumulator:
             acc.late_rows = int(meta["late_rows"])
             acc.watermark_ns = meta["watermark_ns"]
             acc.allowed_lateness_ns = meta["allowed_lateness_ns"]
+            acc._reported = {str(w): int(i) for w, i in meta.get("reported", {}).items()}
         except (ValueError, KeyError, TypeError) as exc:
             raise IncompatibleStateError(f"corrupt accumulator state: {exc}") from None
         return acc
@@ -255,22 +299,75 @@ class Accumulator:
         keys = self._executor.cell_keys()
         if not self._layout.needs_keys:
             return [(None, None, {}, list(range(len(keys))))]
-        return group_cells(self._layout, keys, self._coders, self._executor.cell_rows())
+        return group_cells(
+            self._layout, keys, self._coders, self._executor.cell_rows(), after=self._reported
+        )
 
     def results(self, *, data_fingerprint: str | None = None, closed_only: bool = False) -> Results:
-        """Every metric over all rows and over every window instance and segment.
+        """Every metric over all rows and over every window instance and segment (but the
+        instances ``evict_closed`` returned).
 
         ``closed_only`` keeps only window instances whose end plus the allowed lateness is at or
         before the watermark (instances that can no longer change)."""
+        with self._read_lock():
+            return self._results(data_fingerprint, overall=not closed_only, closed=closed_only)
+
+    def _read_lock(self) -> AbstractContextManager[Any]:
+        """The lock reads take: the keyed one (cell ids change under ``evict_closed``)."""
+        return self._lock if self._layout.needs_keys else nullcontext()
+
+    def evict_closed(self, *, data_fingerprint: str | None = None) -> Results:
+        """Returns the results of the window instances closed by the watermark (end plus the
+        allowed lateness at or before it) that no earlier call returned, then folds the panes
+        no open instance covers into one remainder cell per segment value: overall and segment
+        results still count their rows, ``results()`` no longer lists those instances, and
+        memory stays bounded however long a service runs. Rows windows never close.
+
+        Needs event-time bookkeeping (``allowed_lateness``, 0 is fine): without a watermark
+        nothing is closed."""
+        if self.allowed_lateness_ns is None:
+            raise ValueError(
+                "evict_closed needs a watermark: create the accumulator with allowed_lateness"
+            )
+        with self._lock:
+            results = self._results(data_fingerprint, overall=False, closed=True)
+            for result in results:
+                if result.window is not None and result.window_index is not None:
+                    last = self._reported.get(result.window, result.window_index)
+                    self._reported[result.window] = max(last, result.window_index)
+            self._evict_panes()
+        return results
+
+    def _evict_panes(self) -> None:
+        """Collapses every pane whose instances (in every window reading it) are all closed."""
+        keys = self._executor.cell_keys()
+        for component, pane in enumerate(self._layout.panes):
+            windows = [w for w in self._layout.windows if w.component == component]
+            if pane.kind == "rows" or not windows:
+                continue
+            present = {key[component] for key in keys} - {EVICTED_PANE}
+            done = [
+                p
+                for p in sorted(present)
+                if all(self._closed(w.bounds(p + w.span - 1)[1]) for w in windows)
+            ]
+            if done:
+                self._executor.collapse(component, done, EVICTED_PANE)
+                keys = self._executor.cell_keys()
+
+    def _results(self, data_fingerprint: str | None, *, overall: bool, closed: bool) -> Results:
         items: list[MetricResult] = []
         windows = {w.name: w for w in self._layout.windows}
+        bounds: dict[tuple[str, int], tuple[datetime | None, datetime | None]] = {}
         for window, instance, segment, cells in self._groups():
             start = end = None
             if window is not None and instance is not None:
-                start, end = windows[window].bounds(instance)
-                if closed_only and not self._closed(end):
+                if (window, instance) not in bounds:  # once per instance, not per segment
+                    bounds[window, instance] = windows[window].bounds(instance)
+                start, end = bounds[window, instance]
+                if closed and not self._closed(end):
                     continue
-            elif closed_only:
+            elif not overall:
                 continue
             items.extend(
                 from_core(
@@ -300,6 +397,10 @@ class Accumulator:
     def group_states(self) -> dict[tuple[str | None, int | None, str], bytes]:
         """The state of every reported group, keyed by (window, instance, segment JSON), for
         merging the same group across runs (late data)."""
+        with self._read_lock():
+            return self._group_states()
+
+    def _group_states(self) -> dict[tuple[str | None, int | None, str], bytes]:
         out: dict[tuple[str | None, int | None, str], bytes] = {}
         for window, instance, segment, cells in self._groups():
             key = (window, instance, json.dumps(segment, sort_keys=True))
@@ -316,7 +417,7 @@ class _Prepared:
 
     def __init__(self, table: pa.Table | pa.RecordBatch, *, watermark_ns: int | None) -> None:
         self.table = table
-        self.keys: list[np.ndarray] = []
+        self.keys: list[CellKey] = []
         self.rows: np.ndarray | None = None  # original row of each kept row, when any dropped
         self.dropped = 0
         self.late = 0
@@ -372,7 +473,8 @@ def stream(
         fingerprint = None
     else:
         paths = sources.resolve_paths(data)  # type: ignore[arg-type]
-        chunks = sources.iter_chunks(paths, columns, chunk_rows=chunk_rows)
+        # The next chunk is read and decoded while the core works on this one.
+        chunks = sources.prefetch(sources.iter_chunks(paths, columns, chunk_rows=chunk_rows))
         fingerprint = sources.data_fingerprint(paths)
     for chunk in chunks:
         try:

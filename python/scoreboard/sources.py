@@ -61,8 +61,10 @@ import glob
 import hashlib
 import operator
 import os
+import queue
 import re
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -90,6 +92,7 @@ __all__ = [
     "first_null_row",
     "iter_chunks",
     "iter_table_chunks",
+    "prefetch",
     "resolve_paths",
     "schema_fingerprint",
     "table_fingerprint",
@@ -515,6 +518,53 @@ def iter_chunks(
     for path, _ in plan:
         _check_readable(path)
     return _stream_files(plan, wanted, rows)
+
+
+def prefetch(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """``chunks``, read ahead by a background thread: up to ``depth`` chunks wait while the
+    caller works on the current one, so reading and decoding (which release the GIL) overlap
+    the caller's computation. Same chunks, same order; an error of the reader is raised where
+    the chunk it stopped at would have been yielded. Leaving early (an error or ``close()``)
+    stops the thread, which closes ``chunks`` itself."""
+    handoff: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not offer(("chunk", chunk)):
+                    return
+            offer(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer(("error", exc))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="scoreboard-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = handoff.get()
+            if kind == "chunk":
+                yield item
+            elif kind == "error":
+                raise item
+            else:
+                return
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _stream_files(

@@ -11,6 +11,12 @@ pane, or a sliding run of panes), a segment value, or both.
 - A sliding window of size ``k`` steps is the merge of ``k`` consecutive step-sized panes, so one
   streaming pass serves every window, and panes are shared by windows of the same step.
 - A segment value gets a small code in order of first appearance; null is its own value.
+
+Fixed-width UTC panes and segment codes are not computed here: the core receives the raw
+timestamps (with the unit, origin and width) and the dictionary indices (with a code per entry)
+and derives them in the pass that assigns cells. Once every instance covering a pane is closed and
+returned (``Accumulator.evict_closed``), the pane's cells are folded into one keyed
+``EVICTED_PANE``, which counts towards overall and segment groups but no window instance.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import pyarrow.compute as pc
 from scoreboard.exceptions import DataError
 
 NULL_SEGMENT = "(null)"
+EVICTED_PANE = -(2**63)  # the pane key of cells folded together once their windows closed
 OTHER_SEGMENT = "(other)"
 _EPOCH = datetime(1970, 1, 1)
 # ISO weeks start on Monday; 1970-01-05 was the first Monday after the epoch.
@@ -64,7 +71,12 @@ class PaneSpec:
             return cls("month", count, timezone)
         return cls("time", count * _UNIT_NS[unit], timezone)
 
-    def _origin_ns(self) -> int:
+    @property
+    def fixed_utc(self) -> bool:
+        """Fixed-width panes on the UTC clock: the core divides raw timestamps itself."""
+        return self.kind == "time" and self.timezone == "UTC"
+
+    def origin_ns(self) -> int:
         weekly = self.size % _UNIT_NS["w"] == 0
         return _WEEK_ORIGIN_NS if weekly else 0
 
@@ -73,7 +85,7 @@ class PaneSpec:
         if self.kind == "month":
             assert months is not None
             return months // self.size
-        return (local_ns - self._origin_ns()) // self.size
+        return (local_ns - self.origin_ns()) // self.size
 
     def bounds(self, pane: int) -> tuple[datetime, datetime]:
         """UTC start and end of a pane (end exclusive)."""
@@ -84,7 +96,7 @@ class PaneSpec:
             last = first + self.size
             end = datetime(last // 12, last % 12 + 1, 1)
         else:
-            origin = self._origin_ns()
+            origin = self.origin_ns()
             start = _EPOCH + timedelta(microseconds=(origin + pane * self.size) // 1000)
             end = _EPOCH + timedelta(microseconds=(origin + (pane + 1) * self.size) // 1000)
         return (
@@ -149,8 +161,10 @@ class SegmentCoder:
         self.values.append(value)
         return len(self.values) - 1
 
-    def encode(self, array: pa.Array) -> np.ndarray:
-        """Codes of every row (pyarrow hashes; Python only sees the distinct values)."""
+    def codes(self, array: pa.Array) -> tuple[pa.Array, np.ndarray]:
+        """Dictionary indices of every row (int32, no nulls) and the code of each dictionary
+        entry: the core looks the codes up itself (pyarrow hashes; Python only sees the
+        distinct values)."""
         encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
         dictionary = [_segment_text(v) for v in encoded.dictionary.to_pylist()]
         codes = [self.code(v) for v in dictionary]
@@ -158,9 +172,9 @@ class SegmentCoder:
         if indices.null_count:
             codes.append(self.code(NULL_SEGMENT))  # nulls point past the dictionary
             indices = pc.fill_null(indices, len(dictionary))
-        mapping = np.array(codes, dtype=np.int64)
-        result: np.ndarray = mapping[indices.to_numpy(zero_copy_only=False)]
-        return result
+        if indices.type != pa.int32():
+            indices = indices.cast(pa.int32())
+        return indices, np.array(codes, dtype=np.int64)
 
 
 def _segment_text(value: Any) -> str:
@@ -269,13 +283,21 @@ def build_layout(spec: Any) -> Layout:
 def timestamps_ns(array: pa.Array, column: str, unit: str | None) -> np.ndarray:
     """UTC epoch nanoseconds of a timestamp column (Arrow timestamp or date, integer epoch with a
     declared unit, or ISO 8601 strings). Nulls must have been handled by the caller."""
+    raw, unit_ns = raw_timestamps(array, column, unit)
+    return scaled_timestamps(raw, unit_ns, column)
+
+
+def raw_timestamps(array: pa.Array, column: str, unit: str | None) -> tuple[np.ndarray, int]:
+    """UTC epoch timestamps as stored and their unit in nanoseconds: the int64 values of an
+    Arrow timestamp or integer epoch column (no copy for int64 storage, no scaling), or
+    nanoseconds (unit 1) parsed from dates and ISO 8601 text. Nulls must have been handled by the
+    caller."""
     kind = array.type
     try:
         if pa.types.is_timestamp(kind):
-            target = pa.timestamp("ns", tz="UTC") if kind.tz else pa.timestamp("ns")
-            return _as_int64(array.cast(target))
+            return _int64_values(array), _NS[kind.unit]
         if pa.types.is_date(kind):
-            return _as_int64(array.cast(pa.timestamp("ns")))
+            return _as_int64(array.cast(pa.timestamp("ns"))), 1
         if pa.types.is_integer(kind):
             if unit is None:
                 raise DataError(
@@ -283,14 +305,39 @@ def timestamps_ns(array: pa.Array, column: str, unit: str | None) -> np.ndarray:
                     "timestamp_unit: s | ms | us | ns",
                     column=column,
                 )
-            return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64) * _NS[unit]
+            return _int64_values(array), _NS[unit]
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            return _parse_iso(array, column)
+            return _parse_iso(array, column), 1
     except (pa.ArrowInvalid, OverflowError) as exc:
         raise DataError(f"cannot read timestamps: {exc}", column=column) from None
     raise DataError(
         f"has type {kind}; expected a timestamp, an integer epoch or ISO 8601 text", column=column
     )
+
+
+def _int64_values(array: pa.Array) -> np.ndarray:
+    """The values of a null-free integer-backed array as int64, a view of its buffer when it is
+    stored as 64-bit integers."""
+    if array.type.bit_width != 64 or pa.types.is_unsigned_integer(array.type):
+        array = array.cast(pa.int64())
+    data = array.buffers()[1]
+    if data is None:
+        return np.zeros(0, np.int64)
+    return np.frombuffer(data, dtype=np.int64, count=len(array), offset=array.offset * 8)
+
+
+def scaled_timestamps(raw: np.ndarray, unit_ns: int, column: str) -> np.ndarray:
+    """Raw timestamps in nanoseconds; out of the int64 range is an error, not a wrap-around."""
+    if unit_ns == 1:
+        return raw
+    limit = np.iinfo(np.int64).max // unit_ns
+    if len(raw) and (raw.min() < -limit or raw.max() > limit):
+        raise DataError(
+            "cannot read timestamps: timestamp out of range (nanoseconds since 1970 must fit in "
+            "64 bits: years 1677 to 2262)",
+            column=column,
+        )
+    return raw * unit_ns
 
 
 def _parse_iso(array: pa.Array, column: str) -> np.ndarray:
@@ -335,9 +382,13 @@ def group_cells(
     keys: Sequence[Sequence[int]],
     coders: Mapping[str, SegmentCoder],
     cell_rows: Sequence[int],
+    *,
+    after: Mapping[str, int] | None = None,
 ) -> list[tuple[str | None, int | None, dict[str, str], list[int]]]:
     """Every reported group as (window name, instance, segment, cell ids), in report order:
-    overall first, then each segment, then each window instance with its segments."""
+    overall first, then each segment, then each window instance with its segments. Instances
+    at or before ``after[window]`` (already returned and evicted) and panes keyed
+    ``EVICTED_PANE`` are not window instances."""
     all_cells = list(range(len(keys)))
     groups: list[tuple[str | None, int | None, dict[str, str], list[int]]] = []
 
@@ -360,9 +411,13 @@ def group_cells(
     for window in layout.windows:
         panes: dict[int, list[int]] = {}
         for cell in all_cells:
-            panes.setdefault(keys[cell][window.component], []).append(cell)
+            pane = keys[cell][window.component]
+            if pane != EVICTED_PANE:
+                panes.setdefault(pane, []).append(cell)
+        last = (after or {}).get(window.name)
         for instance, covered in window.instances(panes).items():
-            by_segment(window.name, instance, [c for p in covered for c in panes[p]])
+            if last is None or instance > last:
+                by_segment(window.name, instance, [c for p in covered for c in panes[p]])
     return groups
 
 

@@ -2,6 +2,10 @@
 //! (window pane ids, segment value codes...) chosen by the caller; every reported group (a window
 //! instance, a segment value, both, or everything) is a merge of cells, done at finalize time, so
 //! each row is folded into exactly one state however many groups it belongs to.
+//!
+//! A key component arrives as its values, or as what they derive from (raw timestamps and a
+//! fixed pane width; dictionary indices and a code per dictionary entry), so the pane division
+//! and the code lookup happen in the same pass that assigns cells, with no intermediate column.
 
 use std::collections::HashMap;
 
@@ -10,6 +14,247 @@ use crate::error::{CoreError, Result};
 /// Above this many possible (mixed-radix) keys in a chunk, cells are looked up by hashing.
 const DENSE_KEYS: usize = 1 << 22;
 const UNSEEN: u32 = u32::MAX;
+/// Rows per block of the dense pass: the block's slots stay in L1 across components.
+const BLOCK: usize = 2048;
+/// Up to this many panes in a chunk, a stamp's pane is found by comparing it with pane starts.
+const FEW_PANES: usize = 8;
+
+/// One component of the rows' cell keys.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyColumn<'a> {
+    /// The key values themselves.
+    Values(&'a [i64]),
+    /// Fixed-width time panes of integer UTC epoch timestamps counted in `unit_ns` nanoseconds:
+    /// the key of `t` is `floor((t * unit_ns - origin_ns) / width_ns)`. `width_ns` and
+    /// `origin_ns` must be multiples of `unit_ns`, so the division runs in the raw unit.
+    Panes {
+        column: &'a str,
+        stamps: &'a [i64],
+        unit_ns: i64,
+        origin_ns: i64,
+        width_ns: i64,
+    },
+    /// Dictionary indices and the key of each dictionary entry: the key of row `i` is
+    /// `codes[indices[i]]`.
+    Codes {
+        indices: &'a [i32],
+        codes: &'a [i64],
+    },
+}
+
+impl KeyColumn<'_> {
+    fn len(&self) -> usize {
+        match self {
+            KeyColumn::Values(v) => v.len(),
+            KeyColumn::Panes { stamps, .. } => stamps.len(),
+            KeyColumn::Codes { indices, .. } => indices.len(),
+        }
+    }
+}
+
+/// A validated key component of one chunk: its value range and how a row's value is computed.
+struct Component<'a> {
+    source: Source<'a>,
+    lo: i64,
+    hi: i64,
+    /// Whether the dense pass may compute this component (its arithmetic cannot overflow).
+    dense: bool,
+}
+
+enum Source<'a> {
+    Values(&'a [i64]),
+    /// Raw-unit timestamps; `base` is the start of pane `lo` and every stamp is at or after it.
+    Panes {
+        stamps: &'a [i64],
+        origin: i64,
+        width: i64,
+        base: i64,
+        inverse: f64,
+    },
+    Codes {
+        indices: &'a [i32],
+        codes: &'a [i64],
+    },
+}
+
+impl Component<'_> {
+    fn value(&self, row: usize) -> i64 {
+        match &self.source {
+            Source::Values(v) => v[row],
+            Source::Panes {
+                stamps,
+                origin,
+                width,
+                ..
+            } => (stamps[row] - origin).div_euclid(*width),
+            Source::Codes { indices, codes } => codes[indices[row] as usize],
+        }
+    }
+
+    /// Adds `(value - lo) * stride` of rows `start..start + slots.len()` to `slots`.
+    fn add_slots(&self, start: usize, slots: &mut [u32], stride: u32, scaled: &[u32]) {
+        let rows = start..start + slots.len();
+        match &self.source {
+            Source::Values(v) => {
+                for (slot, &value) in slots.iter_mut().zip(&v[rows]) {
+                    *slot += (value - self.lo) as u32 * stride;
+                }
+            }
+            Source::Panes {
+                stamps,
+                width,
+                base,
+                inverse,
+                ..
+            } => {
+                let stamps = &stamps[rows];
+                let panes = (self.hi - self.lo + 1) as usize;
+                if panes == 1 {
+                    return; // every row is in pane `lo`: nothing to add
+                }
+                if panes == 2 {
+                    // The common case of a chunk that crosses one pane boundary.
+                    let start = base + width;
+                    for (slot, &t) in slots.iter_mut().zip(stamps) {
+                        *slot += u32::from(t >= start) * stride;
+                    }
+                    return;
+                }
+                if panes <= FEW_PANES {
+                    // Count the pane starts at or before each stamp: compares, no division.
+                    let mut starts = [0i64; FEW_PANES];
+                    for (k, start) in starts.iter_mut().enumerate().take(panes).skip(1) {
+                        *start = base + k as i64 * width;
+                    }
+                    let starts = &starts[1..panes];
+                    for (slot, &t) in slots.iter_mut().zip(stamps) {
+                        let q: u32 = starts.iter().map(|&s| u32::from(t >= s)).sum();
+                        *slot += q * stride;
+                    }
+                    return;
+                }
+                // floor(d / width) by a float multiply, corrected by one either way: exact,
+                // since the quotient is small (a chunk spans at most DENSE_KEYS panes), and far
+                // cheaper than a 64-bit division.
+                for (slot, &t) in slots.iter_mut().zip(stamps) {
+                    let d = t - base;
+                    let mut q = (d as f64 * inverse) as i64;
+                    q -= i64::from(q * width > d);
+                    q += i64::from((q + 1) * width <= d);
+                    *slot += q as u32 * stride;
+                }
+            }
+            Source::Codes { indices, .. } => {
+                for (slot, &i) in slots.iter_mut().zip(&indices[rows]) {
+                    *slot += scaled[i as usize];
+                }
+            }
+        }
+    }
+}
+
+fn min_max<T: Copy + Ord>(values: &[T], init: (T, T)) -> (T, T) {
+    values
+        .iter()
+        .fold(init, |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
+fn out_of_range(column: &str, stamps: &[i64], ok: impl Fn(i64) -> bool) -> CoreError {
+    let first = stamps.iter().position(|&t| !ok(t)).unwrap_or(0);
+    CoreError::InvalidData {
+        column: column.to_string(),
+        message: "timestamp out of range (nanoseconds since 1970 must fit in 64 bits: \
+                  years 1677 to 2262)"
+            .into(),
+        count: stamps.iter().filter(|&&t| !ok(t)).count() as u64,
+        first_row: first as u64,
+    }
+}
+
+/// Checks one key component of a chunk of `rows` rows and finds its value range.
+fn component<'a>(key: &KeyColumn<'a>, rows: usize) -> Result<Component<'a>> {
+    if key.len() != rows {
+        return Err(CoreError::BadChunk(format!(
+            "cell keys and columns differ in length ({rows} rows)"
+        )));
+    }
+    Ok(match *key {
+        KeyColumn::Values(v) => {
+            let (lo, hi) = min_max(v, (i64::MAX, i64::MIN));
+            Component {
+                source: Source::Values(v),
+                lo,
+                hi,
+                dense: true,
+            }
+        }
+        KeyColumn::Panes {
+            column,
+            stamps,
+            unit_ns,
+            origin_ns,
+            width_ns,
+        } => {
+            if unit_ns <= 0 || width_ns <= 0 || width_ns % unit_ns != 0 || origin_ns % unit_ns != 0
+            {
+                return Err(CoreError::BadChunk(format!(
+                    "pane width {width_ns} ns and origin {origin_ns} ns must be multiples of the \
+                     timestamp unit {unit_ns} ns"
+                )));
+            }
+            let (width, origin) = (width_ns / unit_ns, origin_ns / unit_ns);
+            let (lo_t, hi_t) = min_max(stamps, (i64::MAX, i64::MIN));
+            // Every stamp must be a valid nanosecond timestamp (as the other paths require), and
+            // the pane arithmetic below (up to two widths past the last stamp) must not overflow.
+            let in_range = |t: i64| {
+                t.checked_mul(unit_ns).is_some()
+                    && t.checked_sub(origin)
+                        .and_then(|d| d.checked_sub(width))
+                        .is_some()
+            };
+            if rows > 0 && (!in_range(lo_t) || !in_range(hi_t)) {
+                return Err(out_of_range(column, stamps, in_range));
+            }
+            let lo = (lo_t - origin).div_euclid(width);
+            let hi = (hi_t - origin).div_euclid(width);
+            let base = origin + lo * width;
+            // The dense pass computes `(q + 1) * width` for offsets up to `hi_t - base`.
+            let dense = hi_t
+                .checked_sub(base)
+                .zip(width.checked_mul(2))
+                .and_then(|(span, two)| span.checked_add(two))
+                .is_some();
+            Component {
+                source: Source::Panes {
+                    stamps,
+                    origin,
+                    width,
+                    base,
+                    inverse: 1.0 / width as f64,
+                },
+                lo,
+                hi,
+                dense,
+            }
+        }
+        KeyColumn::Codes { indices, codes } => {
+            let (first, last) = min_max(indices, (i32::MAX, i32::MIN));
+            if rows > 0 && (first < 0 || last as usize >= codes.len()) {
+                return Err(CoreError::BadChunk(format!(
+                    "dictionary index out of range (indices {first}..={last}, {} codes)",
+                    codes.len()
+                )));
+            }
+            let (lo, hi) = min_max(codes, (i64::MAX, i64::MIN));
+            Component {
+                source: Source::Codes { indices, codes },
+                lo,
+                hi,
+                dense: true,
+            }
+        }
+    })
+}
 
 /// Maps keys to dense cell ids, in order of first appearance.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +286,13 @@ impl CellIndex {
         self.keys.is_empty()
     }
 
+    /// Forgets the cells added after the first `len` (undoes a failed update's new cells).
+    pub fn truncate(&mut self, len: usize) {
+        for key in self.keys.drain(len.min(self.keys.len())..) {
+            self.ids.remove(&key);
+        }
+    }
+
     /// The id of `key`, adding it if new.
     pub fn id(&mut self, key: &[i64]) -> u32 {
         if let Some(&id) = self.ids.get(key) {
@@ -52,58 +304,77 @@ impl CellIndex {
         id
     }
 
-    /// The cell id of every row, given one key column per key component.
-    pub fn assign(&mut self, components: &[&[i64]], rows: usize) -> Vec<u32> {
-        if components.is_empty() {
-            return vec![self.id(&[]); rows];
+    /// The cell id of every row, given one key column per key component. On an error (a key
+    /// column of the wrong length, an index past its dictionary, a timestamp out of range) no
+    /// cell has been added.
+    pub fn assign(&mut self, keys: &[KeyColumn<'_>], rows: usize) -> Result<Vec<u32>> {
+        if keys.is_empty() {
+            return Ok(vec![self.id(&[]); rows]);
         }
-        match dense_layout(components) {
-            Some((mins, strides, total)) => {
-                self.assign_dense(components, rows, &mins, &strides, total)
-            }
-            None => self.assign_hashed(components, rows),
+        let components = keys
+            .iter()
+            .map(|k| component(k, rows))
+            .collect::<Result<Vec<_>>>()?;
+        if rows == 0 {
+            return Ok(Vec::new());
         }
+        Ok(match dense_layout(&components) {
+            Some((strides, total)) => self.assign_dense(&components, rows, &strides, total),
+            None => self.assign_hashed(&components, rows),
+        })
     }
 
     fn assign_dense(
         &mut self,
-        components: &[&[i64]],
+        components: &[Component<'_>],
         rows: usize,
-        mins: &[i64],
-        strides: &[usize],
+        strides: &[u32],
         total: usize,
     ) -> Vec<u32> {
-        // The mixed-radix slot of every row, one component at a time (each pass vectorises);
-        // `total` is at most DENSE_KEYS, so a slot fits in u32.
-        let mut slots = vec![0u32; rows];
-        for (k, comp) in components.iter().enumerate() {
-            let (min, stride) = (mins[k], strides[k] as u32);
-            for (slot, &value) in slots.iter_mut().zip(comp.iter()) {
-                *slot += (value - min) as u32 * stride;
-            }
-        }
+        // Per dictionary entry, its slot offset: one lookup per row instead of two.
+        let scaled: Vec<Vec<u32>> = components
+            .iter()
+            .zip(strides)
+            .map(|(c, &stride)| match &c.source {
+                Source::Codes { codes, .. } => codes
+                    .iter()
+                    .map(|&code| (code - c.lo) as u32 * stride)
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut ids = vec![0u32; rows];
         let mut table = vec![UNSEEN; total];
         let mut key = vec![0i64; components.len()];
-        for (row, slot) in slots.iter_mut().enumerate() {
-            let at = *slot as usize;
-            if table[at] == UNSEEN {
-                for (k, comp) in components.iter().enumerate() {
-                    key[k] = comp[row];
-                }
-                table[at] = self.id(&key);
+        let mut slots = [0u32; BLOCK];
+        for (block, out) in ids.chunks_mut(BLOCK).enumerate() {
+            let start = block * BLOCK;
+            let slots = &mut slots[..out.len()];
+            slots.fill(0);
+            for ((comp, &stride), scaled) in components.iter().zip(strides).zip(&scaled) {
+                comp.add_slots(start, slots, stride, scaled);
             }
-            *slot = table[at];
+            for (i, (id, &slot)) in out.iter_mut().zip(slots.iter()).enumerate() {
+                let at = slot as usize;
+                if table[at] == UNSEEN {
+                    for (k, comp) in components.iter().enumerate() {
+                        key[k] = comp.value(start + i);
+                    }
+                    table[at] = self.id(&key);
+                }
+                *id = table[at];
+            }
         }
-        slots
+        ids
     }
 
-    fn assign_hashed(&mut self, components: &[&[i64]], rows: usize) -> Vec<u32> {
+    fn assign_hashed(&mut self, components: &[Component<'_>], rows: usize) -> Vec<u32> {
         let mut out = vec![0u32; rows];
         let mut key = vec![0i64; components.len()];
         let mut last: Option<(Vec<i64>, u32)> = None;
         for (row, slot) in out.iter_mut().enumerate() {
             for (k, comp) in components.iter().enumerate() {
-                key[k] = comp[row];
+                key[k] = comp.value(row);
             }
             *slot = match &last {
                 Some((k, id)) if *k == key => *id,
@@ -118,24 +389,22 @@ impl CellIndex {
     }
 }
 
-/// Mixed-radix layout of the chunk's keys when the key space is small enough for a table.
-fn dense_layout(components: &[&[i64]]) -> Option<(Vec<i64>, Vec<usize>, usize)> {
-    let mut mins = Vec::with_capacity(components.len());
+/// Mixed-radix strides of the chunk's keys when the key space is small enough for a table.
+fn dense_layout(components: &[Component<'_>]) -> Option<(Vec<u32>, usize)> {
     let mut strides = Vec::with_capacity(components.len());
     let mut total: usize = 1;
     for comp in components {
-        let (lo, hi) = comp
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-        let range = usize::try_from(hi.checked_sub(lo)?.checked_add(1)?).ok()?;
-        mins.push(lo);
-        strides.push(total);
+        if !comp.dense {
+            return None;
+        }
+        let range = usize::try_from(comp.hi.checked_sub(comp.lo)?.checked_add(1)?).ok()?;
+        strides.push(u32::try_from(total).ok()?);
         total = total.checked_mul(range)?;
         if total > DENSE_KEYS {
             return None;
         }
     }
-    Some((mins, strides, total))
+    Some((strides, total))
 }
 
 /// Rows grouped by cell: `order[starts[i]..starts[i + 1]]` are the rows of `cells[i]`, ascending.
@@ -180,17 +449,135 @@ pub fn group_rows(ids: &[u32], cell_count: usize) -> Grouping {
 mod tests {
     use super::*;
 
+    fn values(keys: &[&[i64]]) -> Vec<KeyColumn<'static>> {
+        keys.iter()
+            .map(|k| KeyColumn::Values(Box::leak(k.to_vec().into_boxed_slice())))
+            .collect()
+    }
+
     #[test]
     fn dense_and_hashed_paths_agree() {
-        let a: Vec<i64> = (0..1000).map(|i| i % 7).collect();
-        let b: Vec<i64> = (0..1000).map(|i| (i * 31) % 5).collect();
+        let a: Vec<i64> = (0..10_000).map(|i| i % 7).collect();
+        let b: Vec<i64> = (0..10_000).map(|i| (i * 31) % 5).collect();
         let mut dense = CellIndex::default();
-        let ids = dense.assign(&[&a, &b], 1000);
+        let ids = dense.assign(&values(&[&a, &b]), 10_000).unwrap();
         let wide: Vec<i64> = b.iter().map(|v| v * (1 << 40)).collect();
         let mut hashed = CellIndex::default();
-        let ids2 = hashed.assign(&[&a, &wide], 1000);
+        let ids2 = hashed.assign(&values(&[&a, &wide]), 10_000).unwrap();
         assert_eq!(ids, ids2);
         assert_eq!(dense.len(), 35);
+    }
+
+    /// Pseudo-random stamps around `center`, spread over about `spread` raw units.
+    fn stamps(n: usize, center: i64, spread: i64) -> Vec<i64> {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                center + (x % (2 * spread as u64)) as i64 - spread
+            })
+            .collect()
+    }
+
+    #[test]
+    fn panes_equal_floor_division_in_nanoseconds() {
+        let day = 86_400_000_000_000i64;
+        let week_origin = 4 * day;
+        for (unit, width, origin) in [
+            (1_000, day, 0),
+            (1, 3_600_000_000_000, 0),
+            (1_000_000_000, 7 * day, week_origin),
+            (1_000_000, 60_000_000_000, 0),
+        ] {
+            // Negative stamps (before 1970), exact pane starts and their neighbours included.
+            let mut t = stamps(5_000, 0, 40 * day / unit);
+            t.extend([0, -1, 1, width / unit, width / unit - 1, origin / unit - 1]);
+            let expected: Vec<i64> = t
+                .iter()
+                .map(|&s| (s * unit - origin).div_euclid(width))
+                .collect();
+            let panes = KeyColumn::Panes {
+                column: "ts",
+                stamps: &t,
+                unit_ns: unit,
+                origin_ns: origin,
+                width_ns: width,
+            };
+            let mut fused = CellIndex::default();
+            let ids = fused.assign(&[panes], t.len()).unwrap();
+            let mut plain = CellIndex::default();
+            let ids2 = plain.assign(&values(&[&expected]), t.len()).unwrap();
+            assert_eq!(ids, ids2);
+            assert_eq!(fused.keys(), plain.keys());
+        }
+    }
+
+    #[test]
+    fn codes_map_dictionary_indices() {
+        let indices: Vec<i32> = (0..5_000).map(|i| i * 7 % 4).collect();
+        let codes = [3i64, 0, 9, 3];
+        let t: Vec<i64> = (0..5_000).map(|i| i * 1_000_000).collect();
+        let mapped: Vec<i64> = indices.iter().map(|&i| codes[i as usize]).collect();
+        let panes: Vec<i64> = t
+            .iter()
+            .map(|s| (s * 1_000).div_euclid(3_600_000_000_000))
+            .collect();
+        let fused_keys = [
+            KeyColumn::Panes {
+                column: "ts",
+                stamps: &t,
+                unit_ns: 1_000,
+                origin_ns: 0,
+                width_ns: 3_600_000_000_000,
+            },
+            KeyColumn::Codes {
+                indices: &indices,
+                codes: &codes,
+            },
+        ];
+        let mut fused = CellIndex::default();
+        let ids = fused.assign(&fused_keys, 5_000).unwrap();
+        let mut plain = CellIndex::default();
+        let ids2 = plain.assign(&values(&[&panes, &mapped]), 5_000).unwrap();
+        assert_eq!(ids, ids2);
+        assert_eq!(fused.keys(), plain.keys());
+    }
+
+    #[test]
+    fn bad_keys_are_errors_that_add_no_cell() {
+        let mut index = CellIndex::default();
+        let bad_index = [KeyColumn::Codes {
+            indices: &[0, 2],
+            codes: &[5, 6],
+        }];
+        assert!(matches!(
+            index.assign(&bad_index, 2),
+            Err(CoreError::BadChunk(_))
+        ));
+        let far = [0i64, i64::MAX / 1000];
+        let too_far = [KeyColumn::Panes {
+            column: "ts",
+            stamps: &far,
+            unit_ns: 1_000_000,
+            origin_ns: 0,
+            width_ns: 86_400_000_000_000,
+        }];
+        assert!(matches!(
+            index.assign(&too_far, 2),
+            Err(CoreError::InvalidData { first_row: 1, .. })
+        ));
+        let misaligned = [KeyColumn::Panes {
+            column: "ts",
+            stamps: &[1, 2],
+            unit_ns: 1_000_000_000,
+            origin_ns: 0,
+            width_ns: 1_500_000_000,
+        }];
+        assert!(index.assign(&misaligned, 2).is_err());
+        assert!(index.assign(&values(&[&[1, 2, 3]]), 2).is_err());
+        assert!(index.is_empty());
     }
 
     #[test]

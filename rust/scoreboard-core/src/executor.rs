@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::accum::AccState;
-use crate::cells::{group_rows, CellIndex};
+use crate::cells::{group_rows, CellIndex, KeyColumn};
 use crate::column::{Chunk, OwnedValues};
 use crate::error::{CoreError, Result};
 use crate::metrics::{finalize, MetricValue};
@@ -32,6 +32,34 @@ struct StateBody {
     plan_hash: String,
     rows: u64,
     cells: Vec<CellState>,
+}
+
+/// A chunk's updated cells: (cell id, rows added, new states).
+type Updates = Vec<(usize, u64, Vec<AccState>)>;
+
+/// Rows per cell id. Four interleaved count tables: rows of one cell usually come in runs, and
+/// a single table would make every increment wait for the previous one.
+fn count_ids(ids: &[u32], cell_count: usize) -> Vec<u64> {
+    let mut tables = vec![[0u32; 4]; cell_count];
+    let mut out = vec![0u64; cell_count];
+    // u32 counters flushed every 2^31 rows at most (a chunk is far smaller, but stay exact).
+    for part in ids.chunks(1 << 31) {
+        let mut quads = part.chunks_exact(4);
+        for q in &mut quads {
+            tables[q[0] as usize][0] += 1;
+            tables[q[1] as usize][1] += 1;
+            tables[q[2] as usize][2] += 1;
+            tables[q[3] as usize][3] += 1;
+        }
+        for &id in quads.remainder() {
+            tables[id as usize][0] += 1;
+        }
+        for (total, table) in out.iter_mut().zip(tables.iter_mut()) {
+            *total += table.iter().map(|&c| u64::from(c)).sum::<u64>();
+            *table = [0; 4];
+        }
+    }
+    out
 }
 
 /// Streaming state of a plan.
@@ -103,28 +131,49 @@ impl Executor {
     /// Folds one chunk in; row `i` goes to the cell keyed by `keys[k][i]` for each component `k`.
     /// All or nothing: if any row is rejected, the state is as it was before the call.
     pub fn update_keyed(&mut self, chunk: &Chunk<'_>, keys: &[&[i64]]) -> Result<()> {
-        let n = chunk.len();
-        if keys.iter().any(|k| k.len() != n) {
-            return Err(CoreError::BadChunk(format!(
-                "cell keys and columns differ in length ({n} rows)"
-            )));
+        let keys: Vec<KeyColumn<'_>> = keys.iter().map(|k| KeyColumn::Values(k)).collect();
+        self.update_cells(chunk, &keys)
+    }
+
+    /// Folds one chunk in; row `i` goes to the cell whose key component `k` is `keys[k]`'s value
+    /// for row `i` (given, or derived from timestamps or dictionary indices). All or nothing.
+    pub fn update_cells(&mut self, chunk: &Chunk<'_>, keys: &[KeyColumn<'_>]) -> Result<()> {
+        // New cells go straight into the index (no copy of it per chunk) and are forgotten
+        // again if the chunk is rejected.
+        let known = self.index.len();
+        let outcome = self.fold_cells(chunk, keys);
+        match outcome {
+            Ok(updated) => {
+                self.commit(updated, chunk.len());
+                Ok(())
+            }
+            Err(err) => {
+                self.index.truncate(known);
+                Err(err)
+            }
         }
-        let mut index = self.index.clone();
+    }
+
+    /// The updated states of every cell a chunk touches (new cells added to the index), without
+    /// changing any existing state.
+    fn fold_cells(&mut self, chunk: &Chunk<'_>, keys: &[KeyColumn<'_>]) -> Result<Updates> {
+        let n = chunk.len();
         if keys.is_empty() {
             // No windows or segments: one cell, no grouping pass.
-            let cell = index.id(&[]) as usize;
+            let cell = self.index.id(&[]) as usize;
             let mut states = self.states_of(cell);
             self.fold(&mut states, chunk)?;
-            self.commit(index, vec![(cell, n as u64, states)], n);
-            return Ok(());
+            return Ok(vec![(cell, n as u64, states)]);
         }
-        let ids = index.assign(keys, n);
-        if let Some(partials) = self.cell_partials(chunk, &ids, index.len()) {
+        let ids = self.index.assign(keys, n)?;
+        let cell_count = self.index.len();
+        if let Some(partials) = self.cell_partials(chunk, &ids, cell_count) {
             // One pass over the rows for every accumulator: no regrouping, no copies.
-            let mut rows = vec![0u64; index.len()];
-            for &id in &ids {
-                rows[id as usize] += 1;
-            }
+            // Per-cell rows from the partial states when they count rows (no extra pass).
+            let rows = partials
+                .first()
+                .and_then(|p| p.iter().map(AccState::rows).collect::<Option<Vec<u64>>>())
+                .unwrap_or_else(|| count_ids(&ids, cell_count));
             let mut updated = Vec::new();
             for (cell, &cell_rows) in rows.iter().enumerate().filter(|(_, &r)| r > 0) {
                 let mut states = self.states_of(cell);
@@ -133,10 +182,9 @@ impl Executor {
                 }
                 updated.push((cell, cell_rows, states));
             }
-            self.commit(index, updated, n);
-            return Ok(());
+            return Ok(updated);
         }
-        let grouping = group_rows(&ids, index.len());
+        let grouping = group_rows(&ids, cell_count);
         let mut updated = Vec::with_capacity(grouping.cells.len());
         let single = grouping.cells.len() == 1;
         for (i, &cell) in grouping.cells.iter().enumerate() {
@@ -161,8 +209,7 @@ impl Executor {
             }
             updated.push((cell, rows.len() as u64, states));
         }
-        self.commit(index, updated, n);
-        Ok(())
+        Ok(updated)
     }
 
     /// A copy of a cell's states to update (empty states for a cell not seen yet).
@@ -173,10 +220,9 @@ impl Executor {
         }
     }
 
-    /// Makes a chunk's updates visible at once, once every cell of it has been updated: the new
-    /// cell index, each updated cell's (rows added, states), and the chunk's row count.
-    fn commit(&mut self, index: CellIndex, updated: Vec<(usize, u64, Vec<AccState>)>, n: usize) {
-        self.index = index;
+    /// Makes a chunk's updates visible at once, once every cell of it has been updated: each
+    /// updated cell's (rows added, states), and the chunk's row count.
+    fn commit(&mut self, updated: Updates, n: usize) {
         self.ensure_cells();
         for (cell, rows, states) in updated {
             self.cells[cell].0 += rows;
@@ -275,6 +321,38 @@ impl Executor {
         self.index = index;
         self.cells = cells;
         self.rows += other.rows;
+        Ok(())
+    }
+
+    /// Sets key component `component` to `to` in every cell whose value there is one of
+    /// `values`, merging the cells whose keys become equal: the cells of window panes that can
+    /// no longer change fold into one remainder per other key (their rows still count towards
+    /// every group that does not read that component). Cell ids are renumbered, in order.
+    pub fn collapse(&mut self, component: usize, values: &[i64], to: i64) -> Result<()> {
+        let targets: std::collections::HashSet<i64> = values.iter().copied().collect();
+        let mut index = CellIndex::default();
+        let mut cells: Vec<(u64, Vec<AccState>)> = Vec::with_capacity(self.cells.len());
+        for (key, (rows, states)) in self.index.keys().iter().zip(&self.cells) {
+            let mut key = key.clone();
+            let value = key.get_mut(component).ok_or_else(|| {
+                CoreError::BadChunk(format!("no key component {component} to collapse"))
+            })?;
+            if targets.contains(value) {
+                *value = to;
+            }
+            let id = index.id(&key) as usize;
+            if id == cells.len() {
+                cells.push((*rows, states.clone()));
+            } else {
+                let (mine_rows, mine) = &mut cells[id];
+                for (a, b) in mine.iter_mut().zip(states) {
+                    a.merge(b)?;
+                }
+                *mine_rows += rows;
+            }
+        }
+        self.index = index;
+        self.cells = cells;
         Ok(())
     }
 
@@ -474,6 +552,56 @@ mod tests {
         assert!(matches!(err, CoreError::InvalidData { first_row: 4, .. }));
         assert_eq!(exec.rows(), 0);
         assert!(exec.cell_keys().is_empty());
+    }
+
+    #[test]
+    fn collapse_merges_cells_and_keeps_totals() {
+        let y = [0i64, 1, 2, 1, 0, 2, 2];
+        let p = [0i64, 1, 1, 1, 2, 2, 0];
+        let pane = [1i64, 1, 2, 2, 3, 3, 3];
+        let seg = [0i64, 1, 0, 1, 0, 1, 0];
+        let chunk = Chunk::new()
+            .with("y", Values::I64(&y))
+            .unwrap()
+            .with("p", Values::I64(&p))
+            .unwrap();
+        let mut exec = Executor::new(plan(MULTICLASS));
+        exec.update_keyed(&chunk, &[&pane, &seg]).unwrap();
+        let before = exec.results();
+        exec.collapse(0, &[1, 2], i64::MIN).unwrap();
+        assert_eq!(
+            exec.cell_keys(),
+            &[vec![i64::MIN, 0], vec![i64::MIN, 1], vec![3, 0], vec![3, 1]]
+        );
+        assert_eq!(exec.cell_rows(), vec![2, 2, 2, 1]);
+        assert_eq!(exec.results(), before);
+        assert!(exec.collapse(5, &[1], 0).is_err());
+        // Updates after a collapse land in the renumbered cells.
+        exec.update_keyed(&chunk, &[&pane, &seg]).unwrap();
+        assert_eq!(exec.cell_rows(), vec![2, 2, 4, 2, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_rejected_chunk_adds_no_cell() {
+        let labels = r#"{"format_version":1,"plan_hash":"h","task":"multiclass","max_classes":10,
+            "accumulators":[{"kind":"multiclass_confusion","y_true":"y","y_pred":"p",
+            "labels":[0,1]}],"metrics":[{"name":"accuracy","kind":"accuracy","accumulator":0}]}"#;
+        let good = [0i64, 1];
+        let chunk = |y: &'static [i64]| {
+            Chunk::new()
+                .with("y", Values::I64(y))
+                .unwrap()
+                .with("p", Values::I64(y))
+                .unwrap()
+        };
+        let mut exec = Executor::new(plan(labels));
+        exec.update_keyed(&chunk(&[0, 1]), &[&good]).unwrap();
+        assert!(exec.update_keyed(&chunk(&[0, 7]), &[&[5, 6]]).is_err());
+        assert!(exec.update_keyed(&chunk(&[0, 1]), &[&[1, 2, 3]]).is_err());
+        assert_eq!(exec.cell_keys(), &[vec![0], vec![1]]);
+        exec.update_keyed(&chunk(&[1, 0]), &[&[6, 0]]).unwrap();
+        assert_eq!(exec.cell_keys(), &[vec![0], vec![1], vec![6]]);
+        assert_eq!(exec.rows(), 4);
     }
 
     #[test]

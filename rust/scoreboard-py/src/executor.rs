@@ -5,7 +5,8 @@ use std::sync::Mutex;
 use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use scoreboard_core::cells::KeyColumn;
 use scoreboard_core::plan::Label;
 use scoreboard_core::{Chunk, CoreError, Executor, MetricValue, Plan};
 
@@ -66,6 +67,81 @@ fn values_to_py(py: Python<'_>, values: Vec<MetricValue>) -> PyResult<Bound<'_, 
     Ok(out)
 }
 
+/// One key component held alive while the core borrows it.
+enum HeldKey<'py> {
+    Values(PyReadonlyArray1<'py, i64>),
+    Panes {
+        stamps: PyReadonlyArray1<'py, i64>,
+        unit_ns: i64,
+        origin_ns: i64,
+        width_ns: i64,
+        column: String,
+    },
+    Codes {
+        indices: PyReadonlyArray1<'py, i32>,
+        codes: PyReadonlyArray1<'py, i64>,
+    },
+}
+
+fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
+    a.as_slice()
+        .map_err(|_| PyTypeError::new_err("cell key arrays must be contiguous"))
+}
+
+impl<'py> HeldKey<'py> {
+    fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let Ok(tuple) = obj.cast::<PyTuple>() else {
+            return obj.extract().map(HeldKey::Values).map_err(|_| {
+                PyTypeError::new_err(
+                    "a cell key is an int64 array or a (\"panes\" | \"codes\", ...) tuple",
+                )
+            });
+        };
+        let tag: String = tuple.get_item(0)?.extract()?;
+        match (tag.as_str(), tuple.len()) {
+            ("panes", 6) => Ok(HeldKey::Panes {
+                stamps: tuple.get_item(1)?.extract()?,
+                unit_ns: tuple.get_item(2)?.extract()?,
+                origin_ns: tuple.get_item(3)?.extract()?,
+                width_ns: tuple.get_item(4)?.extract()?,
+                column: tuple.get_item(5)?.extract()?,
+            }),
+            ("codes", 3) => Ok(HeldKey::Codes {
+                indices: tuple.get_item(1)?.extract()?,
+                codes: tuple.get_item(2)?.extract()?,
+            }),
+            _ => Err(PyTypeError::new_err(format!(
+                "bad cell key tuple {tag:?} of {} items: expected (\"panes\", stamps, unit_ns, \
+                 origin_ns, width_ns, column) or (\"codes\", indices, codes)",
+                tuple.len()
+            ))),
+        }
+    }
+
+    fn view(&self) -> PyResult<KeyColumn<'_>> {
+        Ok(match self {
+            HeldKey::Values(v) => KeyColumn::Values(contiguous(v)?),
+            HeldKey::Panes {
+                stamps,
+                unit_ns,
+                origin_ns,
+                width_ns,
+                column,
+            } => KeyColumn::Panes {
+                column,
+                stamps: contiguous(stamps)?,
+                unit_ns: *unit_ns,
+                origin_ns: *origin_ns,
+                width_ns: *width_ns,
+            },
+            HeldKey::Codes { indices, codes } => KeyColumn::Codes {
+                indices: contiguous(indices)?,
+                codes: contiguous(codes)?,
+            },
+        })
+    }
+}
+
 #[pymethods]
 impl PyExecutor {
     /// A fresh (empty) state for the plan given as JSON.
@@ -80,14 +156,17 @@ impl PyExecutor {
     }
 
     /// Folds one chunk in: `{column: numpy array | (dictionary: list[str], indices: int32 array)}`.
-    /// `keys`, when given, are int64 arrays (one per key component) naming each row's cell.
+    /// `keys`, when given, name each row's cell, one entry per key component: an int64 array of
+    /// the values, `("panes", stamps, unit_ns, origin_ns, width_ns, column)` (int64 timestamps
+    /// in `unit_ns` units; the pane of `t` is `floor((t * unit_ns - origin_ns) / width_ns)`), or
+    /// `("codes", indices, codes)` (int32 dictionary indices, int64 code per entry).
     /// The GIL is released while the kernels run. All or nothing: a rejected chunk changes nothing.
     #[pyo3(signature = (columns, keys=None))]
     fn update(
         &self,
         py: Python<'_>,
         columns: &Bound<'_, PyDict>,
-        keys: Option<Vec<PyReadonlyArray1<'_, i64>>>,
+        keys: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<()> {
         let held = extract_columns(columns)?;
         let mut chunk = Chunk::new();
@@ -96,15 +175,28 @@ impl PyExecutor {
                 .with(name.clone(), view(name, column)?)
                 .map_err(|e| to_py(py, e))?;
         }
-        let keys = keys.unwrap_or_default();
-        let key_slices = keys
+        let held_keys = keys
+            .unwrap_or_default()
             .iter()
-            .map(|k| {
-                k.as_slice()
-                    .map_err(|_| PyTypeError::new_err("cell keys must be contiguous int64 arrays"))
-            })
-            .collect::<PyResult<Vec<&[i64]>>>()?;
-        self.with(py, |exec| exec.update_keyed(&chunk, &key_slices))
+            .map(HeldKey::extract)
+            .collect::<PyResult<Vec<_>>>()?;
+        let key_columns = held_keys
+            .iter()
+            .map(HeldKey::view)
+            .collect::<PyResult<Vec<_>>>()?;
+        self.with(py, |exec| exec.update_cells(&chunk, &key_columns))
+    }
+
+    /// Sets key component `component` to `to` in every cell whose value there is in `values`,
+    /// merging cells whose keys become equal (cell ids are renumbered).
+    fn collapse(
+        &self,
+        py: Python<'_>,
+        component: usize,
+        values: Vec<i64>,
+        to: i64,
+    ) -> PyResult<()> {
+        self.with(py, |exec| exec.collapse(component, &values, to))
     }
 
     /// The key of every cell, by cell id.

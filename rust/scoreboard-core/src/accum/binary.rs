@@ -330,7 +330,9 @@ fn count_cells(
     cells: &[u32],
     cell_count: usize,
 ) -> Option<Vec<[u64; 4]>> {
-    let mut counts = vec![[0u64; 4]; cell_count];
+    // Two tables (even and odd rows): rows of one cell come in runs, and with one table an
+    // increment would often wait for the previous one to the same counter.
+    let mut counts = vec![[0u64; 8]; cell_count];
     let mut a = [0u8; BLOCK];
     let mut b = [0u8; BLOCK];
     let len = y_true.len();
@@ -344,12 +346,22 @@ fn count_cells(
         if seen & INVALID != 0 {
             return None;
         }
-        for ((&x, &y), &cell) in a[..n].iter().zip(&b[..n]).zip(&cells[start..end]) {
-            counts[cell as usize][(2 * x + y) as usize] += 1;
+        for (k, ((&x, &y), &cell)) in a[..n]
+            .iter()
+            .zip(&b[..n])
+            .zip(&cells[start..end])
+            .enumerate()
+        {
+            counts[cell as usize][(k & 1) * 4 + (2 * x + y) as usize] += 1;
         }
         start = end;
     }
-    Some(counts)
+    Some(
+        counts
+            .into_iter()
+            .map(|c| [c[0] + c[4], c[1] + c[5], c[2] + c[6], c[3] + c[7]])
+            .collect(),
+    )
 }
 
 impl BinaryConfusion {

@@ -341,6 +341,14 @@ impl AccState {
             .then(|| out.into_iter().map(AccState::Binary).collect())
     }
 
+    /// Rows counted, for the states that know it (a binary confusion: every row is one count).
+    pub fn rows(&self) -> Option<u64> {
+        match self {
+            AccState::Binary(state) => Some(state.n()),
+            _ => None,
+        }
+    }
+
     pub fn merge(&mut self, other: &AccState) -> Result<()> {
         match (self, other) {
             (AccState::Binary(a), AccState::Binary(b)) => a.merge(b),
