@@ -109,7 +109,8 @@ class Scoreboard:
         return arrays, rows or 0
 
     def update(self, arrays: dict[str, pa.Array], rows: int) -> dict[str, int]:
-        """Folds one batch in; returns how many rows were taken and how many were too late."""
+        """Folds one batch in, then evicts the window instances it closed; returns how many rows
+        were taken, too late or dropped, and how many closed results were evicted."""
         acc = self.accumulator
         with self.lock:
             before = (acc.rows, acc.late_rows, acc.dropped_rows, acc.watermark_ns)
@@ -124,10 +125,14 @@ class Scoreboard:
                     raise BadRequest(
                         exc.message, error="data_error", column=exc.column, row=exc.row
                     ) from None
+            # Window instances the watermark closed leave memory (a service runs for months);
+            # /metrics shows the open ones. A real service would store `closed` first.
+            closed = acc.evict_closed() if acc.allowed_lateness_ns is not None else []
             return {
                 "rows": acc.rows - before[0],
                 "late_rows": acc.late_rows - before[1],
                 "dropped_rows": acc.dropped_rows - before[2],
+                "closed_results": len(closed),
             }
 
 

@@ -258,18 +258,41 @@ def test_bad_batches_get_400_naming_the_column_and_change_nothing(service: Servi
 
     # A good batch still counts afterwards: the rejected far-future times moved no watermark.
     status, reply = service.post(batch(6, T0 + timedelta(seconds=30), 20))
-    assert status == 200 and reply == {"rows": 20, "late_rows": 0, "dropped_rows": 0}
+    assert status == 200 and reply == {"rows": 20, "late_rows": 0, "dropped_rows": 0, "closed_results": 0}
 
 
 def test_late_rows_are_counted_not_folded(service: Service) -> None:
     assert service.post(batch(7, T0 + timedelta(minutes=5), 10))[0] == 200
     late = batch(8, T0, 4)  # five minutes behind, lateness 60 s
     status, reply = service.post(late)
-    assert status == 200 and reply == {"rows": 0, "late_rows": 4, "dropped_rows": 0}
+    assert status == 200 and reply == {
+        "rows": 0,
+        "late_rows": 4,
+        "dropped_rows": 0,
+        "closed_results": 0,
+    }
     samples = service.scrape()
     model = (("model", "fraud-detector"),)
     assert samples[("scoreboard_rows_total", model)] == 10
     assert samples[("scoreboard_late_rows_total", model)] == 4
+
+
+def test_closed_windows_leave_the_service(service: Service) -> None:
+    """Each minute's window closes once the watermark passes its end plus the lateness: the
+    service evicts it (its results counted in the reply) and /metrics keeps the open ones."""
+    closed = 0
+    for minute in range(6):
+        status, reply = service.post(batch(20 + minute, T0 + timedelta(minutes=minute), 10))
+        assert status == 200, reply
+        closed += reply["closed_results"]
+    assert closed > 0
+    samples = service.scrape()
+    model = (("model", "fraud-detector"),)
+    assert samples[("scoreboard_rows_total", model)] == 60
+    window = (("model", "fraud-detector"), ("window", "minute"))
+    assert samples[("scoreboard_window_start_seconds", window)] == (
+        T0 + timedelta(minutes=5)
+    ).timestamp()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
