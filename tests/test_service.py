@@ -258,7 +258,12 @@ def test_bad_batches_get_400_naming_the_column_and_change_nothing(service: Servi
 
     # A good batch still counts afterwards: the rejected far-future times moved no watermark.
     status, reply = service.post(batch(6, T0 + timedelta(seconds=30), 20))
-    assert status == 200 and reply == {"rows": 20, "late_rows": 0, "dropped_rows": 0, "closed_results": 0}
+    assert status == 200 and reply == {
+        "rows": 20,
+        "late_rows": 0,
+        "dropped_rows": 0,
+        "closed_results": 0,
+    }
 
 
 def test_late_rows_are_counted_not_folded(service: Service) -> None:
@@ -290,9 +295,10 @@ def test_closed_windows_leave_the_service(service: Service) -> None:
     model = (("model", "fraud-detector"),)
     assert samples[("scoreboard_rows_total", model)] == 60
     window = (("model", "fraud-detector"), ("window", "minute"))
-    assert samples[("scoreboard_window_start_seconds", window)] == (
-        T0 + timedelta(minutes=5)
-    ).timestamp()
+    assert (
+        samples[("scoreboard_window_start_seconds", window)]
+        == (T0 + timedelta(minutes=5)).timestamp()
+    )
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
