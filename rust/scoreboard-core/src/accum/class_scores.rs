@@ -1,9 +1,16 @@
 //! Per-class scores of a multiclass task (one score column per class, in the declared label
 //! order): the multiclass log loss sum, top-k hit counts, and, for ROC AUC (one-vs-rest or
-//! one-vs-one), per score column the sorted distinct scores with a count per true class.
+//! one-vs-one), per score column and true class the sorted distinct scores of that class's rows,
+//! each with its row count.
 //!
-//! The curve state is O(classes² × distinct scores); each column's runs form a stack of shared
-//! runs (as in `scores.rs`), so chunk after chunk costs O(n log n) and cloning is cheap.
+//! Splitting each column by true class first makes every AUC a merge walk of sorted runs: the
+//! one-vs-rest AUC of class c pairs column c's run of class c with its run of each other class,
+//! the one-vs-one AUC of (a, b) reads column a's runs of a and b (and column b's of b and a), so
+//! no pair is ever re-sorted. Per chunk a column is bucketed by class (a counting pass) and each
+//! bucket sorted on its own: K small sorts instead of one large one. The state holds one
+//! (key, count) pair (16 bytes) per distinct (column, class, score), at most K × rows, instead of
+//! a K-wide count row per distinct score of each column. Each (column, class) has a stack of
+//! shared runs (as in `scores.rs`), so chunk after chunk costs O(n log n) and cloning is cheap.
 //!
 //! With a weight column (scikit-learn's `sample_weight`) the state also sums the weights: in
 //! total, per true class, per top-k level, in the log loss, and, for ROC AUC, per distinct score
@@ -19,16 +26,36 @@ use serde::{Deserialize, Serialize};
 use super::add_count;
 use super::column_stats::numeric;
 use super::moments::CompensatedSum;
-use super::scores::score_key;
+use super::scores::{merge_all, push_run, score_key, RunPoint};
 use super::weighted::read_weights;
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
 use crate::plan::Label;
 
-/// A run of one score column, flattened: `[key, count_0, ..., count_{k-1}]` per distinct score,
-/// in increasing key order.
-type Run = Arc<Vec<u64>>;
+/// One distinct score (its `score_key`) of one class's rows in one score column, and how many
+/// rows have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCount {
+    pub key: u64,
+    pub count: u64,
+}
+
+impl RunPoint for KeyCount {
+    fn key(&self) -> u64 {
+        self.key
+    }
+    fn combine(self, other: Self) -> Self {
+        KeyCount {
+            key: self.key,
+            count: self.count + other.count,
+        }
+    }
+}
+
+/// A sorted run of distinct keys with counts, increasing, and its level in the LSM tree of runs
+/// (as `ScoreRuns`: chunk after chunk copies each row O(log16(n / chunk)) times).
+type Run = (u8, Arc<Vec<KeyCount>>);
 
 /// A weighted run of one score column: distinct score keys, increasing, and per key the summed
 /// weight of each true class (`weights[i * k + class]`).
@@ -50,8 +77,8 @@ pub struct ClassScores {
     /// The top-k levels counted, and the rows whose true class is among the top k scores.
     pub ks: Vec<usize>,
     pub hits: Vec<u64>,
-    /// Per score column, a stack of runs (empty unless curves are kept).
-    pub curves: Vec<Vec<Run>>,
+    /// Per score column, per true class, an LSM tree of runs (empty unless curves are kept).
+    pub curves: Vec<Vec<Vec<Run>>>,
     /// Whether sample weights are summed; then `log_loss` is a weighted sum, and the fields
     /// below hold the weights (empty otherwise).
     pub weighted: bool,
@@ -73,7 +100,7 @@ impl ClassScores {
             ks: ks.to_vec(),
             hits: vec![0; ks.len()],
             curves: if curves {
-                vec![Vec::new(); k]
+                vec![vec![Vec::new(); k]; k]
             } else {
                 Vec::new()
             },
@@ -113,14 +140,18 @@ impl ClassScores {
         })
     }
 
-    /// The merged run of score column `c`.
-    pub fn column_run(&self, c: usize) -> Vec<u64> {
-        let stride = self.k + 1;
-        let mut runs = self.curves[c].iter();
-        let Some(first) = runs.next() else {
-            return Vec::new();
-        };
-        runs.fold(first.to_vec(), |acc, r| merge_runs(&acc, r, stride))
+    /// The merged runs of score column `c`, one per true class (the rows of class `j` at `[j]`).
+    pub fn column_runs(&self, c: usize) -> Vec<Arc<Vec<KeyCount>>> {
+        self.curves[c]
+            .par_iter()
+            .map(|runs| match runs.as_slice() {
+                // One run (a single chunk, or a merged tree): shared, not copied.
+                [(_, one)] => one.clone(),
+                runs => Arc::new(merge_all(
+                    &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+                )),
+            })
+            .collect()
     }
 
     pub fn update(
@@ -191,6 +222,13 @@ impl ClassScores {
             if unit_interval {
                 block -= w * clip(own).ln();
             }
+            if i % 4096 == 4095 {
+                next.log_loss.add(block);
+                block = 0.0;
+            }
+            if next.ks.is_empty() {
+                continue;
+            }
             // Rank as scikit-learn's top_k_accuracy_score (stable argsort, reversed): classes
             // scoring higher, or equal with a higher index, come first.
             let ahead = (0..k)
@@ -206,19 +244,23 @@ impl ClassScores {
                     }
                 }
             }
-            if i % 4096 == 4095 {
-                next.log_loss.add(block);
-                block = 0.0;
-            }
         }
         next.log_loss.add(block);
         if !next.curves.is_empty() {
-            let runs: Vec<Vec<u64>> = columns
-                .par_iter()
-                .map(|col| column_run(col, &codes, k))
+            let sizes: Vec<usize> = next
+                .support
+                .iter()
+                .zip(&self.support)
+                .map(|(after, before)| (after - before) as usize)
                 .collect();
-            for (stack, run) in next.curves.iter_mut().zip(runs) {
-                push_run(stack, Arc::new(run), k + 1);
+            let runs: Vec<Vec<Vec<KeyCount>>> = columns
+                .par_iter()
+                .map(|col| class_runs(col, &codes, &sizes))
+                .collect();
+            for (stacks, column) in next.curves.iter_mut().zip(runs) {
+                for (stack, run) in stacks.iter_mut().zip(column) {
+                    push_run(stack, 0, Arc::new(run));
+                }
             }
         }
         if let (false, Some(w)) = (next.weighted_curves.is_empty(), &weights) {
@@ -255,9 +297,11 @@ impl ClassScores {
         }
         next.clip_eps = next.clip_eps.max(o.clip_eps);
         next.log_loss.merge(&o.log_loss);
-        for (stack, theirs) in next.curves.iter_mut().zip(&o.curves) {
-            for run in theirs {
-                push_run(stack, run.clone(), self.k + 1);
+        for (stacks, theirs) in next.curves.iter_mut().zip(&o.curves) {
+            for (stack, runs) in stacks.iter_mut().zip(theirs) {
+                for (level, run) in runs {
+                    push_run(stack, *level, run.clone());
+                }
             }
         }
         next.total_weight.merge(&o.total_weight);
@@ -338,27 +382,39 @@ fn class_codes(name: &str, values: Values<'_>, labels: &[Label]) -> Result<Vec<u
     Ok(codes)
 }
 
-fn column_run(scores: &[f64], codes: &[u32], k: usize) -> Vec<u64> {
-    let mut pairs: Vec<(u64, u32)> = scores
+/// The runs of one score column of a chunk, one per true class (`sizes` rows each): the keys
+/// bucketed by class (a counting pass), each bucket sorted on its own and run-length encoded.
+fn class_runs(scores: &[f64], codes: &[u32], sizes: &[usize]) -> Vec<Vec<KeyCount>> {
+    let mut next: Vec<usize> = sizes
         .iter()
-        .zip(codes)
-        .map(|(&s, &c)| (score_key(s), c))
+        .scan(0, |start, &size| {
+            *start += size;
+            Some(*start - size)
+        })
         .collect();
-    pairs.sort_unstable();
-    let stride = k + 1;
-    let mut out: Vec<u64> = Vec::new();
-    for (key, c) in pairs {
-        let len = out.len();
-        if len >= stride && out[len - stride] == key {
-            out[len - stride + 1 + c as usize] += 1;
-        } else {
-            out.push(key);
-            out.extend(std::iter::repeat_n(0, k));
-            let len = out.len();
-            out[len - stride + 1 + c as usize] = 1;
-        }
+    let mut keys = vec![0u64; scores.len()];
+    for (&s, &c) in scores.iter().zip(codes) {
+        let slot = &mut next[c as usize];
+        keys[*slot] = score_key(s);
+        *slot += 1;
     }
-    out
+    let mut rest = keys.as_mut_slice();
+    sizes
+        .iter()
+        .map(|&size| {
+            let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            rest = tail;
+            bucket.sort_unstable();
+            let mut run: Vec<KeyCount> = Vec::new();
+            for &key in bucket.iter() {
+                match run.last_mut() {
+                    Some(last) if last.key == key => last.count += 1,
+                    _ => run.push(KeyCount { key, count: 1 }),
+                }
+            }
+            run
+        })
+        .collect()
 }
 
 fn weighted_column_run(scores: &[f64], codes: &[u32], weights: &[f64], k: usize) -> WeightedRun {
@@ -426,45 +482,6 @@ fn push_weighted_run(stack: &mut Vec<Arc<WeightedRun>>, run: Arc<WeightedRun>, k
         }
         let top = stack.pop().expect("checked non-empty");
         run = Arc::new(merge_weighted_runs(&top, &run, k));
-    }
-    stack.push(run);
-}
-
-fn merge_runs(a: &[u64], b: &[u64], stride: usize) -> Vec<u64> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] < b[j] {
-            out.extend_from_slice(&a[i..i + stride]);
-            i += stride;
-        } else if b[j] < a[i] {
-            out.extend_from_slice(&b[j..j + stride]);
-            j += stride;
-        } else {
-            out.push(a[i]);
-            for t in 1..stride {
-                out.push(a[i + t] + b[j + t]);
-            }
-            i += stride;
-            j += stride;
-        }
-    }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
-    out
-}
-
-fn push_run(stack: &mut Vec<Run>, run: Run, stride: usize) {
-    if run.is_empty() {
-        return;
-    }
-    let mut run = run;
-    while let Some(top) = stack.last() {
-        if top.len() > 2 * run.len() {
-            break;
-        }
-        let top = stack.pop().expect("checked non-empty");
-        run = Arc::new(merge_runs(&top, &run, stride));
     }
     stack.push(run);
 }
