@@ -17,6 +17,7 @@
 //! and true class (weighted runs, rows of weight 0 left out as `_binary_clf_curve` does). Row
 //! counts stay exact either way.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -170,14 +171,20 @@ impl ClassScores {
         let k = self.k;
         let codes = class_codes(true_name, y_true, labels)?;
         let n = codes.len();
-        let mut columns: Vec<Vec<f64>> = Vec::with_capacity(k);
+        let mut columns: Vec<Cow<'_, [f64]>> = Vec::with_capacity(k);
         let mut eps = f64::EPSILON;
         for &(name, values) in scores {
             let values = numeric(name, values)?;
             if matches!(values, Values::F32(_)) {
                 eps = f32::EPSILON as f64;
             }
-            let col: Vec<f64> = dispatch_numeric!(values, s => s.iter().map(|x| x.as_f64()).collect(), Values::Dict { .. } => Vec::new());
+            // float64 columns are read in place (no copy of n x K scores); others are widened.
+            let col: Cow<'_, [f64]> = match values {
+                Values::F64(s) => Cow::Borrowed(s),
+                _ => Cow::Owned(
+                    dispatch_numeric!(values, s => s.iter().map(|x| x.as_f64()).collect(), Values::Dict { .. } => Vec::new()),
+                ),
+            };
             let bad = |v: f64| {
                 if unit_interval {
                     !(0.0..=1.0).contains(&v)
@@ -405,7 +412,7 @@ fn class_runs(scores: &[f64], codes: &[u32], sizes: &[usize]) -> Vec<Vec<KeyCoun
             let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(size);
             rest = tail;
             bucket.sort_unstable();
-            let mut run: Vec<KeyCount> = Vec::new();
+            let mut run: Vec<KeyCount> = Vec::with_capacity(size);
             for &key in bucket.iter() {
                 match run.last_mut() {
                     Some(last) if last.key == key => last.count += 1,
@@ -484,4 +491,86 @@ fn push_weighted_run(stack: &mut Vec<Arc<WeightedRun>>, run: Arc<WeightedRun>, k
         run = Arc::new(merge_weighted_runs(&top, &run, k));
     }
     stack.push(run);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<Label> {
+        (0..3).map(Label::Int).collect()
+    }
+
+    fn update(state: &mut ClassScores, y: &[i64], columns: &[Vec<f64>]) -> Result<()> {
+        let scores: Vec<(&str, Values<'_>)> =
+            columns.iter().map(|c| ("s", Values::F64(c))).collect();
+        state.update(("y", Values::I64(y)), &scores, None, &labels(), false)
+    }
+
+    /// Rows of class 0..3 with scores from a few distinct values (ties within and across
+    /// classes), or -0.0 / 0.0.
+    fn data(n: usize) -> (Vec<i64>, Vec<Vec<f64>>) {
+        let y: Vec<i64> = (0..n).map(|i| ((i * 7919) % 3) as i64).collect();
+        let columns = (0..3)
+            .map(|c| {
+                (0..n)
+                    .map(|i| match (i * 104729 + c * 31) % 53 {
+                        0 => -0.0,
+                        r => r as f64 / 53.0,
+                    })
+                    .collect()
+            })
+            .collect();
+        (y, columns)
+    }
+
+    #[test]
+    fn runs_per_column_and_class_match_a_reference_count() {
+        let (y, columns) = data(2000);
+        let mut state = ClassScores::new(3, &[], true);
+        update(&mut state, &y, &columns).unwrap();
+        for (c, column) in columns.iter().enumerate() {
+            let runs = state.column_runs(c);
+            for (class, run) in runs.iter().enumerate() {
+                let mut reference = std::collections::BTreeMap::<u64, u64>::new();
+                for (&l, &v) in y.iter().zip(column) {
+                    if l == class as i64 {
+                        *reference.entry(score_key(v)).or_default() += 1;
+                    }
+                }
+                let expected: Vec<KeyCount> = reference
+                    .into_iter()
+                    .map(|(key, count)| KeyCount { key, count })
+                    .collect();
+                assert_eq!(run.as_slice(), &expected[..], "column {c} class {class}");
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_equals_whole_and_merged_and_round_trips() {
+        let (y, columns) = data(5000);
+        let mut whole = ClassScores::new(3, &[], true);
+        update(&mut whole, &y, &columns).unwrap();
+        let mut chunked = ClassScores::new(3, &[], true);
+        let mut merged = ClassScores::new(3, &[], true);
+        for lo in (0..y.len()).step_by(97) {
+            let hi = (lo + 97).min(y.len());
+            let part: Vec<Vec<f64>> = columns.iter().map(|c| c[lo..hi].to_vec()).collect();
+            update(&mut chunked, &y[lo..hi], &part).unwrap();
+            let mut one = ClassScores::new(3, &[], true);
+            update(&mut one, &y[lo..hi], &part).unwrap();
+            merged.merge(&one).unwrap();
+        }
+        for state in [&chunked, &merged] {
+            // The LSM keeps few runs, and they merge into the whole chunk's runs.
+            assert!(state.curves.iter().flatten().all(|runs| runs.len() <= 32));
+            for c in 0..3 {
+                assert_eq!(state.column_runs(c), whole.column_runs(c));
+            }
+        }
+        let bytes = postcard::to_allocvec(&chunked).unwrap();
+        let back: ClassScores = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, chunked);
+    }
 }
