@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -88,6 +88,27 @@ pub struct ClassScores {
     pub hit_weight: Vec<CompensatedSum>,
     /// Per score column, a stack of weighted runs (in place of `curves` when weighted).
     pub weighted_curves: Vec<Vec<Arc<WeightedRun>>>,
+    /// The merged runs of every (column, class), built by the first finalizer that needs them
+    /// (several roc_auc metrics share one merge).
+    #[serde(skip)]
+    merged: MergedRuns,
+}
+
+/// A cache of `ClassScores::all_runs`: never serialised, never compared, and empty in a clone
+/// (updates and merges work on a clone, so a changed state never sees a stale cache).
+#[derive(Debug, Default)]
+struct MergedRuns(OnceLock<Vec<Vec<Arc<Vec<KeyCount>>>>>);
+
+impl Clone for MergedRuns {
+    fn clone(&self) -> Self {
+        MergedRuns::default()
+    }
+}
+
+impl PartialEq for MergedRuns {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl ClassScores {
@@ -110,6 +131,7 @@ impl ClassScores {
             support_weight: Vec::new(),
             hit_weight: Vec::new(),
             weighted_curves: Vec::new(),
+            merged: MergedRuns::default(),
         }
     }
 
@@ -143,6 +165,19 @@ impl ClassScores {
 
     /// The merged runs of score column `c`, one per true class (the rows of class `j` at `[j]`).
     pub fn column_runs(&self, c: usize) -> Vec<Arc<Vec<KeyCount>>> {
+        self.all_runs()[c].clone()
+    }
+
+    /// The merged runs of every score column (`[column][class]`), merged once and cached.
+    pub fn all_runs(&self) -> &[Vec<Arc<Vec<KeyCount>>>] {
+        self.merged.0.get_or_init(|| {
+            (0..self.curves.len())
+                .map(|c| self.merge_column(c))
+                .collect()
+        })
+    }
+
+    fn merge_column(&self, c: usize) -> Vec<Arc<Vec<KeyCount>>> {
         self.curves[c]
             .par_iter()
             .map(|runs| match runs.as_slice() {
@@ -406,12 +441,13 @@ fn class_runs(scores: &[f64], codes: &[u32], sizes: &[usize]) -> Vec<Vec<KeyCoun
         *slot += 1;
     }
     let mut rest = keys.as_mut_slice();
+    let mut scratch = Vec::new();
     sizes
         .iter()
         .map(|&size| {
             let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(size);
             rest = tail;
-            bucket.sort_unstable();
+            radix_sort(bucket, &mut scratch);
             let mut run: Vec<KeyCount> = Vec::with_capacity(size);
             for &key in bucket.iter() {
                 match run.last_mut() {
@@ -422,6 +458,56 @@ fn class_runs(scores: &[f64], codes: &[u32], sizes: &[usize]) -> Vec<Vec<KeyCoun
             run
         })
         .collect()
+}
+
+/// Below this many keys a comparison sort beats the radix passes.
+const RADIX_MIN: usize = 2048;
+
+/// Sorts keys by LSD radix on bytes, skipping every byte all keys share (the top bytes of scores
+/// in a narrow range); `scratch` is reused between calls. Small slices use a comparison sort.
+fn radix_sort(keys: &mut [u64], scratch: &mut Vec<u64>) {
+    if keys.len() < RADIX_MIN {
+        keys.sort_unstable();
+        return;
+    }
+    let mut counts = vec![[0usize; 256]; 8];
+    for &key in keys.iter() {
+        for (byte, count) in counts.iter_mut().enumerate() {
+            count[((key >> (8 * byte)) & 0xff) as usize] += 1;
+        }
+    }
+    scratch.clear();
+    scratch.resize(keys.len(), 0);
+    let mut in_keys = true;
+    for (byte, count) in counts.iter().enumerate() {
+        if count.contains(&keys.len()) {
+            continue;
+        }
+        let mut next = [0usize; 256];
+        let mut start = 0;
+        for (n, c) in next.iter_mut().zip(count) {
+            *n = start;
+            start += c;
+        }
+        if in_keys {
+            scatter(keys, scratch, 8 * byte, &mut next);
+        } else {
+            scatter(scratch, keys, 8 * byte, &mut next);
+        }
+        in_keys = !in_keys;
+    }
+    if !in_keys {
+        keys.copy_from_slice(scratch);
+    }
+}
+
+/// One stable radix pass: each key to the next free slot of its byte at `shift`.
+fn scatter(from: &[u64], to: &mut [u64], shift: usize, next: &mut [usize; 256]) {
+    for &key in from {
+        let slot = &mut next[((key >> shift) & 0xff) as usize];
+        to[*slot] = key;
+        *slot += 1;
+    }
 }
 
 fn weighted_column_run(scores: &[f64], codes: &[u32], weights: &[f64], k: usize) -> WeightedRun {
@@ -548,6 +634,37 @@ mod tests {
     }
 
     #[test]
+    fn radix_sort_matches_a_comparison_sort() {
+        let mut x: u64 = 7;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut scratch = Vec::new();
+        for len in [0, 1, RADIX_MIN - 1, RADIX_MIN, 50_000] {
+            // Scores of every sign and magnitude, heavy ties, and keys sharing their top bytes.
+            let keys: Vec<u64> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    match r % 4 {
+                        0 => score_key(0.0),
+                        1 => score_key((r >> 11) as f64 / (1u64 << 53) as f64),
+                        2 => score_key(-((r >> 30) as f64)),
+                        _ => r,
+                    }
+                })
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            let mut got = keys;
+            radix_sort(&mut got, &mut scratch);
+            assert_eq!(got, expected, "{len} keys");
+        }
+    }
+
+    #[test]
     fn chunked_equals_whole_and_merged_and_round_trips() {
         let (y, columns) = data(5000);
         let mut whole = ClassScores::new(3, &[], true);
@@ -569,6 +686,25 @@ mod tests {
                 assert_eq!(state.column_runs(c), whole.column_runs(c));
             }
         }
+        // The merged runs are cached; an update after a finalizer read them is still counted.
+        let before = chunked.column_runs(0)[0]
+            .iter()
+            .map(|p| p.count)
+            .sum::<u64>();
+        update(
+            &mut chunked,
+            &y[..3],
+            &columns.iter().map(|c| c[..3].to_vec()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let after = chunked.column_runs(0)[0]
+            .iter()
+            .map(|p| p.count)
+            .sum::<u64>();
+        assert_eq!(
+            after,
+            before + y[..3].iter().filter(|&&l| l == 0).count() as u64
+        );
         let bytes = postcard::to_allocvec(&chunked).unwrap();
         let back: ClassScores = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back, chunked);

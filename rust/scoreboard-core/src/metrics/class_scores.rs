@@ -6,8 +6,6 @@
 use super::binary::unreachable_kind;
 use super::scores::roc_auc_weighted;
 use super::{reason, Outcome};
-use std::sync::Arc;
-
 use rayon::prelude::*;
 
 use crate::accum::class_scores::KeyCount;
@@ -115,51 +113,56 @@ fn multiclass_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     let k = s.k;
     let weighted = metric.average == Some(Average::Weighted);
     // runs[c][j]: the sorted scores of column c over the rows of class j.
-    let runs: Vec<Vec<Arc<Vec<KeyCount>>>> = (0..k).map(|c| s.column_runs(c)).collect();
-    let mut scores = Vec::new();
-    let mut weights = Vec::new();
-    match metric.multi_class.unwrap_or(MultiClass::Ovr) {
-        MultiClass::Ovr => {
-            let classes: Vec<Outcome> = runs
-                .par_iter()
-                .enumerate()
-                .map(|(c, column)| {
-                    // As scikit-learn's weighted average: a class without rows weighs 0 and
-                    // scores 0.
-                    if weighted && s.support[c] == 0 {
-                        return Outcome::of(0.0);
-                    }
-                    let pos = &column[c];
-                    let (mut area, mut n) = (0u128, 0u64);
-                    for (j, neg) in column.iter().enumerate().filter(|&(j, _)| j != c) {
-                        area += twice_area(pos, neg);
-                        n += s.support[j];
-                    }
-                    auc_of(area, s.support[c], n)
-                })
-                .collect();
-            scores = classes;
-            weights = s.support.iter().map(|&x| x as f64).collect();
-        }
-        MultiClass::Ovo => {
-            let pair = |a: usize, b: usize| {
-                auc_of(
-                    twice_area(&runs[a][a], &runs[a][b]),
-                    s.support[a],
-                    s.support[b],
-                )
-            };
-            for a in 0..k {
-                for b in a + 1..k {
-                    scores.push(match (pair(a, b).value, pair(b, a).value) {
+    let runs = s.all_runs();
+    // One AUC per class (ovr) or class pair (ovo), each with its prevalence weight.
+    let (scores, weights): (Vec<Outcome>, Vec<f64>) =
+        match metric.multi_class.unwrap_or(MultiClass::Ovr) {
+            MultiClass::Ovr => {
+                let classes: Vec<Outcome> = runs
+                    .par_iter()
+                    .enumerate()
+                    .map(|(c, column)| {
+                        // As scikit-learn's weighted average: a class without rows weighs 0 and
+                        // scores 0.
+                        if weighted && s.support[c] == 0 {
+                            return Outcome::of(0.0);
+                        }
+                        let pos = &column[c];
+                        let (mut area, mut n) = (0u128, 0u64);
+                        for (j, neg) in column.iter().enumerate().filter(|&(j, _)| j != c) {
+                            area += twice_area(pos, neg);
+                            n += s.support[j];
+                        }
+                        auc_of(area, s.support[c], n)
+                    })
+                    .collect();
+                (classes, s.support.iter().map(|&x| x as f64).collect())
+            }
+            MultiClass::Ovo => {
+                let pair = |a: usize, b: usize| {
+                    auc_of(
+                        twice_area(&runs[a][a], &runs[a][b]),
+                        s.support[a],
+                        s.support[b],
+                    )
+                };
+                let pairs: Vec<(usize, usize)> = (0..k)
+                    .flat_map(|a| (a + 1..k).map(move |b| (a, b)))
+                    .collect();
+                let scores = pairs
+                    .par_iter()
+                    .map(|&(a, b)| match (pair(a, b).value, pair(b, a).value) {
                         (Some(x), Some(y)) => Outcome::of((x + y) / 2.0),
                         _ => Outcome::undefined(reason::SINGLE_CLASS),
-                    });
-                    weights.push((s.support[a] + s.support[b]) as f64);
-                }
+                    })
+                    .collect();
+                let weights = pairs
+                    .iter()
+                    .map(|&(a, b)| (s.support[a] + s.support[b]) as f64)
+                    .collect();
+                (scores, weights)
             }
-        }
-    }
+        };
     if scores.iter().any(|o| o.value.is_none()) {
         return Outcome::undefined(reason::SINGLE_CLASS);
     }
