@@ -1,6 +1,7 @@
 //! Times the multiclass score state with ROC AUC curves (development aid: `cargo run --release
 //! --example class_auc_timing`): K = 10 classes, 2M rows of distinct float scores, fed in one
-//! chunk and in 64K-row chunks; then one-vs-rest and one-vs-one macro ROC AUC.
+//! chunk and in 64K-row chunks; then one-vs-rest and one-vs-one macro ROC AUC. `ROWS`, `K` and
+//! `CHUNK` override the sizes; `NOCURVES=1` keeps no runs (the update's cost without ROC AUC).
 //! The benchmarks of record are in benches/.
 use scoreboard_core::accum::ClassScores;
 use scoreboard_core::metrics::class_scores::finalize;
