@@ -13,9 +13,10 @@
 //! shared runs (as in `scores.rs`), so chunk after chunk costs O(n log n) and cloning is cheap.
 //!
 //! With a weight column (scikit-learn's `sample_weight`) the state also sums the weights: in
-//! total, per true class, per top-k level, in the log loss, and, for ROC AUC, per distinct score
-//! and true class (weighted runs, rows of weight 0 left out as `_binary_clf_curve` does). Row
-//! counts stay exact either way.
+//! total, per true class, per top-k level, in the log loss, and, for ROC AUC, per score column c
+//! the weighted binary runs of class c against the rest (`weighted_scores::WeightedPoint`, in the
+//! binary LSM; rows of weight 0 left out as `_binary_clf_curve` does): one-vs-rest is the only
+//! multiclass AUC scikit-learn weights. Row counts stay exact either way.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use super::column_stats::numeric;
 use super::moments::CompensatedSum;
 use super::scores::{merge_all, push_run, score_key, RunPoint};
 use super::weighted::read_weights;
+use super::weighted_scores::WeightedPoint;
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
@@ -58,14 +60,6 @@ impl RunPoint for KeyCount {
 /// (as `ScoreRuns`: chunk after chunk copies each row O(log16(n / chunk)) times).
 type Run = (u8, Arc<Vec<KeyCount>>);
 
-/// A weighted run of one score column: distinct score keys, increasing, and per key the summed
-/// weight of each true class (`weights[i * k + class]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct WeightedRun {
-    pub keys: Vec<u64>,
-    pub weights: Vec<f64>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
     pub k: usize,
@@ -86,8 +80,9 @@ pub struct ClassScores {
     pub total_weight: CompensatedSum,
     pub support_weight: Vec<CompensatedSum>,
     pub hit_weight: Vec<CompensatedSum>,
-    /// Per score column, a stack of weighted runs (in place of `curves` when weighted).
-    pub weighted_curves: Vec<Vec<Arc<WeightedRun>>>,
+    /// Per score column c, an LSM tree of weighted binary runs of class c against the rest (the
+    /// one-vs-rest AUC is all scikit-learn computes with weights), in place of `curves`.
+    pub weighted_curves: Vec<Vec<(u8, Arc<Vec<WeightedPoint>>)>>,
     /// The merged runs of every (column, class), built by the first finalizer that needs them
     /// (several roc_auc metrics share one merge).
     #[serde(skip)]
@@ -152,15 +147,15 @@ impl ClassScores {
         !self.curves.is_empty() || !self.weighted_curves.is_empty()
     }
 
-    /// The merged weighted run of score column `c`.
-    pub fn weighted_column_run(&self, c: usize) -> WeightedRun {
-        let mut runs = self.weighted_curves[c].iter();
-        let Some(first) = runs.next() else {
-            return WeightedRun::default();
-        };
-        runs.fold(first.as_ref().clone(), |acc, r| {
-            merge_weighted_runs(&acc, r, self.k)
-        })
+    /// The merged weighted run of score column `c`: per distinct score, the summed weights of
+    /// class `c` (`pos`) and of the other classes (`neg`).
+    pub fn weighted_column_run(&self, c: usize) -> Arc<Vec<WeightedPoint>> {
+        match self.weighted_curves[c].as_slice() {
+            [(_, one)] => one.clone(),
+            runs => Arc::new(merge_all(
+                &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+            )),
+        }
     }
 
     /// The merged runs of score column `c`, one per true class (the rows of class `j` at `[j]`).
@@ -306,12 +301,13 @@ impl ClassScores {
             }
         }
         if let (false, Some(w)) = (next.weighted_curves.is_empty(), &weights) {
-            let runs: Vec<WeightedRun> = columns
+            let runs: Vec<Vec<WeightedPoint>> = columns
                 .par_iter()
-                .map(|col| weighted_column_run(col, &codes, w, k))
+                .enumerate()
+                .map(|(c, col)| weighted_column_run(col, &codes, w, c as u32))
                 .collect();
             for (stack, run) in next.weighted_curves.iter_mut().zip(runs) {
-                push_weighted_run(stack, Arc::new(run), k);
+                push_run(stack, 0, Arc::new(run));
             }
         }
         *self = next;
@@ -354,8 +350,8 @@ impl ClassScores {
             a.merge(b);
         }
         for (stack, theirs) in next.weighted_curves.iter_mut().zip(&o.weighted_curves) {
-            for run in theirs {
-                push_weighted_run(stack, run.clone(), self.k);
+            for (level, run) in theirs {
+                push_run(stack, *level, run.clone());
             }
         }
         *self = next;
@@ -510,73 +506,34 @@ fn scatter(from: &[u64], to: &mut [u64], shift: usize, next: &mut [usize; 256]) 
     }
 }
 
-fn weighted_column_run(scores: &[f64], codes: &[u32], weights: &[f64], k: usize) -> WeightedRun {
-    let mut rows: Vec<(u64, u32, f64)> = scores
+/// The weighted binary run of score column `class`: rows of that class positive, the others
+/// negative, rows of weight 0 left out (as `_binary_clf_curve`).
+fn weighted_column_run(
+    scores: &[f64],
+    codes: &[u32],
+    weights: &[f64],
+    class: u32,
+) -> Vec<WeightedPoint> {
+    let mut rows: Vec<(u64, bool, f64)> = scores
         .iter()
         .zip(codes)
         .zip(weights)
         .filter(|(_, &w)| w > 0.0)
-        .map(|((&s, &c), &w)| (score_key(s), c, w))
+        .map(|((&s, &c), &w)| (score_key(s), c == class, w))
         .collect();
     rows.sort_unstable_by_key(|r| r.0);
-    let mut out = WeightedRun::default();
-    for (key, c, w) in rows {
-        if out.keys.last() != Some(&key) {
-            out.keys.push(key);
-            out.weights.extend(std::iter::repeat_n(0.0, k));
-        }
-        let len = out.weights.len();
-        out.weights[len - k + c as usize] += w;
-    }
-    out
-}
-
-fn merge_weighted_runs(a: &WeightedRun, b: &WeightedRun, k: usize) -> WeightedRun {
-    let mut out = WeightedRun {
-        keys: Vec::with_capacity(a.keys.len() + b.keys.len()),
-        weights: Vec::with_capacity(a.weights.len() + b.weights.len()),
-    };
-    let (mut i, mut j) = (0, 0);
-    while i < a.keys.len() || j < b.keys.len() {
-        let take_a = j == b.keys.len() || (i < a.keys.len() && a.keys[i] <= b.keys[j]);
-        let take_b = i == a.keys.len() || (j < b.keys.len() && b.keys[j] <= a.keys[i]);
-        if take_a && take_b {
-            out.keys.push(a.keys[i]);
-            let (wa, wb) = (
-                &a.weights[i * k..(i + 1) * k],
-                &b.weights[j * k..(j + 1) * k],
-            );
-            out.weights.extend(wa.iter().zip(wb).map(|(x, y)| x + y));
-            i += 1;
-            j += 1;
-        } else if take_a {
-            out.keys.push(a.keys[i]);
-            out.weights
-                .extend_from_slice(&a.weights[i * k..(i + 1) * k]);
-            i += 1;
-        } else {
-            out.keys.push(b.keys[j]);
-            out.weights
-                .extend_from_slice(&b.weights[j * k..(j + 1) * k]);
-            j += 1;
+    let mut out: Vec<WeightedPoint> = Vec::with_capacity(rows.len());
+    for (key, positive, w) in rows {
+        let (pos, neg) = if positive { (w, 0.0) } else { (0.0, w) };
+        match out.last_mut() {
+            Some(last) if last.key == key => {
+                last.pos += pos;
+                last.neg += neg;
+            }
+            _ => out.push(WeightedPoint { key, pos, neg }),
         }
     }
     out
-}
-
-fn push_weighted_run(stack: &mut Vec<Arc<WeightedRun>>, run: Arc<WeightedRun>, k: usize) {
-    if run.keys.is_empty() {
-        return;
-    }
-    let mut run = run;
-    while let Some(top) = stack.last() {
-        if top.keys.len() > 2 * run.keys.len() {
-            break;
-        }
-        let top = stack.pop().expect("checked non-empty");
-        run = Arc::new(merge_weighted_runs(&top, &run, k));
-    }
-    stack.push(run);
 }
 
 #[cfg(test)]

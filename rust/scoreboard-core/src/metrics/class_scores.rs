@@ -80,12 +80,7 @@ fn weighted_ovr_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     let mut weights = Vec::with_capacity(k);
     for c in 0..k {
         let run = s.weighted_column_run(c);
-        let groups: Vec<(f64, f64)> = run
-            .weights
-            .chunks(k)
-            .rev()
-            .map(|w| (w[c], w.iter().sum::<f64>() - w[c]))
-            .collect();
+        let groups: Vec<(f64, f64)> = run.iter().rev().map(|q| (q.pos, q.neg)).collect();
         let (p, n) = groups
             .iter()
             .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x, b + y));
