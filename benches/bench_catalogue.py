@@ -5,6 +5,10 @@
 Rows default to 1M (development). Scores are float64 draws, all distinct: the worst case for the
 exact state (it keeps every distinct score). Every contender's result is checked against
 scikit-learn's once before timing.
+
+The group "multiclass K=10 roc_auc ovr macro" is capped at MULTICLASS_ROWS (2M) rows whatever
+SCOREBOARD_BENCH_ROWS says: scikit-learn takes about 6 s per round at 2M rows (one-vs-rest re-sorts
+every class column), a minute at 20M. `python benches/report.py` prints its ratio.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from benchlib import run
 from scoreboard.plan import compile_spec
 from scoreboard.spec import spec_from_mapping
 from scoreboard.spec.source import SourceMap
@@ -153,3 +158,62 @@ def test_quantile_numpy(benchmark: Any, latency: dict[str, np.ndarray]) -> None:
     lat = latency["lat"]
     got = benchmark(np.percentile, lat, 99)
     assert got > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Multiclass ROC AUC, one-vs-rest macro, K = 10 (rows capped: scikit-learn is slow here)
+
+MULTICLASS_K = 10
+MULTICLASS_ROWS = min(ROWS, 2_000_000)
+MULTICLASS_GROUP = "multiclass K=10 roc_auc ovr macro"
+
+
+@pytest.fixture(scope="module")
+def class_scores() -> dict[str, np.ndarray]:
+    """int64 labels and an (n, K) float64 matrix of distinct probabilities that lean towards the
+    true class (rows sum to 1, as scikit-learn requires of multiclass scores)."""
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, MULTICLASS_K, MULTICLASS_ROWS)
+    p = rng.random((MULTICLASS_ROWS, MULTICLASS_K))
+    p[np.arange(MULTICLASS_ROWS), y] += 0.5
+    p /= p.sum(axis=1, keepdims=True)
+    return {"y": y, "p": p}
+
+
+@pytest.fixture(scope="module")
+def class_reference(class_scores: dict[str, np.ndarray]) -> float:
+    return float(skm.roc_auc_score(class_scores["y"], class_scores["p"], multi_class="ovr"))
+
+
+def test_multiclass_ovr_auc_scoreboard(
+    benchmark: Any, class_scores: dict[str, np.ndarray], class_reference: float
+) -> None:
+    doc = {
+        "version": 1,
+        "model": "bench",
+        "task": "multiclass",
+        "columns": {"y_true": "y", "y_score": "p"},
+        "labels": list(range(MULTICLASS_K)),
+        "metrics": [{"kind": "roc_auc", "multi_class": "ovr", "average": "macro"}],
+    }
+    compiled = compile_spec(spec_from_mapping(doc, SourceMap("<bench>")))
+
+    def evaluate() -> float:
+        acc = compiled.accumulator()
+        acc.update(class_scores)
+        return acc.results()[0].value  # type: ignore[return-value]
+
+    got = run(benchmark, evaluate, group=MULTICLASS_GROUP, impl="scoreboard", rows=MULTICLASS_ROWS)
+    assert got == pytest.approx(class_reference, rel=1e-9)
+
+
+def test_multiclass_ovr_auc_sklearn(
+    benchmark: Any, class_scores: dict[str, np.ndarray], class_reference: float
+) -> None:
+    def evaluate() -> float:
+        return float(skm.roc_auc_score(class_scores["y"], class_scores["p"], multi_class="ovr"))
+
+    got = run(
+        benchmark, evaluate, group=MULTICLASS_GROUP, impl="sklearn", rows=MULTICLASS_ROWS, slow=True
+    )
+    assert got == pytest.approx(class_reference, rel=1e-12)

@@ -439,16 +439,10 @@ def _as_table(batch: Any) -> pa.Table | pa.RecordBatch:
     if isinstance(batch, pa.RecordBatch | pa.Table):
         return batch
     if isinstance(batch, Mapping):
-        return pa.table({k: _to_arrow(v) for k, v in batch.items()})
+        # As `evaluate` reads a dict: a 2-D array becomes a fixed-size list column (per-class
+        # scores), and a column Arrow cannot convert is a DataError naming it.
+        return pa.table({k: sources.column_array(k, v, None) for k, v in batch.items()})
     return _from_pandas(batch)
-
-
-def _to_arrow(values: Any) -> pa.Array:
-    if isinstance(values, pa.Array | pa.ChunkedArray):
-        return values
-    return pa.array(
-        np.asarray(values) if not isinstance(values, list) else values, from_pandas=True
-    )
 
 
 def evaluate(

@@ -822,7 +822,7 @@ def _to_table(data: Any, columns: list[str]) -> tuple[pa.Table, str]:
     if _is_pandas(data, "DataFrame"):
         names = [c for c in data.columns if isinstance(c, str)]
         _check_columns(names, columns, TABLE_FILE)
-        arrays = [_column_array(name, data[name], TABLE_FILE) for name in columns]
+        arrays = [column_array(name, data[name], TABLE_FILE) for name in columns]
         return pa.Table.from_arrays(arrays, names=columns), TABLE_FILE
     if isinstance(data, Mapping):
         return _mapping_table(data, columns), MEMORY_FILE
@@ -846,7 +846,7 @@ def _mapping_table(data: Mapping[Any, Any], columns: list[str]) -> pa.Table:
                 file=MEMORY_FILE,
                 column=name,
             )
-    arrays = [_column_array(name, data[name], MEMORY_FILE) for name in columns]
+    arrays = [column_array(name, data[name], MEMORY_FILE) for name in columns]
     return pa.Table.from_arrays(arrays, names=columns)
 
 
@@ -859,13 +859,13 @@ def _column_length(name: str, values: Any) -> int:
         ) from None
 
 
-def _column_array(name: str, values: Any, file: str) -> pa.Array | pa.ChunkedArray:
+def column_array(name: str, values: Any, file: str | None) -> pa.Array | pa.ChunkedArray:
     """One column as Arrow (zero-copy for numeric NumPy arrays); 2-D NumPy -> fixed-size lists."""
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return values
     try:
         if isinstance(values, np.ndarray):
-            return _numpy_array(name, values, file)
+            return numpy_array(name, values, file)
         return pa.array(values, from_pandas=_is_pandas(values, "Series"))
     except (pa.ArrowException, TypeError, ValueError) as exc:
         if isinstance(exc, DataError):
@@ -873,7 +873,7 @@ def _column_array(name: str, values: Any, file: str) -> pa.Array | pa.ChunkedArr
         raise DataError(f"cannot convert to an Arrow array: {exc}", file=file, column=name) from exc
 
 
-def _numpy_array(name: str, values: np.ndarray[Any, Any], file: str) -> pa.Array:
+def numpy_array(name: str, values: np.ndarray[Any, Any], file: str | None) -> pa.Array:
     if values.ndim == 1:
         return pa.array(values)
     if values.ndim == 2:

@@ -117,6 +117,42 @@ def test_arrow_list_columns_and_merged_states() -> None:
     assert [r.value for r in merged.results()] == pytest.approx([r.value for r in whole], rel=1e-12)
 
 
+@pytest.mark.parametrize("segments", [None, ["g"]])
+def test_accumulator_update_takes_what_evaluate_takes(segments: list[str] | None) -> None:
+    # A dict batch's per-class scores as a 2-D array, nested lists, an Arrow list or fixed-size
+    # list column: with segments the batch goes through Arrow (the keyed path), without it
+    # straight to the core; both must read every form as `evaluate` does.
+    rng = np.random.default_rng(7)
+    n = 400
+    y = rng.integers(0, 3, n)
+    p = rng.dirichlet(np.ones(3), n)
+    g = np.where(rng.random(n) < 0.5, "a", "b")
+    extra = {"segments": segments} if segments else {}
+    plan = make_plan(
+        "multiclass", METRICS, columns={"y_true": "y", "y_score": "p"}, labels=[0, 1, 2], **extra
+    )
+    want = {
+        (r.metric, tuple(r.segment.items())): r.value
+        for r in plan.evaluate({"y": y, "p": p, "g": g})
+    }
+    assert len(want) == len(METRICS) * (3 if segments else 1)  # overall + 2 segments
+    flat = pa.array(p.ravel())
+    for scores in (
+        p,
+        p.tolist(),
+        pa.FixedSizeListArray.from_arrays(flat, 3),
+        pa.ListArray.from_arrays(pa.array(np.arange(0, 3 * n + 1, 3, dtype=np.int32)), flat),
+    ):
+        acc = plan.accumulator()
+        acc.update({"y": y[:150], "p": scores[:150], "g": g[:150]})
+        acc.update({"y": y[150:], "p": scores[150:], "g": g[150:]})
+        got = {(r.metric, tuple(r.segment.items())): r.value for r in acc.results()}
+        assert got == pytest.approx(want, rel=1e-12), type(scores)
+    with pytest.raises(DataError) as info:
+        plan.accumulator().update({"y": y, "p": p.reshape(n, 3, 1), "g": g})
+    assert info.value.column == "p"
+
+
 def test_bad_input() -> None:
     plan = make_plan(
         "multiclass", ["log_loss"], columns={"y_true": "y", "y_score": "p"}, labels=[0, 1, 2]

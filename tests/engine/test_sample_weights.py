@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn import metrics as skm
 
+import scoreboard as sb
 from plans import make_plan
 from scoreboard.exceptions import DataError, SpecError
+from scoreboard.spec import load_spec
 
 BINARY = [
     "accuracy",
@@ -184,6 +187,33 @@ def test_one_vs_one_roc_auc_is_refused_with_sklearns_reason() -> None:
         skm.roc_auc_score(
             [0, 1, 2], np.eye(3), multi_class="ovo", labels=[0, 1, 2], sample_weight=[1, 1, 1]
         )
+
+
+def test_one_vs_one_refusal_points_at_multi_class(tmp_path: Path) -> None:
+    # FILE:LINE:COL of the `multi_class` entry (its value, as every spec problem), in block and
+    # flow style, not of the metric's `kind`.
+    path = tmp_path / "weighted.yaml"
+    path.write_text(
+        "version: 1\n"
+        "model: m\n"
+        "task: multiclass\n"
+        "columns: {y_true: y, y_score: p, weight: w}\n"
+        "labels: [0, 1, 2]\n"
+        "metrics:\n"
+        "  - roc_auc\n"
+        "  - kind: roc_auc\n"
+        "    name: ovo\n"
+        "    multi_class:   ovo\n"
+        "  - {kind: roc_auc, name: flow, average: weighted, multi_class: ovo}\n"
+    )
+    with pytest.raises(SpecError) as info:
+        sb.compile(load_spec(path))
+    got = [(p.file, p.line, p.column, p.type, p.path) for p in info.value.problems]
+    assert got == [
+        (str(path), 10, 20, "weights_not_supported", "metrics[1].multi_class"),
+        (str(path), 11, 65, "weights_not_supported", "metrics[2].multi_class"),
+    ]
+    assert str(info.value).startswith(f"{path}:10:20: ")
 
 
 def test_weighted_thresholds_and_error_sums() -> None:

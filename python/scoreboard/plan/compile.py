@@ -69,8 +69,9 @@ def compile_spec(spec: Spec) -> Plan:
             )
             continue
         has_threshold = getattr(entry, "threshold", None) is not None
-        if spec.columns.weight is not None and (problem := _weights_problem(spec, entry)):
-            problems.append(src.problem((*where, "kind"), problem, "weights_not_supported"))
+        if spec.columns.weight is not None and (refusal := _weights_problem(spec, entry)):
+            key, message = refusal
+            problems.append(src.problem((*where, key), message, "weights_not_supported"))
             continue
         if has_threshold and (problem := _threshold_problem(spec, info.reads)) is not None:
             problems.append(src.problem((*where, "threshold"), problem, "threshold_not_applicable"))
@@ -452,14 +453,17 @@ def _weighted(spec: Spec, acc: dict[str, Any]) -> dict[str, Any]:
     return {**acc, "kind": _WEIGHTED_KINDS[acc["kind"]], "weight": weight}
 
 
-def _weights_problem(spec: Spec, entry: Any) -> str | None:
-    """Why this metric cannot honour the weight column, or None. Column statistics and quantiles
-    are unweighted by definition (scikit-learn has no such metrics)."""
+def _weights_problem(spec: Spec, entry: Any) -> tuple[str, str] | None:
+    """The metric's key at fault and why this metric cannot honour the weight column, or None.
+    Column statistics and quantiles are unweighted by definition (scikit-learn has no such
+    metrics)."""
     if spec.task == "multiclass" and isinstance(entry, CurveMetric) and entry.multi_class == "ovo":
-        # scikit-learn's own refusal (roc_auc_score raises ValueError).
+        # scikit-learn's own refusal (roc_auc_score raises ValueError); the choice at fault is
+        # `multi_class: ovo`, so the problem points there, not at `kind`.
         return (
+            "multi_class",
             "sample_weight is not supported for multiclass one-vs-one ROC AUC (as in "
-            "scikit-learn); use multi_class: ovr"
+            "scikit-learn); use multi_class: ovr",
         )
     return None
 

@@ -1,17 +1,26 @@
 //! Per-class scores of a multiclass task (one score column per class, in the declared label
 //! order): the multiclass log loss sum, top-k hit counts, and, for ROC AUC (one-vs-rest or
-//! one-vs-one), per score column the sorted distinct scores with a count per true class.
+//! one-vs-one), per score column and true class the sorted distinct scores of that class's rows,
+//! each with its row count.
 //!
-//! The curve state is O(classes² × distinct scores); each column's runs form a stack of shared
-//! runs (as in `scores.rs`), so chunk after chunk costs O(n log n) and cloning is cheap.
+//! Splitting each column by true class first makes every AUC a merge walk of sorted runs: the
+//! one-vs-rest AUC of class c pairs column c's run of class c with its run of each other class,
+//! the one-vs-one AUC of (a, b) reads column a's runs of a and b (and column b's of b and a), so
+//! no pair is ever re-sorted. Per chunk a column is bucketed by class (a counting pass) and each
+//! bucket sorted on its own: K small sorts instead of one large one. The state holds one
+//! (key, count) pair (16 bytes) per distinct (column, class, score), at most K × rows, instead of
+//! a K-wide count row per distinct score of each column. Each (column, class) has a stack of
+//! shared runs (as in `scores.rs`), so chunk after chunk costs O(n log n) and cloning is cheap.
 //!
 //! With a weight column (scikit-learn's `sample_weight`) the state also sums the weights: in
-//! total, per true class, per top-k level, in the log loss, and, for ROC AUC, per distinct score
-//! and true class (weighted runs, rows of weight 0 left out as `_binary_clf_curve` does). Row
-//! counts stay exact either way.
+//! total, per true class, per top-k level, in the log loss, and, for ROC AUC, per score column c
+//! the weighted binary runs of class c against the rest (`weighted_scores::WeightedPoint`, in the
+//! binary LSM; rows of weight 0 left out as `_binary_clf_curve` does): one-vs-rest is the only
+//! multiclass AUC scikit-learn weights. Row counts stay exact either way.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -19,24 +28,37 @@ use serde::{Deserialize, Serialize};
 use super::add_count;
 use super::column_stats::numeric;
 use super::moments::CompensatedSum;
-use super::scores::score_key;
+use super::scores::{merge_all, push_run, score_key, RunPoint};
 use super::weighted::read_weights;
+use super::weighted_scores::WeightedPoint;
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
 use crate::plan::Label;
 
-/// A run of one score column, flattened: `[key, count_0, ..., count_{k-1}]` per distinct score,
-/// in increasing key order.
-type Run = Arc<Vec<u64>>;
-
-/// A weighted run of one score column: distinct score keys, increasing, and per key the summed
-/// weight of each true class (`weights[i * k + class]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct WeightedRun {
-    pub keys: Vec<u64>,
-    pub weights: Vec<f64>,
+/// One distinct score (its `score_key`) of one class's rows in one score column, and how many
+/// rows have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCount {
+    pub key: u64,
+    pub count: u64,
 }
+
+impl RunPoint for KeyCount {
+    fn key(&self) -> u64 {
+        self.key
+    }
+    fn combine(self, other: Self) -> Self {
+        KeyCount {
+            key: self.key,
+            count: self.count + other.count,
+        }
+    }
+}
+
+/// A sorted run of distinct keys with counts, increasing, and its level in the LSM tree of runs
+/// (as `ScoreRuns`: chunk after chunk copies each row O(log16(n / chunk)) times).
+type Run = (u8, Arc<Vec<KeyCount>>);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassScores {
@@ -52,16 +74,38 @@ pub struct ClassScores {
     /// The top-k levels counted, and the rows whose true class is among the top k scores.
     pub ks: Vec<usize>,
     pub hits: Vec<u64>,
-    /// Per score column, a stack of runs (empty unless curves are kept).
-    pub curves: Vec<Vec<Run>>,
+    /// Per score column, per true class, an LSM tree of runs (empty unless curves are kept).
+    pub curves: Vec<Vec<Vec<Run>>>,
     /// Whether sample weights are summed; then `log_loss` is a weighted sum, and the fields
     /// below hold the weights (empty otherwise).
     pub weighted: bool,
     pub total_weight: CompensatedSum,
     pub support_weight: Vec<CompensatedSum>,
     pub hit_weight: Vec<CompensatedSum>,
-    /// Per score column, a stack of weighted runs (in place of `curves` when weighted).
-    pub weighted_curves: Vec<Vec<Arc<WeightedRun>>>,
+    /// Per score column c, an LSM tree of weighted binary runs of class c against the rest (the
+    /// one-vs-rest AUC is all scikit-learn computes with weights), in place of `curves`.
+    pub weighted_curves: Vec<Vec<(u8, Arc<Vec<WeightedPoint>>)>>,
+    /// The merged runs of every (column, class), built by the first finalizer that needs them
+    /// (several roc_auc metrics share one merge).
+    #[serde(skip)]
+    merged: MergedRuns,
+}
+
+/// A cache of `ClassScores::all_runs`: never serialised, never compared, and empty in a clone
+/// (updates and merges work on a clone, so a changed state never sees a stale cache).
+#[derive(Debug, Default)]
+struct MergedRuns(OnceLock<Vec<Vec<Arc<Vec<KeyCount>>>>>);
+
+impl Clone for MergedRuns {
+    fn clone(&self) -> Self {
+        MergedRuns::default()
+    }
+}
+
+impl PartialEq for MergedRuns {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl ClassScores {
@@ -76,7 +120,7 @@ impl ClassScores {
             ks: ks.to_vec(),
             hits: vec![0; ks.len()],
             curves: if curves {
-                vec![Vec::new(); k]
+                vec![vec![Vec::new(); k]; k]
             } else {
                 Vec::new()
             },
@@ -85,6 +129,7 @@ impl ClassScores {
             support_weight: Vec::new(),
             hit_weight: Vec::new(),
             weighted_curves: Vec::new(),
+            merged: MergedRuns::default(),
         }
     }
 
@@ -105,25 +150,42 @@ impl ClassScores {
         !self.curves.is_empty() || !self.weighted_curves.is_empty()
     }
 
-    /// The merged weighted run of score column `c`.
-    pub fn weighted_column_run(&self, c: usize) -> WeightedRun {
-        let mut runs = self.weighted_curves[c].iter();
-        let Some(first) = runs.next() else {
-            return WeightedRun::default();
-        };
-        runs.fold(first.as_ref().clone(), |acc, r| {
-            merge_weighted_runs(&acc, r, self.k)
+    /// The merged weighted run of score column `c`: per distinct score, the summed weights of
+    /// class `c` (`pos`) and of the other classes (`neg`).
+    pub fn weighted_column_run(&self, c: usize) -> Arc<Vec<WeightedPoint>> {
+        match self.weighted_curves[c].as_slice() {
+            [(_, one)] => one.clone(),
+            runs => Arc::new(merge_all(
+                &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+            )),
+        }
+    }
+
+    /// The merged runs of score column `c`, one per true class (the rows of class `j` at `[j]`).
+    pub fn column_runs(&self, c: usize) -> Vec<Arc<Vec<KeyCount>>> {
+        self.all_runs()[c].clone()
+    }
+
+    /// The merged runs of every score column (`[column][class]`), merged once and cached.
+    pub fn all_runs(&self) -> &[Vec<Arc<Vec<KeyCount>>>] {
+        self.merged.0.get_or_init(|| {
+            (0..self.curves.len())
+                .map(|c| self.merge_column(c))
+                .collect()
         })
     }
 
-    /// The merged run of score column `c`.
-    pub fn column_run(&self, c: usize) -> Vec<u64> {
-        let stride = self.k + 1;
-        let mut runs = self.curves[c].iter();
-        let Some(first) = runs.next() else {
-            return Vec::new();
-        };
-        runs.fold(first.to_vec(), |acc, r| merge_runs(&acc, r, stride))
+    fn merge_column(&self, c: usize) -> Vec<Arc<Vec<KeyCount>>> {
+        self.curves[c]
+            .par_iter()
+            .map(|runs| match runs.as_slice() {
+                // One run (a single chunk, or a merged tree): shared, not copied.
+                [(_, one)] => one.clone(),
+                runs => Arc::new(merge_all(
+                    &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+                )),
+            })
+            .collect()
     }
 
     pub fn update(
@@ -142,14 +204,20 @@ impl ClassScores {
         let k = self.k;
         let codes = class_codes(true_name, y_true, labels)?;
         let n = codes.len();
-        let mut columns: Vec<Vec<f64>> = Vec::with_capacity(k);
+        let mut columns: Vec<Cow<'_, [f64]>> = Vec::with_capacity(k);
         let mut eps = f64::EPSILON;
         for &(name, values) in scores {
             let values = numeric(name, values)?;
             if matches!(values, Values::F32(_)) {
                 eps = f32::EPSILON as f64;
             }
-            let col: Vec<f64> = dispatch_numeric!(values, s => s.iter().map(|x| x.as_f64()).collect(), Values::Dict { .. } => Vec::new());
+            // float64 columns are read in place (no copy of n x K scores); others are widened.
+            let col: Cow<'_, [f64]> = match values {
+                Values::F64(s) => Cow::Borrowed(s),
+                _ => Cow::Owned(
+                    dispatch_numeric!(values, s => s.iter().map(|x| x.as_f64()).collect(), Values::Dict { .. } => Vec::new()),
+                ),
+            };
             let bad = |v: f64| {
                 if unit_interval {
                     !(0.0..=1.0).contains(&v)
@@ -196,6 +264,14 @@ impl ClassScores {
                 block += w * loss;
                 block_sq += w * loss * loss;
             }
+            if i % 4096 == 4095 {
+                next.log_loss.add(block);
+                next.log_loss_squares.add(block_sq);
+                (block, block_sq) = (0.0, 0.0);
+            }
+            if next.ks.is_empty() {
+                continue;
+            }
             // Rank as scikit-learn's top_k_accuracy_score (stable argsort, reversed): classes
             // scoring higher, or equal with a higher index, come first.
             let ahead = (0..k)
@@ -211,30 +287,34 @@ impl ClassScores {
                     }
                 }
             }
-            if i % 4096 == 4095 {
-                next.log_loss.add(block);
-                next.log_loss_squares.add(block_sq);
-                (block, block_sq) = (0.0, 0.0);
-            }
         }
         next.log_loss.add(block);
         next.log_loss_squares.add(block_sq);
         if !next.curves.is_empty() {
-            let runs: Vec<Vec<u64>> = columns
-                .par_iter()
-                .map(|col| column_run(col, &codes, k))
+            let sizes: Vec<usize> = next
+                .support
+                .iter()
+                .zip(&self.support)
+                .map(|(after, before)| (after - before) as usize)
                 .collect();
-            for (stack, run) in next.curves.iter_mut().zip(runs) {
-                push_run(stack, Arc::new(run), k + 1);
+            let runs: Vec<Vec<Vec<KeyCount>>> = columns
+                .par_iter()
+                .map(|col| class_runs(col, &codes, &sizes))
+                .collect();
+            for (stacks, column) in next.curves.iter_mut().zip(runs) {
+                for (stack, run) in stacks.iter_mut().zip(column) {
+                    push_run(stack, 0, Arc::new(run));
+                }
             }
         }
         if let (false, Some(w)) = (next.weighted_curves.is_empty(), &weights) {
-            let runs: Vec<WeightedRun> = columns
+            let runs: Vec<Vec<WeightedPoint>> = columns
                 .par_iter()
-                .map(|col| weighted_column_run(col, &codes, w, k))
+                .enumerate()
+                .map(|(c, col)| weighted_column_run(col, &codes, w, c as u32))
                 .collect();
             for (stack, run) in next.weighted_curves.iter_mut().zip(runs) {
-                push_weighted_run(stack, Arc::new(run), k);
+                push_run(stack, 0, Arc::new(run));
             }
         }
         *self = next;
@@ -263,9 +343,11 @@ impl ClassScores {
         next.clip_eps = next.clip_eps.max(o.clip_eps);
         next.log_loss.merge(&o.log_loss);
         next.log_loss_squares.merge(&o.log_loss_squares);
-        for (stack, theirs) in next.curves.iter_mut().zip(&o.curves) {
-            for run in theirs {
-                push_run(stack, run.clone(), self.k + 1);
+        for (stacks, theirs) in next.curves.iter_mut().zip(&o.curves) {
+            for (stack, runs) in stacks.iter_mut().zip(theirs) {
+                for (level, run) in runs {
+                    push_run(stack, *level, run.clone());
+                }
             }
         }
         next.total_weight.merge(&o.total_weight);
@@ -276,8 +358,8 @@ impl ClassScores {
             a.merge(b);
         }
         for (stack, theirs) in next.weighted_curves.iter_mut().zip(&o.weighted_curves) {
-            for run in theirs {
-                push_weighted_run(stack, run.clone(), self.k);
+            for (level, run) in theirs {
+                push_run(stack, *level, run.clone());
             }
         }
         *self = next;
@@ -346,133 +428,250 @@ fn class_codes(name: &str, values: Values<'_>, labels: &[Label]) -> Result<Vec<u
     Ok(codes)
 }
 
-fn column_run(scores: &[f64], codes: &[u32], k: usize) -> Vec<u64> {
-    let mut pairs: Vec<(u64, u32)> = scores
+/// The runs of one score column of a chunk, one per true class (`sizes` rows each): the keys
+/// bucketed by class (a counting pass), each bucket sorted on its own and run-length encoded.
+fn class_runs(scores: &[f64], codes: &[u32], sizes: &[usize]) -> Vec<Vec<KeyCount>> {
+    let mut next: Vec<usize> = sizes
         .iter()
-        .zip(codes)
-        .map(|(&s, &c)| (score_key(s), c))
+        .scan(0, |start, &size| {
+            *start += size;
+            Some(*start - size)
+        })
         .collect();
-    pairs.sort_unstable();
-    let stride = k + 1;
-    let mut out: Vec<u64> = Vec::new();
-    for (key, c) in pairs {
-        let len = out.len();
-        if len >= stride && out[len - stride] == key {
-            out[len - stride + 1 + c as usize] += 1;
-        } else {
-            out.push(key);
-            out.extend(std::iter::repeat_n(0, k));
-            let len = out.len();
-            out[len - stride + 1 + c as usize] = 1;
-        }
+    let mut keys = vec![0u64; scores.len()];
+    for (&s, &c) in scores.iter().zip(codes) {
+        let slot = &mut next[c as usize];
+        keys[*slot] = score_key(s);
+        *slot += 1;
     }
-    out
+    let mut rest = keys.as_mut_slice();
+    let mut scratch = Vec::new();
+    sizes
+        .iter()
+        .map(|&size| {
+            let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            rest = tail;
+            radix_sort(bucket, &mut scratch);
+            let mut run: Vec<KeyCount> = Vec::with_capacity(size);
+            for &key in bucket.iter() {
+                match run.last_mut() {
+                    Some(last) if last.key == key => last.count += 1,
+                    _ => run.push(KeyCount { key, count: 1 }),
+                }
+            }
+            run
+        })
+        .collect()
 }
 
-fn weighted_column_run(scores: &[f64], codes: &[u32], weights: &[f64], k: usize) -> WeightedRun {
-    let mut rows: Vec<(u64, u32, f64)> = scores
+/// Below this many keys a comparison sort beats the radix passes.
+const RADIX_MIN: usize = 2048;
+
+/// Sorts keys by LSD radix on bytes, skipping every byte all keys share (the top bytes of scores
+/// in a narrow range); `scratch` is reused between calls. Small slices use a comparison sort.
+fn radix_sort(keys: &mut [u64], scratch: &mut Vec<u64>) {
+    if keys.len() < RADIX_MIN {
+        keys.sort_unstable();
+        return;
+    }
+    let mut counts = vec![[0usize; 256]; 8];
+    for &key in keys.iter() {
+        for (byte, count) in counts.iter_mut().enumerate() {
+            count[((key >> (8 * byte)) & 0xff) as usize] += 1;
+        }
+    }
+    scratch.clear();
+    scratch.resize(keys.len(), 0);
+    let mut in_keys = true;
+    for (byte, count) in counts.iter().enumerate() {
+        if count.contains(&keys.len()) {
+            continue;
+        }
+        let mut next = [0usize; 256];
+        let mut start = 0;
+        for (n, c) in next.iter_mut().zip(count) {
+            *n = start;
+            start += c;
+        }
+        if in_keys {
+            scatter(keys, scratch, 8 * byte, &mut next);
+        } else {
+            scatter(scratch, keys, 8 * byte, &mut next);
+        }
+        in_keys = !in_keys;
+    }
+    if !in_keys {
+        keys.copy_from_slice(scratch);
+    }
+}
+
+/// One stable radix pass: each key to the next free slot of its byte at `shift`.
+fn scatter(from: &[u64], to: &mut [u64], shift: usize, next: &mut [usize; 256]) {
+    for &key in from {
+        let slot = &mut next[((key >> shift) & 0xff) as usize];
+        to[*slot] = key;
+        *slot += 1;
+    }
+}
+
+/// The weighted binary run of score column `class`: rows of that class positive, the others
+/// negative, rows of weight 0 left out (as `_binary_clf_curve`).
+fn weighted_column_run(
+    scores: &[f64],
+    codes: &[u32],
+    weights: &[f64],
+    class: u32,
+) -> Vec<WeightedPoint> {
+    let mut rows: Vec<(u64, bool, f64)> = scores
         .iter()
         .zip(codes)
         .zip(weights)
         .filter(|(_, &w)| w > 0.0)
-        .map(|((&s, &c), &w)| (score_key(s), c, w))
+        .map(|((&s, &c), &w)| (score_key(s), c == class, w))
         .collect();
     rows.sort_unstable_by_key(|r| r.0);
-    let mut out = WeightedRun::default();
-    for (key, c, w) in rows {
-        if out.keys.last() != Some(&key) {
-            out.keys.push(key);
-            out.weights.extend(std::iter::repeat_n(0.0, k));
-        }
-        let len = out.weights.len();
-        out.weights[len - k + c as usize] += w;
-    }
-    out
-}
-
-fn merge_weighted_runs(a: &WeightedRun, b: &WeightedRun, k: usize) -> WeightedRun {
-    let mut out = WeightedRun {
-        keys: Vec::with_capacity(a.keys.len() + b.keys.len()),
-        weights: Vec::with_capacity(a.weights.len() + b.weights.len()),
-    };
-    let (mut i, mut j) = (0, 0);
-    while i < a.keys.len() || j < b.keys.len() {
-        let take_a = j == b.keys.len() || (i < a.keys.len() && a.keys[i] <= b.keys[j]);
-        let take_b = i == a.keys.len() || (j < b.keys.len() && b.keys[j] <= a.keys[i]);
-        if take_a && take_b {
-            out.keys.push(a.keys[i]);
-            let (wa, wb) = (
-                &a.weights[i * k..(i + 1) * k],
-                &b.weights[j * k..(j + 1) * k],
-            );
-            out.weights.extend(wa.iter().zip(wb).map(|(x, y)| x + y));
-            i += 1;
-            j += 1;
-        } else if take_a {
-            out.keys.push(a.keys[i]);
-            out.weights
-                .extend_from_slice(&a.weights[i * k..(i + 1) * k]);
-            i += 1;
-        } else {
-            out.keys.push(b.keys[j]);
-            out.weights
-                .extend_from_slice(&b.weights[j * k..(j + 1) * k]);
-            j += 1;
-        }
-    }
-    out
-}
-
-fn push_weighted_run(stack: &mut Vec<Arc<WeightedRun>>, run: Arc<WeightedRun>, k: usize) {
-    if run.keys.is_empty() {
-        return;
-    }
-    let mut run = run;
-    while let Some(top) = stack.last() {
-        if top.keys.len() > 2 * run.keys.len() {
-            break;
-        }
-        let top = stack.pop().expect("checked non-empty");
-        run = Arc::new(merge_weighted_runs(&top, &run, k));
-    }
-    stack.push(run);
-}
-
-fn merge_runs(a: &[u64], b: &[u64], stride: usize) -> Vec<u64> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        if a[i] < b[j] {
-            out.extend_from_slice(&a[i..i + stride]);
-            i += stride;
-        } else if b[j] < a[i] {
-            out.extend_from_slice(&b[j..j + stride]);
-            j += stride;
-        } else {
-            out.push(a[i]);
-            for t in 1..stride {
-                out.push(a[i + t] + b[j + t]);
+    let mut out: Vec<WeightedPoint> = Vec::with_capacity(rows.len());
+    for (key, positive, w) in rows {
+        let (pos, neg) = if positive { (w, 0.0) } else { (0.0, w) };
+        match out.last_mut() {
+            Some(last) if last.key == key => {
+                last.pos += pos;
+                last.neg += neg;
             }
-            i += stride;
-            j += stride;
+            _ => out.push(WeightedPoint { key, pos, neg }),
         }
     }
-    out.extend_from_slice(&a[i..]);
-    out.extend_from_slice(&b[j..]);
     out
 }
 
-fn push_run(stack: &mut Vec<Run>, run: Run, stride: usize) {
-    if run.is_empty() {
-        return;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<Label> {
+        (0..3).map(Label::Int).collect()
     }
-    let mut run = run;
-    while let Some(top) = stack.last() {
-        if top.len() > 2 * run.len() {
-            break;
+
+    fn update(state: &mut ClassScores, y: &[i64], columns: &[Vec<f64>]) -> Result<()> {
+        let scores: Vec<(&str, Values<'_>)> =
+            columns.iter().map(|c| ("s", Values::F64(c))).collect();
+        state.update(("y", Values::I64(y)), &scores, None, &labels(), false)
+    }
+
+    /// Rows of class 0..3 with scores from a few distinct values (ties within and across
+    /// classes), or -0.0 / 0.0.
+    fn data(n: usize) -> (Vec<i64>, Vec<Vec<f64>>) {
+        let y: Vec<i64> = (0..n).map(|i| ((i * 7919) % 3) as i64).collect();
+        let columns = (0..3)
+            .map(|c| {
+                (0..n)
+                    .map(|i| match (i * 104729 + c * 31) % 53 {
+                        0 => -0.0,
+                        r => r as f64 / 53.0,
+                    })
+                    .collect()
+            })
+            .collect();
+        (y, columns)
+    }
+
+    #[test]
+    fn runs_per_column_and_class_match_a_reference_count() {
+        let (y, columns) = data(2000);
+        let mut state = ClassScores::new(3, &[], true);
+        update(&mut state, &y, &columns).unwrap();
+        for (c, column) in columns.iter().enumerate() {
+            let runs = state.column_runs(c);
+            for (class, run) in runs.iter().enumerate() {
+                let mut reference = std::collections::BTreeMap::<u64, u64>::new();
+                for (&l, &v) in y.iter().zip(column) {
+                    if l == class as i64 {
+                        *reference.entry(score_key(v)).or_default() += 1;
+                    }
+                }
+                let expected: Vec<KeyCount> = reference
+                    .into_iter()
+                    .map(|(key, count)| KeyCount { key, count })
+                    .collect();
+                assert_eq!(run.as_slice(), &expected[..], "column {c} class {class}");
+            }
         }
-        let top = stack.pop().expect("checked non-empty");
-        run = Arc::new(merge_runs(&top, &run, stride));
     }
-    stack.push(run);
+
+    #[test]
+    fn radix_sort_matches_a_comparison_sort() {
+        let mut x: u64 = 7;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut scratch = Vec::new();
+        for len in [0, 1, RADIX_MIN - 1, RADIX_MIN, 50_000] {
+            // Scores of every sign and magnitude, heavy ties, and keys sharing their top bytes.
+            let keys: Vec<u64> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    match r % 4 {
+                        0 => score_key(0.0),
+                        1 => score_key((r >> 11) as f64 / (1u64 << 53) as f64),
+                        2 => score_key(-((r >> 30) as f64)),
+                        _ => r,
+                    }
+                })
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            let mut got = keys;
+            radix_sort(&mut got, &mut scratch);
+            assert_eq!(got, expected, "{len} keys");
+        }
+    }
+
+    #[test]
+    fn chunked_equals_whole_and_merged_and_round_trips() {
+        let (y, columns) = data(5000);
+        let mut whole = ClassScores::new(3, &[], true);
+        update(&mut whole, &y, &columns).unwrap();
+        let mut chunked = ClassScores::new(3, &[], true);
+        let mut merged = ClassScores::new(3, &[], true);
+        for lo in (0..y.len()).step_by(97) {
+            let hi = (lo + 97).min(y.len());
+            let part: Vec<Vec<f64>> = columns.iter().map(|c| c[lo..hi].to_vec()).collect();
+            update(&mut chunked, &y[lo..hi], &part).unwrap();
+            let mut one = ClassScores::new(3, &[], true);
+            update(&mut one, &y[lo..hi], &part).unwrap();
+            merged.merge(&one).unwrap();
+        }
+        for state in [&chunked, &merged] {
+            // The LSM keeps few runs, and they merge into the whole chunk's runs.
+            assert!(state.curves.iter().flatten().all(|runs| runs.len() <= 32));
+            for c in 0..3 {
+                assert_eq!(state.column_runs(c), whole.column_runs(c));
+            }
+        }
+        // The merged runs are cached; an update after a finalizer read them is still counted.
+        let before = chunked.column_runs(0)[0]
+            .iter()
+            .map(|p| p.count)
+            .sum::<u64>();
+        update(
+            &mut chunked,
+            &y[..3],
+            &columns.iter().map(|c| c[..3].to_vec()).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let after = chunked.column_runs(0)[0]
+            .iter()
+            .map(|p| p.count)
+            .sum::<u64>();
+        assert_eq!(
+            after,
+            before + y[..3].iter().filter(|&&l| l == 0).count() as u64
+        );
+        let bytes = postcard::to_allocvec(&chunked).unwrap();
+        let back: ClassScores = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, chunked);
+    }
 }

@@ -466,7 +466,11 @@ const FANOUT: usize = 16;
 /// Adds a run at `level`; whenever a level holds more than `FANOUT` runs they are k-way merged
 /// into one run of the next level (an LSM tree of fanout 16).
 /// Counts cannot overflow: callers checked that the rows of both sides add up.
-fn push_run(runs: &mut Vec<(u8, Run)>, level: u8, run: Run) {
+pub(crate) fn push_run<P: RunPoint + Send + Sync>(
+    runs: &mut Vec<(u8, Arc<Vec<P>>)>,
+    level: u8,
+    run: Arc<Vec<P>>,
+) {
     if run.is_empty() {
         return;
     }
@@ -478,7 +482,7 @@ fn push_run(runs: &mut Vec<(u8, Run)>, level: u8, run: Run) {
         }
         let (full, rest): (Vec<_>, Vec<_>) = runs.drain(..).partition(|(l, _)| *l == level);
         *runs = rest;
-        let full: Vec<Run> = full.into_iter().map(|(_, r)| r).collect();
+        let full: Vec<Arc<Vec<P>>> = full.into_iter().map(|(_, r)| r).collect();
         runs.push((level + 1, Arc::new(merge_all(&full))));
         level += 1;
     }
@@ -486,7 +490,7 @@ fn push_run(runs: &mut Vec<(u8, Run)>, level: u8, run: Run) {
 
 /// Merges sorted runs, adding the counts of equal keys: pairwise, as a balanced tree (each
 /// level a linear two-way merge, pairs merged in parallel), which streams far faster than a heap.
-fn merge_all(runs: &[Run]) -> Vec<Point> {
+pub(crate) fn merge_all<P: RunPoint + Send + Sync>(runs: &[Arc<Vec<P>>]) -> Vec<P> {
     match runs {
         [] => Vec::new(),
         [one] => one.to_vec(),

@@ -4,8 +4,11 @@
 //! weighted prevalence (scikit-learn's `_average_binary_score`).
 
 use super::binary::unreachable_kind;
-use super::scores::{roc_auc, roc_auc_weighted};
+use super::scores::roc_auc_weighted;
 use super::{reason, Outcome};
+use rayon::prelude::*;
+
+use crate::accum::class_scores::KeyCount;
 use crate::accum::ClassScores;
 use crate::plan::{Average, MetricKind, MetricSpec, MultiClass};
 
@@ -37,21 +40,33 @@ pub fn finalize(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     }
 }
 
-/// AUC of score column `column`, with positives the rows of class `pos` and negatives the rows
-/// of the classes `neg` selects.
-fn column_auc(run: &[u64], k: usize, pos: usize, neg: impl Fn(usize) -> bool) -> Outcome {
-    let stride = k + 1;
-    let groups: Vec<(u64, u64)> = run
-        .chunks(stride)
-        .rev()
-        .map(|p| {
-            let counts = &p[1..];
-            let negatives = (0..k).filter(|&j| neg(j)).map(|j| counts[j]).sum();
-            (counts[pos], negatives)
-        })
-        .collect();
-    let (p, n) = groups.iter().fold((0, 0), |(a, b), &(x, y)| (a + x, b + y));
-    roc_auc(groups.into_iter(), p, n)
+/// Twice the Mann-Whitney count of positives over negatives: per negative, 2 per positive
+/// scoring above it plus 1 per positive tied with it (the integer `roc_auc` accumulates over the
+/// same groups, so the AUC is bit for bit the same). One merge walk of two sorted runs.
+fn twice_area(pos: &[KeyCount], neg: &[KeyCount]) -> u128 {
+    let mut above: u128 = pos.iter().map(|p| p.count as u128).sum();
+    let mut i = 0;
+    let mut area: u128 = 0;
+    for q in neg {
+        while i < pos.len() && pos[i].key < q.key {
+            above -= pos[i].count as u128;
+            i += 1;
+        }
+        let tied = match pos.get(i) {
+            Some(p) if p.key == q.key => p.count as u128,
+            _ => 0,
+        };
+        area += q.count as u128 * (2 * (above - tied) + tied);
+    }
+    area
+}
+
+/// The AUC of twice-area `area` over `p` positives and `n` negatives (as `roc_auc`).
+fn auc_of(area: u128, p: u64, n: u64) -> Outcome {
+    if p == 0 || n == 0 {
+        return Outcome::undefined(reason::SINGLE_CLASS);
+    }
+    Outcome::of(area as f64 / (2.0 * p as f64 * n as f64))
 }
 
 /// One-vs-rest AUC with sample weights, averaged as scikit-learn's `_average_binary_score`: macro
@@ -65,12 +80,7 @@ fn weighted_ovr_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     let mut weights = Vec::with_capacity(k);
     for c in 0..k {
         let run = s.weighted_column_run(c);
-        let groups: Vec<(f64, f64)> = run
-            .weights
-            .chunks(k)
-            .rev()
-            .map(|w| (w[c], w.iter().sum::<f64>() - w[c]))
-            .collect();
+        let groups: Vec<(f64, f64)> = run.iter().rev().map(|q| (q.pos, q.neg)).collect();
         let (p, n) = groups
             .iter()
             .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x, b + y));
@@ -97,35 +107,57 @@ fn weighted_ovr_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
 fn multiclass_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     let k = s.k;
     let weighted = metric.average == Some(Average::Weighted);
-    let runs: Vec<Vec<u64>> = (0..k).map(|c| s.column_run(c)).collect();
-    let mut scores = Vec::new();
-    let mut weights = Vec::new();
-    match metric.multi_class.unwrap_or(MultiClass::Ovr) {
-        MultiClass::Ovr => {
-            for (c, run) in runs.iter().enumerate() {
-                // As scikit-learn's weighted average: a class without rows weighs 0 and scores 0.
-                scores.push(if weighted && s.support[c] == 0 {
-                    Outcome::of(0.0)
-                } else {
-                    column_auc(run, k, c, |j| j != c)
-                });
-                weights.push(s.support[c] as f64);
+    // runs[c][j]: the sorted scores of column c over the rows of class j.
+    let runs = s.all_runs();
+    // One AUC per class (ovr) or class pair (ovo), each with its prevalence weight.
+    let (scores, weights): (Vec<Outcome>, Vec<f64>) =
+        match metric.multi_class.unwrap_or(MultiClass::Ovr) {
+            MultiClass::Ovr => {
+                let classes: Vec<Outcome> = runs
+                    .par_iter()
+                    .enumerate()
+                    .map(|(c, column)| {
+                        // As scikit-learn's weighted average: a class without rows weighs 0 and
+                        // scores 0.
+                        if weighted && s.support[c] == 0 {
+                            return Outcome::of(0.0);
+                        }
+                        let pos = &column[c];
+                        let (mut area, mut n) = (0u128, 0u64);
+                        for (j, neg) in column.iter().enumerate().filter(|&(j, _)| j != c) {
+                            area += twice_area(pos, neg);
+                            n += s.support[j];
+                        }
+                        auc_of(area, s.support[c], n)
+                    })
+                    .collect();
+                (classes, s.support.iter().map(|&x| x as f64).collect())
             }
-        }
-        MultiClass::Ovo => {
-            for a in 0..k {
-                for b in a + 1..k {
-                    let ab = column_auc(&runs[a], k, a, |j| j == b);
-                    let ba = column_auc(&runs[b], k, b, |j| j == a);
-                    scores.push(match (ab.value, ba.value) {
+            MultiClass::Ovo => {
+                let pair = |a: usize, b: usize| {
+                    auc_of(
+                        twice_area(&runs[a][a], &runs[a][b]),
+                        s.support[a],
+                        s.support[b],
+                    )
+                };
+                let pairs: Vec<(usize, usize)> = (0..k)
+                    .flat_map(|a| (a + 1..k).map(move |b| (a, b)))
+                    .collect();
+                let scores = pairs
+                    .par_iter()
+                    .map(|&(a, b)| match (pair(a, b).value, pair(b, a).value) {
                         (Some(x), Some(y)) => Outcome::of((x + y) / 2.0),
                         _ => Outcome::undefined(reason::SINGLE_CLASS),
-                    });
-                    weights.push((s.support[a] + s.support[b]) as f64);
-                }
+                    })
+                    .collect();
+                let weights = pairs
+                    .iter()
+                    .map(|&(a, b)| (s.support[a] + s.support[b]) as f64)
+                    .collect();
+                (scores, weights)
             }
-        }
-    }
+        };
     if scores.iter().any(|o| o.value.is_none()) {
         return Outcome::undefined(reason::SINGLE_CLASS);
     }
