@@ -25,6 +25,12 @@ use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Option<(f64, f64)> {
     let ci = metric.ci.as_ref()?;
     let value = value?;
+    if let (CiMethod::Wilson, AccState::Multiclass(c)) = (ci.method, state) {
+        if c.is_weighted() && metric.kind == MetricKind::Accuracy {
+            let z = normal_quantile(0.5 + ci.level / 2.0);
+            return weighted_accuracy(c, value, z);
+        }
+    }
     if weighted_table(state) {
         // These intervals read the unweighted counts: none rather than a wrong one (the
         // compiler offers no method here either).
@@ -104,9 +110,9 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
                 .sum();
             normal(value, m2, r.n(), z).map(non_negative)
         }
-        (CiMethod::Normal, AccState::Moments(m)) => normal_moments(kind, m, z),
+        (CiMethod::Normal, AccState::Moments(m)) => normal_moments(kind, m, value, z),
         (CiMethod::Normal, AccState::WeightedMoments(m)) => normal_weighted(kind, m, value, z),
-        (CiMethod::Normal, AccState::ErrorSums(e)) if e.weight.is_none() => {
+        (CiMethod::Normal, AccState::ErrorSums(e)) => {
             let i = match kind {
                 MetricKind::Msle => 0,
                 MetricKind::MeanPinballLoss => {
@@ -115,8 +121,20 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
                 }
                 _ => return None,
             };
-            let m2 = e.squares.get(i)?.value() - e.n as f64 * value * value;
-            normal(value, m2.max(0.0), e.n, z).map(non_negative)
+            // Σ w² (l - mean)², expanded (w = 1 without weights: the plain second moment).
+            let m2 = e.squares.get(i)?.value() - 2.0 * value * e.weighted_losses.get(i)?.value()
+                + value * value * e.squared_weights.value();
+            match &e.weight {
+                None => normal(value, m2.max(0.0), e.n, z).map(non_negative),
+                Some(w) => {
+                    let total = w.value();
+                    if e.n < 2 || total <= 0.0 || !m2.is_finite() {
+                        return None;
+                    }
+                    let half = z * (m2.max(0.0) / (total * total)).sqrt();
+                    Some(non_negative((value - half, value + half)))
+                }
+            }
         }
         (CiMethod::Normal, AccState::ColumnStats(c)) if kind == MetricKind::Mean => {
             normal(value, c.spread.m2, c.n, z)
@@ -134,6 +152,26 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         }
         _ => None,
     }
+}
+
+/// Wilson for weighted multiclass accuracy p = W_hits / W at the effective sample size of the
+/// ratio's linearised variance, as `weighted_wilson`: V = (Σ_hits w² (1 - p)² + Σ_misses w² p²) /
+/// W², from the squared weights of the correct rows and of all rows.
+fn weighted_accuracy(c: &MulticlassConfusion, p: f64, z: f64) -> Option<(f64, f64)> {
+    let total: f64 = c.ordered_weights().iter().sum();
+    let (s_hits, s_all) = c.squared_weights();
+    if total <= 0.0 || s_all <= 0.0 {
+        return None;
+    }
+    let p = p.clamp(0.0, 1.0);
+    let var =
+        (s_hits * (1.0 - p) * (1.0 - p) + (s_all - s_hits).max(0.0) * p * p) / (total * total);
+    let n_eff = if var > 0.0 && p > 0.0 && p < 1.0 {
+        p * (1.0 - p) / var
+    } else {
+        total * total / s_all
+    };
+    wilson(p * n_eff, n_eff, z)
 }
 
 /// States that sum sample weights beside counts the intervals below do not read.
@@ -253,7 +291,12 @@ fn non_negative((lo, hi): (f64, f64)) -> (f64, f64) {
 
 /// Normal intervals of the regression means: MSE (variance of e² kept in the state), MAE
 /// (Var |e| = E e² - MAE²), mean error; RMSE is the square root of the MSE interval.
-fn normal_moments(kind: MetricKind, m: &RegressionMoments, z: f64) -> Option<(f64, f64)> {
+fn normal_moments(
+    kind: MetricKind,
+    m: &RegressionMoments,
+    value: f64,
+    z: f64,
+) -> Option<(f64, f64)> {
     let n = m.n as f64;
     match kind {
         MetricKind::Mse | MetricKind::Rmse => {
@@ -271,8 +314,58 @@ fn normal_moments(kind: MetricKind, m: &RegressionMoments, z: f64) -> Option<(f6
             normal(mae, m2, m.n, z).map(non_negative)
         }
         MetricKind::MeanError => normal(m.error.mean, m.error.m2, m.n, z),
+        MetricKind::Mape => {
+            let a = &m.absolute_percentage_error;
+            normal(value, a.m2, m.n, z).map(non_negative)
+        }
+        MetricKind::R2 | MetricKind::ExplainedVariance => ratio_score_delta(kind, m, value, z),
         _ => None,
     }
+}
+
+/// Delta-method interval of R² = 1 - E[e²] / Var(y) or explained variance = 1 - Var(e) / Var(y),
+/// from the joint central moments of (e, y). With ẽ = e - ē and ỹ = y - ȳ, the influence of a row
+/// on the score is g = -(ẽ² - m20 + 2ē ẽ) / m02 + A (ỹ² - m02) / m02² (A = E[e²] for R², Var(e)
+/// for explained variance, where the 2ē ẽ term is absent; the estimated means add nothing to
+/// first order), and Var(score) ≈ E[g²] / n expands into the moments below. The interval is
+/// clipped at 1 (the score's maximum). None when the target is constant (the score is then 0 or 1
+/// by convention, not an estimate).
+fn ratio_score_delta(
+    kind: MetricKind,
+    m: &RegressionMoments,
+    value: f64,
+    z: f64,
+) -> Option<(f64, f64)> {
+    let j = &m.joint;
+    if j.n < 3 {
+        return None;
+    }
+    let n = j.n as f64;
+    let c = |a: usize, b: usize| j.m[a][b] / n;
+    let (m20, m02) = (c(2, 0), c(0, 2));
+    if m02 <= 0.0 || !m02.is_finite() {
+        return None;
+    }
+    let mean_e = if kind == MetricKind::R2 {
+        j.mean[0]
+    } else {
+        0.0
+    };
+    let numerator = m20 + mean_e * mean_e;
+    // g = k1 (ẽ² - m20) + k2 ẽ + k3 (ỹ² - m02).
+    let (k1, k2, k3) = (-1.0 / m02, -2.0 * mean_e / m02, numerator / (m02 * m02));
+    let variance = k1 * k1 * (c(4, 0) - m20 * m20)
+        + k2 * k2 * m20
+        + k3 * k3 * (c(0, 4) - m02 * m02)
+        + 2.0 * k1 * k2 * c(3, 0)
+        + 2.0 * k1 * k3 * (c(2, 2) - m20 * m02)
+        + 2.0 * k2 * k3 * c(1, 2);
+    if !variance.is_finite() {
+        return None;
+    }
+    // n / (n - 1): the sample variance of the influence values, as `normal` uses.
+    let half = z * (variance.max(0.0) / (n - 1.0)).sqrt();
+    Some((value - half, (value + half).min(1.0)))
 }
 
 /// Normal intervals of weighted means of per-row losses, with the linearised variance of the
