@@ -328,22 +328,46 @@ def test_weighted_multiclass_accuracy_and_error_sums_coverage() -> None:
     assert_covers(coverage(plan, weighted_positive_sample, truth, simulations=1000))
 
 
+# Weighted binary scores: weighted DeLong for roc_auc, weighted normal for log_loss and brier.
+WEIGHTED_SCORE_METRICS = ["roc_auc", "log_loss", "brier"]
+WEIGHTED_SCORE_COLUMNS = {"y_true": "y", "y_score": "p", "weight": "w"}
+
+
+def weighted_score_sample(rng: np.random.Generator, rows: int = 1000) -> dict[str, Any]:
+    data = score_sample(rng, rows)
+    data["w"] = (1.0 + data["y"]) * rng.uniform(0.2, 1.8, rows)
+    return data
+
+
+def test_weighted_score_coverage() -> None:
+    plan = make_plan("binary", WEIGHTED_SCORE_METRICS, columns=WEIGHTED_SCORE_COLUMNS, ci={})
+    assert [m["ci"]["method"] for m in plan.metrics] == ["delong", "normal", "normal"]
+    truth = large_sample_values(
+        WEIGHTED_SCORE_METRICS, "binary", weighted_score_sample, columns=WEIGHTED_SCORE_COLUMNS
+    )
+    # 3,000 simulations (cheap here): three correlated metrics, each estimate's sd 0.4 points.
+    assert_covers(coverage(plan, weighted_score_sample, truth, simulations=3000))
+
+
 def test_unit_weights_give_the_unweighted_intervals() -> None:
     data = weighted_positive_sample(np.random.default_rng(4), 500)
     mc = weighted_multiclass_sample(np.random.default_rng(4), 500)
+    scores = weighted_score_sample(np.random.default_rng(4), 500)
     for task, metrics, sample, pred in (
         ("regression", WEIGHTED_ERROR_METRICS, data, "p"),
         ("multiclass", ["accuracy"], mc, "p"),
+        ("binary", WEIGHTED_SCORE_METRICS, scores, "p"),
     ):
         sample = {**sample, "w": np.ones(len(sample["y"]))}
         plain = make_plan(task, metrics, ci={}).evaluate(sample)
-        columns = {"y_true": "y", "y_pred": pred, "weight": "w"}
+        role = "y_score" if task == "binary" else "y_pred"
+        columns = {"y_true": "y", role: pred, "weight": "w"}
         weighted = make_plan(task, metrics, columns=columns, ci={}).evaluate(sample)
         for r in plain:
             w = weighted.get(r.metric)
             assert r.ci_low is not None and w.ci_low is not None
-            # The weighted normal interval has no n / (n - 1) correction.
-            rel = 2e-3 if task == "regression" else 1e-12
+            # The weighted normal and DeLong intervals have no n / (n - 1) correction.
+            rel = 1e-12 if task == "multiclass" else 5e-3
             assert (w.ci_low, w.ci_high) == pytest.approx((r.ci_low, r.ci_high), rel=rel)
 
 
@@ -384,6 +408,7 @@ def test_class_score_coverage() -> None:
             weighted_multiclass_sample,
             {"columns": {"y_true": "y", "y_pred": "p", "weight": "w"}},
         ),
+        ("binary", WEIGHTED_SCORE_METRICS, weighted_score_sample, {"columns": WEIGHTED_SCORE_COLUMNS}),
         (
             "binary",
             ["accuracy", "precision"],

@@ -381,6 +381,13 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
         if kind in ("log_loss", "brier") and acc_kind == "score_runs":
             return ["normal", "bootstrap"]
         return ["bootstrap"]
+    if acc_kind == "weighted_score_runs":
+        # Squared weights per distinct score and class: weighted DeLong and weighted means.
+        if kind == "roc_auc":
+            return ["delong"]
+        if kind in ("log_loss", "brier"):
+            return ["normal"]
+        return []
     if acc_kind in ("regression_moments", "weighted_regression_moments"):
         if kind in _REGRESSION_MEANS:
             return ["normal"]

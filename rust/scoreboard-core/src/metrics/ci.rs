@@ -13,7 +13,9 @@ use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::finalize_curve;
 use super::{reason, Outcome};
+use crate::accum::scores::key_score;
 use crate::accum::weighted::WeightedSpread;
+use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::{
     AccState, BinaryConfusion, ExactValues, MulticlassConfusion, RegressionMoments, ScoreHistogram,
     ScoreRuns, WeightedConfusion, WeightedMoments,
@@ -109,6 +111,32 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
                 })
                 .sum();
             normal(value, m2, r.n(), z).map(non_negative)
+        }
+        (CiMethod::Delong, AccState::WeightedScoreRuns(r)) if kind == MetricKind::RocAuc => {
+            weighted_delong(r.points(), value, z)
+        }
+        (CiMethod::Normal, AccState::WeightedScoreRuns(r))
+            if matches!(kind, MetricKind::LogLoss | MetricKind::Brier) =>
+        {
+            // Σ w² (l - mean)² over the runs: each distinct score holds two per-row losses.
+            let eps = r.clip_eps();
+            let clip = |x: f64| x.clamp(eps, 1.0 - eps);
+            let (mut m2, mut total, mut rows) = (0.0, 0.0, 0usize);
+            for q in r.points() {
+                let s = key_score(q.key);
+                let (l1, l0) = match kind {
+                    MetricKind::LogLoss => (-clip(s).ln(), -clip(1.0 - s).ln()),
+                    _ => ((1.0 - s) * (1.0 - s), s * s),
+                };
+                m2 += q.pos2 * (l1 - value) * (l1 - value) + q.neg2 * (l0 - value) * (l0 - value);
+                total += q.pos + q.neg;
+                rows += 1;
+            }
+            if total <= 0.0 || r.rows() < 2 || rows == 0 || !m2.is_finite() {
+                return None;
+            }
+            let half = z * m2.max(0.0).sqrt() / total;
+            Some(non_negative((value - half, value + half)))
         }
         (CiMethod::Normal, AccState::Moments(m)) => normal_moments(kind, m, value, z),
         (CiMethod::Normal, AccState::WeightedMoments(m)) => normal_weighted(kind, m, value, z),
@@ -500,6 +528,37 @@ impl DelongSums {
         let half = z * variance.max(0.0).sqrt();
         Some(((auc - half).max(0.0), (auc + half).min(1.0)))
     }
+}
+
+/// DeLong's interval for a weighted ROC AUC (scikit-learn's `sample_weight`): a positive's
+/// placement is the weight fraction of negatives below it (ties count 1/2), a negative's the
+/// weight fraction of positives above it, and the linearised variance of the weighted AUC is
+/// Σ_pos w² (placement - AUC)² / W_pos² + Σ_neg w² (placement - AUC)² / W_neg²; placements are
+/// constant within a distinct score, so Σ w² per score and class suffices. With unit weights this
+/// is DeLong's variance with 1/P² for 1/(P (P - 1)).
+fn weighted_delong(points: &[WeightedPoint], auc: f64, z: f64) -> Option<(f64, f64)> {
+    let (wp, wn) = points
+        .iter()
+        .fold((0.0, 0.0), |(p, n), q| (p + q.pos, n + q.neg));
+    let nonzero = |f: fn(&WeightedPoint) -> f64| points.iter().filter(|q| f(q) > 0.0).count();
+    if wp <= 0.0 || wn <= 0.0 || nonzero(|q| q.pos) + nonzero(|q| q.neg) < 3 {
+        return None;
+    }
+    let (mut pos_above, mut neg_above, mut s10, mut s01) = (0.0, 0.0, 0.0, 0.0);
+    for q in points.iter().rev() {
+        let v10 = (wn - neg_above - 0.5 * q.neg) / wn;
+        let v01 = (pos_above + 0.5 * q.pos) / wp;
+        s10 += q.pos2 * (v10 - auc) * (v10 - auc);
+        s01 += q.neg2 * (v01 - auc) * (v01 - auc);
+        pos_above += q.pos;
+        neg_above += q.neg;
+    }
+    let variance = s10 / (wp * wp) + s01 / (wn * wn);
+    if !variance.is_finite() {
+        return None;
+    }
+    let half = z * variance.max(0.0).sqrt();
+    Some(((auc - half).max(0.0), (auc + half).min(1.0)))
 }
 
 /// ROC AUC of exact score runs and its DeLong interval in ONE pass over the runs (with a float
