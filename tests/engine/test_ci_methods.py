@@ -206,6 +206,13 @@ def test_r2_and_explained_variance_coverage() -> None:
     assert_covers(coverage(plan, ratio_sample, truth, simulations=1000))
 
 
+def test_d2_absolute_error_coverage() -> None:
+    plan = make_plan("regression", ["d2_absolute_error"], ci={})
+    assert plan.metrics[0]["ci"]["method"] == "normal"
+    truth = large_sample_values(["d2_absolute_error"], "regression", ratio_sample)
+    assert_covers(coverage(plan, ratio_sample, truth, simulations=1000))
+
+
 def test_mape_coverage() -> None:
     plan = make_plan("regression", ["mape"], ci={})
     assert plan.metrics[0]["ci"]["method"] == "normal"
@@ -395,7 +402,12 @@ def test_class_score_coverage() -> None:
         ("multiclass", MULTICLASS_METRICS, multiclass_sample, {}),
         ("binary", SCORE_METRICS, score_sample, {}),
         ("regression", REGRESSION_METRICS, regression_sample, {}),
-        ("regression", ["r2", "explained_variance", "mape"], positive_sample, {}),
+        (
+            "regression",
+            ["r2", "explained_variance", "mape", "d2_absolute_error"],
+            positive_sample,
+            {},
+        ),
         (
             "regression",
             WEIGHTED_ERROR_METRICS,
@@ -408,7 +420,12 @@ def test_class_score_coverage() -> None:
             weighted_multiclass_sample,
             {"columns": {"y_true": "y", "y_pred": "p", "weight": "w"}},
         ),
-        ("binary", WEIGHTED_SCORE_METRICS, weighted_score_sample, {"columns": WEIGHTED_SCORE_COLUMNS}),
+        (
+            "binary",
+            WEIGHTED_SCORE_METRICS,
+            weighted_score_sample,
+            {"columns": WEIGHTED_SCORE_COLUMNS},
+        ),
         (
             "binary",
             ["accuracy", "precision"],
@@ -473,12 +490,14 @@ def test_undefined_values_have_no_interval() -> None:
     reg = make_plan("regression", ["mse", "mae"], ci={})
     one = list(reg.evaluate({"y": np.array([1.0]), "p": np.array([2.0])}))
     assert all(r.value is not None and r.ci_low is None for r in one)  # one row: no variance
-    ratios = make_plan("regression", ["r2", "explained_variance", "mape"], ci={})
+    ratios = make_plan(
+        "regression", ["r2", "explained_variance", "mape", "d2_absolute_error"], ci={}
+    )
     for r in ratios.evaluate({"y": np.array([1.0]), "p": np.array([2.0])}):
         assert r.ci_low is None and r.ci_high is None
     # A constant target: R² and EV are 0 or 1 by convention, not estimates.
     constant = ratios.evaluate({"y": np.full(50, 2.0), "p": np.linspace(1, 3, 50)})
-    for kind in ("r2", "explained_variance"):
+    for kind in ("r2", "explained_variance", "d2_absolute_error"):
         assert constant.get(kind).value == 0.0 and constant.get(kind).ci_low is None
     assert constant.get("mape").ci_low is not None
     scores = make_plan("binary", ["pr_auc", "log_loss"], ci={})
@@ -508,8 +527,8 @@ def test_many_distinct_scores_are_pooled_around_the_exact_value() -> None:
 @pytest.mark.parametrize(
     ("task", "metric"),
     [
-        ("regression", {"kind": "d2_absolute_error", "ci": {}}),
         ("regression", {"kind": "max_error", "ci": {}}),
+        ("regression", {"kind": "min", "column": "y", "ci": {}}),
         ("regression", {"kind": "mse", "ci": {"method": "bootstrap"}}),
         ("multiclass", {"kind": "f1", "average": "none", "ci": {}}),
         ("binary", {"kind": "f1", "ci": {"method": "normal"}}),

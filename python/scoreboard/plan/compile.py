@@ -400,6 +400,8 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
         return ["normal"]  # msle, mean_pinball_loss: (weighted) means of per-row losses
     if acc_kind == "column_stats" and kind == "mean":
         return ["normal"]
+    if acc_kind == "exact_values" and kind == "d2_absolute_error":
+        return ["normal"]  # delta method over the exact values (unweighted)
     if acc_kind in ("exact_values", "quantile_sketch") and kind in (
         "quantile",
         "median_absolute_error",

@@ -13,6 +13,7 @@ use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::finalize_curve;
 use super::{reason, Outcome};
+use crate::accum::exact_values::median;
 use crate::accum::scores::key_score;
 use crate::accum::weighted::WeightedSpread;
 use crate::accum::weighted_scores::WeightedPoint;
@@ -171,6 +172,9 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
             let n = s.rows as f64;
             let m2 = s.log_loss_squares.value() - n * value * value;
             normal(value, m2.max(0.0), s.rows, z).map(non_negative)
+        }
+        (CiMethod::Normal, AccState::ExactValues(v)) if kind == MetricKind::D2AbsoluteError => {
+            d2_delta(&v.column(0), &v.column(1), value, z)
         }
         (CiMethod::OrderStatistic, AccState::ExactValues(v)) => order_statistic(kind, metric, v, z),
         (CiMethod::OrderStatistic, AccState::QuantileSketch(s)) => {
@@ -431,6 +435,36 @@ fn normal_weighted(
         }
         _ => None,
     }
+}
+
+/// Delta-method interval of d2_absolute_error = 1 - A / B, A = mean |y - p|, B = mean
+/// |y - median(y)|: a row's influence is g = -(|e| - A) / B + A (|y - m| - B) / B² (the median
+/// adds nothing to first order: B is smallest at the median, so its derivative there is 0).
+/// One pass over the exact values the state keeps anyway; clipped above at 1, none for a constant
+/// target.
+fn d2_delta(y: &[f64], p: &[f64], value: f64, z: f64) -> Option<(f64, f64)> {
+    let n = y.len();
+    if n < 3 {
+        return None;
+    }
+    let m = median(&mut y.to_vec())?;
+    let nf = n as f64;
+    let a = y.iter().zip(p).map(|(t, q)| (t - q).abs()).sum::<f64>() / nf;
+    let b = y.iter().map(|t| (t - m).abs()).sum::<f64>() / nf;
+    if b <= 0.0 || !b.is_finite() {
+        return None;
+    }
+    let ss: f64 = y
+        .iter()
+        .zip(p)
+        .map(|(t, q)| {
+            let g = -((t - q).abs() - a) / b + a / (b * b) * ((t - m).abs() - b);
+            g * g
+        })
+        .sum();
+    let half = z * (ss / (nf - 1.0) / nf).sqrt();
+    half.is_finite()
+        .then(|| (value - half, (value + half).min(1.0)))
 }
 
 /// 0-based ranks (lo, hi) of the order statistics around quantile `q` of `n` values: the count of
