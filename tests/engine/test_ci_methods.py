@@ -357,24 +357,31 @@ def test_weighted_score_coverage() -> None:
 
 
 def test_unit_weights_give_the_unweighted_intervals() -> None:
-    data = weighted_positive_sample(np.random.default_rng(4), 500)
-    mc = weighted_multiclass_sample(np.random.default_rng(4), 500)
-    scores = weighted_score_sample(np.random.default_rng(4), 500)
-    for task, metrics, sample, pred in (
-        ("regression", WEIGHTED_ERROR_METRICS, data, "p"),
-        ("multiclass", ["accuracy"], mc, "p"),
-        ("binary", WEIGHTED_SCORE_METRICS, scores, "p"),
-    ):
+    rng = np.random.default_rng(4)
+    pred = {"y_true": "y", "y_pred": "p", "weight": "w"}
+    cases: list[tuple[str, list[Any], dict[str, Any], dict[str, Any]]] = [
+        ("regression", WEIGHTED_ERROR_METRICS, weighted_positive_sample(rng, 500), pred),
+        ("multiclass", ["accuracy"], weighted_multiclass_sample(rng, 500), pred),
+        ("binary", WEIGHTED_SCORE_METRICS, weighted_score_sample(rng, 500), WEIGHTED_SCORE_COLUMNS),
+        (
+            "multiclass",
+            CLASS_SCORE_METRICS,
+            weighted_class_score_sample(rng, 500),
+            CLASS_SCORE_FIELDS["columns"],
+        ),
+    ]
+    for task, metrics, sample, columns in cases:
         sample = {**sample, "w": np.ones(len(sample["y"]))}
-        plain = make_plan(task, metrics, ci={}).evaluate(sample)
-        role = "y_score" if task == "binary" else "y_pred"
-        columns = {"y_true": "y", role: pred, "weight": "w"}
-        weighted = make_plan(task, metrics, columns=columns, ci={}).evaluate(sample)
+        plain_columns = {k: v for k, v in columns.items() if k != "weight"}
+        labels = {"labels": [0, 1, 2]} if "y_score" in columns and task == "multiclass" else {}
+        plain = make_plan(task, metrics, columns=plain_columns, ci={}, **labels).evaluate(sample)
+        weighted = make_plan(task, metrics, columns=columns, ci={}, **labels).evaluate(sample)
         for r in plain:
             w = weighted.get(r.metric)
             assert r.ci_low is not None and w.ci_low is not None
-            # The weighted normal and DeLong intervals have no n / (n - 1) correction.
-            rel = 1e-12 if task == "multiclass" else 5e-3
+            # Wilson is the same; the weighted normal and DeLong intervals have no n / (n - 1).
+            exact = r.metric in ("accuracy", "top2")
+            rel = 1e-12 if exact else 5e-3
             assert (w.ci_low, w.ci_high) == pytest.approx((r.ci_low, r.ci_high), rel=rel)
 
 
@@ -396,12 +403,36 @@ def test_class_score_coverage() -> None:
     assert_covers(coverage(plan, class_score_sample, truth, simulations=1000))
 
 
+# Weighted class scores: weights grow with the class.
+CLASS_SCORE_FIELDS: dict[str, Any] = {
+    "columns": {"y_true": "y", "y_score": "p", "weight": "w"},
+    "labels": [0, 1, 2],
+}
+CLASS_SCORE_METRICS: list[Any] = ["log_loss", {"kind": "top_k_accuracy", "k": 2, "name": "top2"}]
+
+
+def weighted_class_score_sample(rng: np.random.Generator, rows: int = 500) -> dict[str, Any]:
+    data = class_score_sample(rng, rows)
+    data["w"] = (1.0 + data["y"]) * rng.uniform(0.2, 1.8, rows)
+    return data
+
+
+def test_weighted_class_score_coverage() -> None:
+    plan = make_plan("multiclass", CLASS_SCORE_METRICS, ci={}, **CLASS_SCORE_FIELDS)
+    assert [m["ci"]["method"] for m in plan.metrics] == ["normal", "wilson"]
+    truth = large_sample_values(
+        CLASS_SCORE_METRICS, "multiclass", weighted_class_score_sample, **CLASS_SCORE_FIELDS
+    )
+    assert_covers(coverage(plan, weighted_class_score_sample, truth, simulations=1000))
+
+
 @pytest.mark.parametrize(
     ("task", "metrics", "sample", "fields"),
     [
         ("multiclass", MULTICLASS_METRICS, multiclass_sample, {}),
         ("binary", SCORE_METRICS, score_sample, {}),
         ("regression", REGRESSION_METRICS, regression_sample, {}),
+        ("multiclass", CLASS_SCORE_METRICS, weighted_class_score_sample, CLASS_SCORE_FIELDS),
         (
             "regression",
             ["r2", "explained_variance", "mape", "d2_absolute_error"],

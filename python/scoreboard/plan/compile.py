@@ -363,6 +363,9 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
         # Weighted multiclass accuracy: Wilson at the effective sample size (squared weights).
         if acc_kind == "multiclass_confusion" and kind == "accuracy":
             return ["wilson"]
+        # Weighted class scores keep squared weights: log loss and top-k accuracy.
+        if acc_kind == "class_scores" and kind in ("log_loss", "top_k_accuracy"):
+            return ["normal"] if kind == "log_loss" else ["wilson"]
         return []
     if acc_kind == "binary_confusion" or (
         acc_kind == "threshold_confusion" and "weight" not in acc

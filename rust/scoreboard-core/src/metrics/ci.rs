@@ -18,8 +18,8 @@ use crate::accum::scores::key_score;
 use crate::accum::weighted::WeightedSpread;
 use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::{
-    AccState, BinaryConfusion, ExactValues, MulticlassConfusion, RegressionMoments, ScoreHistogram,
-    ScoreRuns, WeightedConfusion, WeightedMoments,
+    AccState, BinaryConfusion, ClassScores, ExactValues, MulticlassConfusion, RegressionMoments,
+    ScoreHistogram, ScoreRuns, WeightedConfusion, WeightedMoments,
 };
 use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 
@@ -32,6 +32,12 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         if c.is_weighted() && metric.kind == MetricKind::Accuracy {
             let z = normal_quantile(0.5 + ci.level / 2.0);
             return weighted_accuracy(c, value, z);
+        }
+    }
+    if let AccState::ClassScores(s) = state {
+        if s.weighted {
+            let z = normal_quantile(0.5 + ci.level / 2.0);
+            return weighted_class_scores(metric, s, ci.method, value, z);
         }
     }
     if weighted_table(state) {
@@ -204,6 +210,47 @@ fn weighted_accuracy(c: &MulticlassConfusion, p: f64, z: f64) -> Option<(f64, f6
         total * total / s_all
     };
     wilson(p * n_eff, n_eff, z)
+}
+
+/// Weighted multiclass log loss (normal, linearised variance of the weighted mean) and top-k
+/// accuracy (Wilson at the effective sample size, as `weighted_wilson`).
+fn weighted_class_scores(
+    metric: &MetricSpec,
+    s: &ClassScores,
+    method: CiMethod,
+    value: f64,
+    z: f64,
+) -> Option<(f64, f64)> {
+    let total = s.total_weight.value();
+    let s_all = s.squared_weight.value();
+    if total <= 0.0 || s_all <= 0.0 || s.rows < 2 {
+        return None;
+    }
+    match (method, metric.kind) {
+        (CiMethod::Normal, MetricKind::LogLoss) => {
+            let m2 = s.log_loss_w2[1].value() - 2.0 * value * s.log_loss_w2[0].value()
+                + value * value * s_all;
+            if !m2.is_finite() {
+                return None;
+            }
+            let half = z * m2.max(0.0).sqrt() / total;
+            Some(non_negative((value - half, value + half)))
+        }
+        (CiMethod::Wilson, MetricKind::TopKAccuracy) => {
+            let i = s.ks.iter().position(|&x| x == metric.k.unwrap_or(2))?;
+            let s_hits = s.hit_squared_weight.get(i)?.value();
+            let p = value.clamp(0.0, 1.0);
+            let var = (s_hits * (1.0 - p) * (1.0 - p) + (s_all - s_hits).max(0.0) * p * p)
+                / (total * total);
+            let n_eff = if var > 0.0 && p > 0.0 && p < 1.0 {
+                p * (1.0 - p) / var
+            } else {
+                total * total / s_all
+            };
+            wilson(p * n_eff, n_eff, z)
+        }
+        _ => None,
+    }
 }
 
 /// States that sum sample weights beside counts the intervals below do not read.
