@@ -191,6 +191,62 @@ def test_error_sums_coverage() -> None:
     assert_covers(coverage(plan, positive_sample, truth, simulations=1000))
 
 
+# R² and explained variance (delta method from the joint moments of error and target): a skewed
+# target (kurtosis 9, so the fourth moments matter) y ~ Exp(1), y_pred = 0.8 y + N(0.3, 0.6):
+# e = -0.2 y + N(0.3, 0.6) has mean 0.1 and variance 0.4, so R² = 1 - 0.41 and EV = 1 - 0.4.
+def ratio_sample(rng: np.random.Generator, rows: int = 2000) -> dict[str, np.ndarray]:
+    y = rng.exponential(1.0, rows)
+    return {"y": y, "p": 0.8 * y + rng.normal(0.3, 0.6, rows)}
+
+
+def test_r2_and_explained_variance_coverage() -> None:
+    plan = make_plan("regression", ["r2", "explained_variance"], ci={})
+    assert [m["ci"]["method"] for m in plan.metrics] == ["normal", "normal"]
+    truth = {"r2": 1 - 0.41, "explained_variance": 1 - 0.4}
+    assert_covers(coverage(plan, ratio_sample, truth, simulations=1000))
+
+
+def test_d2_absolute_error_coverage() -> None:
+    plan = make_plan("regression", ["d2_absolute_error"], ci={})
+    assert plan.metrics[0]["ci"]["method"] == "normal"
+    truth = large_sample_values(["d2_absolute_error"], "regression", ratio_sample)
+    assert_covers(coverage(plan, ratio_sample, truth, simulations=1000))
+
+
+def test_mape_coverage() -> None:
+    plan = make_plan("regression", ["mape"], ci={})
+    assert plan.metrics[0]["ci"]["method"] == "normal"
+    truth = large_sample_values(["mape"], "regression", positive_sample)
+    assert_covers(coverage(plan, positive_sample, truth, simulations=1000))
+
+
+def test_ratio_scores_match_the_influence_function_variance() -> None:
+    """The delta-method half-width equals z x sd(influence values) / sqrt(n), computed here
+    directly from the rows, and R² / EV values equal scikit-learn's."""
+    data = ratio_sample(np.random.default_rng(21), 3000)
+    y, p = data["y"], data["p"]
+    e = p - y
+    n = len(y)
+    ye, ee = y - y.mean(), e - e.mean()
+    var_y = np.mean(ye**2)
+    mse, var_e = np.mean(e**2), np.mean(ee**2)
+    influence = {
+        "r2": -(e**2 - mse) / var_y + mse / var_y**2 * (ye**2 - var_y),
+        "explained_variance": -(ee**2 - var_e) / var_y + var_e / var_y**2 * (ye**2 - var_y),
+    }
+    res = make_plan("regression", ["r2", "explained_variance"], ci={}).evaluate(data)
+    z = norm.ppf(0.975)
+    for kind, g in influence.items():
+        r = res.get(kind)
+        assert r.value is not None and r.ci_low is not None and r.ci_high is not None
+        half = z * np.std(g, ddof=1) / math.sqrt(n)
+        assert (r.ci_low, r.ci_high) == pytest.approx((r.value - half, r.value + half), rel=1e-9)
+    assert res.get("r2").value == pytest.approx(skm.r2_score(y, p), rel=1e-9)
+    assert res.get("explained_variance").value == pytest.approx(
+        skm.explained_variance_score(y, p), rel=1e-9
+    )
+
+
 # Sample weights: positives weigh twice as much on average. Binary: scores N(y, 1), threshold
 # 0.5; weighted proportions' true values follow from the weighted population counts.
 def weighted_binary_sample(rng: np.random.Generator, rows: int = 500) -> dict[str, np.ndarray]:
@@ -237,6 +293,98 @@ def test_weighted_coverage() -> None:
     assert_covers(coverage(regression, sample, {k: truth[k] for k in means}, simulations=1000))
 
 
+# Weighted multiclass accuracy (Wilson at the effective sample size) and weighted msle / pinball
+# (normal, linearised variance of a weighted mean): weights grow with the class or the target.
+CLASS_HIT = np.array([0.8, 0.6, 0.5])
+
+
+def weighted_multiclass_sample(rng: np.random.Generator, rows: int = 800) -> dict[str, Any]:
+    y = rng.choice(3, rows, p=PI)
+    other = (y + rng.integers(1, 3, rows)) % 3
+    p = np.where(rng.random(rows) < CLASS_HIT[y], y, other)
+    return {"y": y, "p": p, "w": (1.0 + y) * rng.uniform(0.2, 1.8, rows)}
+
+
+def weighted_positive_sample(rng: np.random.Generator, rows: int = 2000) -> dict[str, Any]:
+    data = positive_sample(rng, rows)
+    data["w"] = (1.0 + (data["y"] > 2.0)) * rng.uniform(0.2, 1.8, rows)
+    return data
+
+
+WEIGHTED_ERROR_METRICS: list[Any] = [
+    "msle",
+    {"kind": "mean_pinball_loss", "alpha": 0.9, "name": "pin90"},
+]
+
+
+def test_weighted_multiclass_accuracy_and_error_sums_coverage() -> None:
+    plan = make_plan(
+        "multiclass", ["accuracy"], columns={"y_true": "y", "y_pred": "p", "weight": "w"}, ci={}
+    )
+    assert plan.metrics[0]["ci"]["method"] == "wilson"
+    mass = PI * np.arange(1, 4)  # prior times mean weight
+    truth = {"accuracy": float(mass @ CLASS_HIT / mass.sum())}
+    assert_covers(coverage(plan, weighted_multiclass_sample, truth, simulations=1000))
+
+    columns = {"y_true": "y", "y_pred": "p", "weight": "w"}
+    plan = make_plan("regression", WEIGHTED_ERROR_METRICS, columns=columns, ci={})
+    assert [m["ci"]["method"] for m in plan.metrics] == ["normal", "normal"]
+    truth = large_sample_values(
+        WEIGHTED_ERROR_METRICS, "regression", weighted_positive_sample, columns=columns
+    )
+    assert_covers(coverage(plan, weighted_positive_sample, truth, simulations=1000))
+
+
+# Weighted binary scores: weighted DeLong for roc_auc, weighted normal for log_loss and brier.
+WEIGHTED_SCORE_METRICS = ["roc_auc", "log_loss", "brier"]
+WEIGHTED_SCORE_COLUMNS = {"y_true": "y", "y_score": "p", "weight": "w"}
+
+
+def weighted_score_sample(rng: np.random.Generator, rows: int = 1000) -> dict[str, Any]:
+    data = score_sample(rng, rows)
+    data["w"] = (1.0 + data["y"]) * rng.uniform(0.2, 1.8, rows)
+    return data
+
+
+def test_weighted_score_coverage() -> None:
+    plan = make_plan("binary", WEIGHTED_SCORE_METRICS, columns=WEIGHTED_SCORE_COLUMNS, ci={})
+    assert [m["ci"]["method"] for m in plan.metrics] == ["delong", "normal", "normal"]
+    truth = large_sample_values(
+        WEIGHTED_SCORE_METRICS, "binary", weighted_score_sample, columns=WEIGHTED_SCORE_COLUMNS
+    )
+    # 3,000 simulations (cheap here): three correlated metrics, each estimate's sd 0.4 points.
+    assert_covers(coverage(plan, weighted_score_sample, truth, simulations=3000))
+
+
+def test_unit_weights_give_the_unweighted_intervals() -> None:
+    rng = np.random.default_rng(4)
+    pred = {"y_true": "y", "y_pred": "p", "weight": "w"}
+    cases: list[tuple[str, list[Any], dict[str, Any], dict[str, Any]]] = [
+        ("regression", WEIGHTED_ERROR_METRICS, weighted_positive_sample(rng, 500), pred),
+        ("multiclass", ["accuracy"], weighted_multiclass_sample(rng, 500), pred),
+        ("binary", WEIGHTED_SCORE_METRICS, weighted_score_sample(rng, 500), WEIGHTED_SCORE_COLUMNS),
+        (
+            "multiclass",
+            CLASS_SCORE_METRICS,
+            weighted_class_score_sample(rng, 500),
+            CLASS_SCORE_FIELDS["columns"],
+        ),
+    ]
+    for task, metrics, sample, columns in cases:
+        sample = {**sample, "w": np.ones(len(sample["y"]))}
+        plain_columns = {k: v for k, v in columns.items() if k != "weight"}
+        labels = {"labels": [0, 1, 2]} if "y_score" in columns and task == "multiclass" else {}
+        plain = make_plan(task, metrics, columns=plain_columns, ci={}, **labels).evaluate(sample)
+        weighted = make_plan(task, metrics, columns=columns, ci={}, **labels).evaluate(sample)
+        for r in plain:
+            w = weighted.get(r.metric)
+            assert r.ci_low is not None and w.ci_low is not None
+            # Wilson is the same; the weighted normal and DeLong intervals have no n / (n - 1).
+            exact = r.metric in ("accuracy", "top2")
+            rel = 1e-12 if exact else 5e-3
+            assert (w.ci_low, w.ci_high) == pytest.approx((r.ci_low, r.ci_high), rel=rel)
+
+
 # Multiclass class scores: 3 classes, scores softmax(1.5 * onehot(y) + N(0, 1)).
 def class_score_sample(rng: np.random.Generator, rows: int = 500) -> dict[str, np.ndarray]:
     y = rng.choice(3, rows, p=PI)
@@ -255,12 +403,60 @@ def test_class_score_coverage() -> None:
     assert_covers(coverage(plan, class_score_sample, truth, simulations=1000))
 
 
+# Weighted class scores: weights grow with the class.
+CLASS_SCORE_FIELDS: dict[str, Any] = {
+    "columns": {"y_true": "y", "y_score": "p", "weight": "w"},
+    "labels": [0, 1, 2],
+}
+CLASS_SCORE_METRICS: list[Any] = ["log_loss", {"kind": "top_k_accuracy", "k": 2, "name": "top2"}]
+
+
+def weighted_class_score_sample(rng: np.random.Generator, rows: int = 500) -> dict[str, Any]:
+    data = class_score_sample(rng, rows)
+    data["w"] = (1.0 + data["y"]) * rng.uniform(0.2, 1.8, rows)
+    return data
+
+
+def test_weighted_class_score_coverage() -> None:
+    plan = make_plan("multiclass", CLASS_SCORE_METRICS, ci={}, **CLASS_SCORE_FIELDS)
+    assert [m["ci"]["method"] for m in plan.metrics] == ["normal", "wilson"]
+    truth = large_sample_values(
+        CLASS_SCORE_METRICS, "multiclass", weighted_class_score_sample, **CLASS_SCORE_FIELDS
+    )
+    assert_covers(coverage(plan, weighted_class_score_sample, truth, simulations=1000))
+
+
 @pytest.mark.parametrize(
     ("task", "metrics", "sample", "fields"),
     [
         ("multiclass", MULTICLASS_METRICS, multiclass_sample, {}),
         ("binary", SCORE_METRICS, score_sample, {}),
         ("regression", REGRESSION_METRICS, regression_sample, {}),
+        ("multiclass", CLASS_SCORE_METRICS, weighted_class_score_sample, CLASS_SCORE_FIELDS),
+        (
+            "regression",
+            ["r2", "explained_variance", "mape", "d2_absolute_error"],
+            positive_sample,
+            {},
+        ),
+        (
+            "regression",
+            WEIGHTED_ERROR_METRICS,
+            weighted_positive_sample,
+            {"columns": {"y_true": "y", "y_pred": "p", "weight": "w"}},
+        ),
+        (
+            "multiclass",
+            ["accuracy"],
+            weighted_multiclass_sample,
+            {"columns": {"y_true": "y", "y_pred": "p", "weight": "w"}},
+        ),
+        (
+            "binary",
+            WEIGHTED_SCORE_METRICS,
+            weighted_score_sample,
+            {"columns": WEIGHTED_SCORE_COLUMNS},
+        ),
         (
             "binary",
             ["accuracy", "precision"],
@@ -301,6 +497,8 @@ def test_intervals_do_not_depend_on_chunking_or_merging(
         ("regression", "mse", regression_sample),
         ("regression", "rmse", regression_sample),
         ("regression", "median_absolute_error", regression_sample),
+        ("regression", "r2", ratio_sample),
+        ("regression", "mape", positive_sample),
     ],
 )
 def test_level_is_respected(task: str, metric: Any, sample: Any) -> None:
@@ -323,6 +521,16 @@ def test_undefined_values_have_no_interval() -> None:
     reg = make_plan("regression", ["mse", "mae"], ci={})
     one = list(reg.evaluate({"y": np.array([1.0]), "p": np.array([2.0])}))
     assert all(r.value is not None and r.ci_low is None for r in one)  # one row: no variance
+    ratios = make_plan(
+        "regression", ["r2", "explained_variance", "mape", "d2_absolute_error"], ci={}
+    )
+    for r in ratios.evaluate({"y": np.array([1.0]), "p": np.array([2.0])}):
+        assert r.ci_low is None and r.ci_high is None
+    # A constant target: R² and EV are 0 or 1 by convention, not estimates.
+    constant = ratios.evaluate({"y": np.full(50, 2.0), "p": np.linspace(1, 3, 50)})
+    for kind in ("r2", "explained_variance", "d2_absolute_error"):
+        assert constant.get(kind).value == 0.0 and constant.get(kind).ci_low is None
+    assert constant.get("mape").ci_low is not None
     scores = make_plan("binary", ["pr_auc", "log_loss"], ci={})
     for r in scores.evaluate({"y": np.zeros(0, int), "p": np.zeros(0)}):
         assert r.ci_low is None
@@ -350,8 +558,8 @@ def test_many_distinct_scores_are_pooled_around_the_exact_value() -> None:
 @pytest.mark.parametrize(
     ("task", "metric"),
     [
-        ("regression", {"kind": "r2", "ci": {}}),
         ("regression", {"kind": "max_error", "ci": {}}),
+        ("regression", {"kind": "min", "column": "y", "ci": {}}),
         ("regression", {"kind": "mse", "ci": {"method": "bootstrap"}}),
         ("multiclass", {"kind": "f1", "average": "none", "ci": {}}),
         ("binary", {"kind": "f1", "ci": {"method": "normal"}}),

@@ -252,20 +252,23 @@ def _as_entry(metric: Any) -> dict[str, Any]:
 
 def test_confidence_intervals_with_weights() -> None:
     """Weighted proportions get Wilson at their effective sample size (with unit weights: the
-    unweighted interval); the weighted score metrics have no interval yet."""
+    unweighted interval); weighted exact roc_auc gets the weighted DeLong interval; the other
+    weighted score metrics have no interval yet."""
     data = {"y": np.array([0, 1, 1, 0, 1]), "p": np.array([0.1, 0.8, 0.6, 0.7, 0.2])}
     plan = make_plan("binary", ["accuracy", "roc_auc"], columns=WEIGHTED_COLUMNS, ci={})
     res = plan.evaluate({**data, "w": np.ones(5)})
     plain = make_plan("binary", ["accuracy"], ci={}).evaluate(data).get("accuracy")
     got = res.get("accuracy")
     assert (got.ci_low, got.ci_high) == pytest.approx((plain.ci_low, plain.ci_high), rel=1e-12)
-    assert res.get("roc_auc").ci_low is None
+    auc = res.get("roc_auc")
+    assert auc.ci_low is not None and auc.ci_high is not None and auc.value is not None
+    assert auc.ci_low <= auc.value <= auc.ci_high
     with pytest.raises(SpecError):
-        make_plan("binary", [{"kind": "roc_auc", "ci": {}}], columns=WEIGHTED_COLUMNS)
+        make_plan("binary", [{"kind": "pr_auc", "ci": {}}], columns=WEIGHTED_COLUMNS)
     # Weighted tables (matrix, histogram, class scores, exact values): no interval yet, rather
-    # than one read off the unweighted counts.
+    # than one read off the unweighted counts (but weighted multiclass accuracy: Wilson).
     weighted_tables = [
-        ("multiclass", ["accuracy"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
+        ("multiclass", ["mcc"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
         ("binary", [{"kind": "roc_auc", "bins": 10}], WEIGHTED_COLUMNS),
         ("regression", ["median_absolute_error"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
     ]

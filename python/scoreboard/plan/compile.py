@@ -347,7 +347,8 @@ _MULTICLASS_TABLE = frozenset(
 _REGRESSION_MEANS = frozenset({"mse", "rmse", "mae", "mean_error"})
 
 
-# States that take a weight column whose intervals read unweighted counts: none with weights yet.
+# States that take a weight column whose intervals read unweighted counts: none with weights yet
+# (but weighted multiclass accuracy, below).
 _WEIGHTED_WITHOUT_CI = frozenset(
     {"multiclass_confusion", "class_scores", "score_histogram", "exact_values"}
 )
@@ -360,6 +361,12 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
     if metric.get("average") == "none":
         return []
     if "weight" in acc and acc_kind in _WEIGHTED_WITHOUT_CI:
+        # Weighted multiclass accuracy: Wilson at the effective sample size (squared weights).
+        if acc_kind == "multiclass_confusion" and kind == "accuracy":
+            return ["wilson"]
+        # Weighted class scores keep squared weights: log loss and top-k accuracy.
+        if acc_kind == "class_scores" and kind in ("log_loss", "top_k_accuracy"):
+            return ["normal"] if kind == "log_loss" else ["wilson"]
         return []
     if acc_kind == "binary_confusion" or (
         acc_kind == "threshold_confusion" and "weight" not in acc
@@ -378,12 +385,27 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
         if kind in ("log_loss", "brier") and acc_kind == "score_runs":
             return ["normal", "bootstrap"]
         return ["bootstrap"]
+    if acc_kind == "weighted_score_runs":
+        # Squared weights per distinct score and class: weighted DeLong and weighted means.
+        if kind == "roc_auc":
+            return ["delong"]
+        if kind in ("log_loss", "brier"):
+            return ["normal"]
+        return []
     if acc_kind in ("regression_moments", "weighted_regression_moments"):
-        return ["normal"] if kind in _REGRESSION_MEANS else []
-    if acc_kind == "error_sums" and "weight" not in acc:
-        return ["normal"]  # msle, mean_pinball_loss: means of per-row losses
+        if kind in _REGRESSION_MEANS:
+            return ["normal"]
+        # Unweighted only: MAPE from its second moment, R² and explained variance by the delta
+        # method from the joint moments of (error, target).
+        if acc_kind == "regression_moments" and kind in ("mape", "r2", "explained_variance"):
+            return ["normal"]
+        return []
+    if acc_kind == "error_sums":
+        return ["normal"]  # msle, mean_pinball_loss: (weighted) means of per-row losses
     if acc_kind == "column_stats" and kind == "mean":
         return ["normal"]
+    if acc_kind == "exact_values" and kind == "d2_absolute_error":
+        return ["normal"]  # delta method over the exact values (unweighted)
     if acc_kind in ("exact_values", "quantile_sketch") and kind in (
         "quantile",
         "median_absolute_error",

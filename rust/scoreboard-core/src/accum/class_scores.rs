@@ -82,6 +82,11 @@ pub struct ClassScores {
     pub total_weight: CompensatedSum,
     pub support_weight: Vec<CompensatedSum>,
     pub hit_weight: Vec<CompensatedSum>,
+    /// Σ w², Σ w² l and Σ w² l² (l the per-row log loss), and Σ w² of the top-k hits: the
+    /// linearised variances of the weighted log loss and top-k accuracy (zeros unweighted).
+    pub squared_weight: CompensatedSum,
+    pub log_loss_w2: [CompensatedSum; 2],
+    pub hit_squared_weight: Vec<CompensatedSum>,
     /// Per score column c, an LSM tree of weighted binary runs of class c against the rest (the
     /// one-vs-rest AUC is all scikit-learn computes with weights), in place of `curves`.
     pub weighted_curves: Vec<Vec<(u8, Arc<Vec<WeightedPoint>>)>>,
@@ -128,6 +133,9 @@ impl ClassScores {
             total_weight: CompensatedSum::default(),
             support_weight: Vec::new(),
             hit_weight: Vec::new(),
+            squared_weight: CompensatedSum::default(),
+            log_loss_w2: Default::default(),
+            hit_squared_weight: Vec::new(),
             weighted_curves: Vec::new(),
             merged: MergedRuns::default(),
         }
@@ -139,6 +147,7 @@ impl ClassScores {
         state.weighted = true;
         state.support_weight = vec![CompensatedSum::default(); k];
         state.hit_weight = vec![CompensatedSum::default(); ks.len()];
+        state.hit_squared_weight = vec![CompensatedSum::default(); ks.len()];
         if curves {
             state.weighted_curves = vec![Vec::new(); k];
         }
@@ -249,6 +258,8 @@ impl ClassScores {
         next.clip_eps = next.clip_eps.max(eps);
         let clip = |x: f64| x.clamp(eps, 1.0 - eps);
         let (mut block, mut block_sq) = (0.0, 0.0);
+        // Σ w², Σ w² l, Σ w² l² of the block (weighted only).
+        let mut block_w2 = [0.0f64; 3];
         for (i, &y) in codes.iter().enumerate() {
             let y = y as usize;
             next.support[y] += 1;
@@ -258,16 +269,22 @@ impl ClassScores {
             if let Some(ws) = &weights {
                 next.total_weight.add(ws[i]);
                 next.support_weight[y].add(ws[i]);
+                block_w2[0] += w * w;
             }
             if unit_interval {
                 let loss = -clip(own).ln();
                 block += w * loss;
                 block_sq += w * loss * loss;
+                if weights.is_some() {
+                    block_w2[1] += w * w * loss;
+                    block_w2[2] += w * w * loss * loss;
+                }
             }
             if i % 4096 == 4095 {
                 next.log_loss.add(block);
                 next.log_loss_squares.add(block_sq);
-                (block, block_sq) = (0.0, 0.0);
+                next.add_squared_weights(block_w2);
+                (block, block_sq, block_w2) = (0.0, 0.0, [0.0; 3]);
             }
             if next.ks.is_empty() {
                 continue;
@@ -281,15 +298,18 @@ impl ClassScores {
                 *h += (ahead < kk) as u64;
             }
             if weights.is_some() {
-                for (h, &kk) in next.hit_weight.iter_mut().zip(&next.ks) {
+                let hits = next.hit_weight.iter_mut().zip(&mut next.hit_squared_weight);
+                for ((h, h2), &kk) in hits.zip(&next.ks) {
                     if ahead < kk {
                         h.add(w);
+                        h2.add(w * w);
                     }
                 }
             }
         }
         next.log_loss.add(block);
         next.log_loss_squares.add(block_sq);
+        next.add_squared_weights(block_w2);
         if !next.curves.is_empty() {
             let sizes: Vec<usize> = next
                 .support
@@ -319,6 +339,12 @@ impl ClassScores {
         }
         *self = next;
         Ok(())
+    }
+
+    fn add_squared_weights(&mut self, [w2, w2l, w2l2]: [f64; 3]) {
+        self.squared_weight.add(w2);
+        self.log_loss_w2[0].add(w2l);
+        self.log_loss_w2[1].add(w2l2);
     }
 
     pub fn merge(&mut self, o: &ClassScores) -> Result<()> {
@@ -355,6 +381,17 @@ impl ClassScores {
             a.merge(b);
         }
         for (a, b) in next.hit_weight.iter_mut().zip(&o.hit_weight) {
+            a.merge(b);
+        }
+        next.squared_weight.merge(&o.squared_weight);
+        for (a, b) in next.log_loss_w2.iter_mut().zip(&o.log_loss_w2) {
+            a.merge(b);
+        }
+        for (a, b) in next
+            .hit_squared_weight
+            .iter_mut()
+            .zip(&o.hit_squared_weight)
+        {
             a.merge(b);
         }
         for (stack, theirs) in next.weighted_curves.iter_mut().zip(&o.weighted_curves) {
@@ -533,12 +570,21 @@ fn weighted_column_run(
     let mut out: Vec<WeightedPoint> = Vec::with_capacity(rows.len());
     for (key, positive, w) in rows {
         let (pos, neg) = if positive { (w, 0.0) } else { (0.0, w) };
+        let (pos2, neg2) = (pos * pos, neg * neg);
         match out.last_mut() {
             Some(last) if last.key == key => {
                 last.pos += pos;
                 last.neg += neg;
+                last.pos2 += pos2;
+                last.neg2 += neg2;
             }
-            _ => out.push(WeightedPoint { key, pos, neg }),
+            _ => out.push(WeightedPoint {
+                key,
+                pos,
+                neg,
+                pos2,
+                neg2,
+            }),
         }
     }
     out

@@ -22,9 +22,13 @@ pub struct ErrorSums {
     pub pinball: Vec<CompensatedSum>,
     /// With a weight column: the sum of weights (the sums above are then weighted).
     pub weight: Option<CompensatedSum>,
-    /// Sums of the squared per-row losses (squared log error, then each pinball loss), for the
-    /// normal interval of the unweighted means.
+    /// Sums of the squared per-row losses (squared log error, then each pinball loss) times the
+    /// squared weight (1 without weights), for the normal interval of the means.
     pub squares: Vec<CompensatedSum>,
+    /// Σ w² l per loss, as `squares`, and Σ w²: with `squares`, the linearised variance of a
+    /// weighted mean Σ w² (l - mean)² / (Σ w)² (row counts and plain sums without weights).
+    pub weighted_losses: Vec<CompensatedSum>,
+    pub squared_weights: CompensatedSum,
 }
 
 impl ErrorSums {
@@ -36,6 +40,8 @@ impl ErrorSums {
             pinball: vec![CompensatedSum::default(); alphas.len()],
             weight: None,
             squares: vec![CompensatedSum::default(); alphas.len() + 1],
+            weighted_losses: vec![CompensatedSum::default(); alphas.len() + 1],
+            squared_weights: CompensatedSum::default(),
         }
     }
 
@@ -120,6 +126,10 @@ impl ErrorSums {
             for (a, b) in next.squares.iter_mut().zip(&part.squares) {
                 a.merge(b);
             }
+            for (a, b) in next.weighted_losses.iter_mut().zip(&part.weighted_losses) {
+                a.merge(b);
+            }
+            next.squared_weights.merge(&part.squared_weights);
         }
         *self = next;
         Ok(())
@@ -144,6 +154,10 @@ impl ErrorSums {
         for (a, b) in self.squares.iter_mut().zip(&o.squares) {
             a.merge(b);
         }
+        for (a, b) in self.weighted_losses.iter_mut().zip(&o.weighted_losses) {
+            a.merge(b);
+        }
+        self.squared_weights.merge(&o.squared_weights);
         Ok(())
     }
 }
@@ -154,6 +168,8 @@ struct Part {
     squared_log_error: CompensatedSum,
     pinball: Vec<CompensatedSum>,
     squares: Vec<CompensatedSum>,
+    weighted_losses: Vec<CompensatedSum>,
+    squared_weights: CompensatedSum,
     weight: CompensatedSum,
     non_finite: u64,
     below_minus_one: u64,
@@ -169,6 +185,7 @@ fn fold<T: AsF64, U: AsF64>(
     let mut part = Part {
         pinball: vec![CompensatedSum::default(); alphas.len()],
         squares: vec![CompensatedSum::default(); alphas.len() + 1],
+        weighted_losses: vec![CompensatedSum::default(); alphas.len() + 1],
         ..Part::default()
     };
     for (block, (yb, pb)) in y.chunks(BLOCK).zip(p.chunks(BLOCK)).enumerate() {
@@ -176,20 +193,25 @@ fn fold<T: AsF64, U: AsF64>(
         let mut pin = vec![0.0f64; alphas.len()];
         // Squares: index 0 the squared log error, 1 + i the pinball loss at alphas[i].
         let mut sq = vec![0.0f64; alphas.len() + 1];
-        let mut wsum = 0.0;
+        let mut wl = vec![0.0f64; alphas.len() + 1];
+        let (mut wsum, mut w2sum) = (0.0, 0.0);
         for (i, (a, b)) in yb.iter().zip(pb).enumerate() {
             let (yv, pv) = (a.as_f64(), b.as_f64());
             let wi = w.map_or(1.0, |w| w[block * BLOCK + i]);
+            let w2 = wi * wi;
             wsum += wi;
+            w2sum += w2;
             part.non_finite += (!(yv.is_finite() && pv.is_finite())) as u64;
             if log {
                 part.below_minus_one += ((yv <= -1.0) | (pv <= -1.0)) as u64;
                 let d = yv.ln_1p() - pv.ln_1p();
                 sle += wi * d * d;
-                sq[0] += d * d * d * d;
+                sq[0] += w2 * d * d * d * d;
+                wl[0] += w2 * d * d;
             }
             let diff = yv - pv;
-            for ((s, q), &alpha) in pin.iter_mut().zip(&mut sq[1..]).zip(alphas) {
+            let losses = pin.iter_mut().zip(&mut sq[1..]).zip(&mut wl[1..]);
+            for (((s, q), l), &alpha) in losses.zip(alphas) {
                 // scikit-learn: alpha * diff where diff >= 0, (alpha - 1) * diff elsewhere.
                 let loss = if diff >= 0.0 {
                     alpha * diff
@@ -197,7 +219,8 @@ fn fold<T: AsF64, U: AsF64>(
                     (alpha - 1.0) * diff
                 };
                 *s += wi * loss;
-                *q += loss * loss;
+                *q += w2 * loss * loss;
+                *l += w2 * loss;
             }
         }
         part.n += yb.len() as u64;
@@ -209,6 +232,10 @@ fn fold<T: AsF64, U: AsF64>(
         for (s, v) in part.squares.iter_mut().zip(sq) {
             s.add(v);
         }
+        for (s, v) in part.weighted_losses.iter_mut().zip(wl) {
+            s.add(v);
+        }
+        part.squared_weights.add(w2sum);
     }
     part
 }

@@ -38,6 +38,9 @@ pub struct MulticlassConfusion {
     /// Summed sample weights laid out as `counts` when weighted, else empty.
     weighted: bool,
     weights: Vec<CompensatedSum>,
+    /// Σ w² of the correct rows (t = p) and of all rows when weighted: the effective sample
+    /// size of weighted accuracy for its Wilson interval (independent of the code order).
+    squared_weights: [CompensatedSum; 2],
     #[serde(skip)]
     coder: Coder,
 }
@@ -63,7 +66,8 @@ impl PartialEq for MulticlassConfusion {
             pairs.sort();
             pairs
         }
-        sorted(self) == sorted(other)
+        let squares = |m: &MulticlassConfusion| m.squared_weights.map(|s| s.value().to_bits());
+        sorted(self) == sorted(other) && squares(self) == squares(other)
     }
 }
 
@@ -153,6 +157,7 @@ impl MulticlassConfusion {
             counts: vec![0; k * k],
             weighted: false,
             weights: Vec::new(),
+            squared_weights: Default::default(),
         }
     }
 
@@ -376,9 +381,17 @@ impl MulticlassConfusion {
                 }
             };
             let k = self.labels.len();
+            let (mut hits, mut all) = (0.0, 0.0);
             for (&(t, p), &wi) in pairs.iter().zip(&w) {
                 self.weights[t as usize * k + p as usize].add(wi);
+                let w2 = wi * wi;
+                all += w2;
+                if t == p {
+                    hits += w2;
+                }
             }
+            self.squared_weights[0].add(hits);
+            self.squared_weights[1].add(all);
         }
         Ok(())
     }
@@ -414,6 +427,9 @@ impl MulticlassConfusion {
                     self.weights[map[t] * k + map[p]].merge(&other.weights[t * ko + p]);
                 }
             }
+        }
+        for (a, b) in self.squared_weights.iter_mut().zip(&other.squared_weights) {
+            a.merge(b);
         }
         Ok(())
     }
@@ -479,8 +495,17 @@ impl MulticlassConfusion {
             counts,
             weighted: false,
             weights: Vec::new(),
+            squared_weights: Default::default(),
             coder: Coder::default(),
         }
+    }
+
+    /// (Σ w² of the correct rows, Σ w² of all rows); zeros when unweighted.
+    pub fn squared_weights(&self) -> (f64, f64) {
+        (
+            self.squared_weights[0].value(),
+            self.squared_weights[1].value(),
+        )
     }
 }
 

@@ -27,6 +27,10 @@ pub struct WeightedPoint {
     pub key: u64,
     pub pos: f64,
     pub neg: f64,
+    /// Σ w² of the positive and of the negative rows: the linearised variances of the weighted
+    /// means and of the weighted AUC (their normal and DeLong intervals).
+    pub pos2: f64,
+    pub neg2: f64,
 }
 
 type Run = Arc<Vec<WeightedPoint>>;
@@ -57,6 +61,8 @@ impl RunPoint for WeightedPoint {
             key: self.key,
             pos: self.pos + other.pos,
             neg: self.neg + other.neg,
+            pos2: self.pos2 + other.pos2,
+            neg2: self.neg2 + other.neg2,
         }
     }
 }
@@ -129,15 +135,19 @@ fn build_piece<T: AsF64>(
             match out.last_mut() {
                 Some(last) if last.key == key => {
                     if is_pos {
-                        last.pos += w
+                        last.pos += w;
+                        last.pos2 += w * w;
                     } else {
-                        last.neg += w
+                        last.neg += w;
+                        last.neg2 += w * w;
                     }
                 }
                 _ => out.push(WeightedPoint {
                     key,
                     pos: if is_pos { w } else { 0.0 },
                     neg: if is_pos { 0.0 } else { w },
+                    pos2: if is_pos { w * w } else { 0.0 },
+                    neg2: if is_pos { 0.0 } else { w * w },
                 }),
             }
         }

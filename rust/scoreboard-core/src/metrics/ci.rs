@@ -13,10 +13,13 @@ use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::finalize_curve;
 use super::{reason, Outcome};
+use crate::accum::exact_values::median;
+use crate::accum::scores::key_score;
 use crate::accum::weighted::WeightedSpread;
+use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::{
-    AccState, BinaryConfusion, ExactValues, MulticlassConfusion, RegressionMoments, ScoreHistogram,
-    ScoreRuns, WeightedConfusion, WeightedMoments,
+    AccState, BinaryConfusion, ClassScores, ExactValues, MulticlassConfusion, RegressionMoments,
+    ScoreHistogram, ScoreRuns, WeightedConfusion, WeightedMoments,
 };
 use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 
@@ -25,6 +28,18 @@ use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Option<(f64, f64)> {
     let ci = metric.ci.as_ref()?;
     let value = value?;
+    if let (CiMethod::Wilson, AccState::Multiclass(c)) = (ci.method, state) {
+        if c.is_weighted() && metric.kind == MetricKind::Accuracy {
+            let z = normal_quantile(0.5 + ci.level / 2.0);
+            return weighted_accuracy(c, value, z);
+        }
+    }
+    if let AccState::ClassScores(s) = state {
+        if s.weighted {
+            let z = normal_quantile(0.5 + ci.level / 2.0);
+            return weighted_class_scores(metric, s, ci.method, value, z);
+        }
+    }
     if weighted_table(state) {
         // These intervals read the unweighted counts: none rather than a wrong one (the
         // compiler offers no method here either).
@@ -104,9 +119,35 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
                 .sum();
             normal(value, m2, r.n(), z).map(non_negative)
         }
-        (CiMethod::Normal, AccState::Moments(m)) => normal_moments(kind, m, z),
+        (CiMethod::Delong, AccState::WeightedScoreRuns(r)) if kind == MetricKind::RocAuc => {
+            weighted_delong(r.points(), value, z)
+        }
+        (CiMethod::Normal, AccState::WeightedScoreRuns(r))
+            if matches!(kind, MetricKind::LogLoss | MetricKind::Brier) =>
+        {
+            // Σ w² (l - mean)² over the runs: each distinct score holds two per-row losses.
+            let eps = r.clip_eps();
+            let clip = |x: f64| x.clamp(eps, 1.0 - eps);
+            let (mut m2, mut total, mut rows) = (0.0, 0.0, 0usize);
+            for q in r.points() {
+                let s = key_score(q.key);
+                let (l1, l0) = match kind {
+                    MetricKind::LogLoss => (-clip(s).ln(), -clip(1.0 - s).ln()),
+                    _ => ((1.0 - s) * (1.0 - s), s * s),
+                };
+                m2 += q.pos2 * (l1 - value) * (l1 - value) + q.neg2 * (l0 - value) * (l0 - value);
+                total += q.pos + q.neg;
+                rows += 1;
+            }
+            if total <= 0.0 || r.rows() < 2 || rows == 0 || !m2.is_finite() {
+                return None;
+            }
+            let half = z * m2.max(0.0).sqrt() / total;
+            Some(non_negative((value - half, value + half)))
+        }
+        (CiMethod::Normal, AccState::Moments(m)) => normal_moments(kind, m, value, z),
         (CiMethod::Normal, AccState::WeightedMoments(m)) => normal_weighted(kind, m, value, z),
-        (CiMethod::Normal, AccState::ErrorSums(e)) if e.weight.is_none() => {
+        (CiMethod::Normal, AccState::ErrorSums(e)) => {
             let i = match kind {
                 MetricKind::Msle => 0,
                 MetricKind::MeanPinballLoss => {
@@ -115,8 +156,20 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
                 }
                 _ => return None,
             };
-            let m2 = e.squares.get(i)?.value() - e.n as f64 * value * value;
-            normal(value, m2.max(0.0), e.n, z).map(non_negative)
+            // Σ w² (l - mean)², expanded (w = 1 without weights: the plain second moment).
+            let m2 = e.squares.get(i)?.value() - 2.0 * value * e.weighted_losses.get(i)?.value()
+                + value * value * e.squared_weights.value();
+            match &e.weight {
+                None => normal(value, m2.max(0.0), e.n, z).map(non_negative),
+                Some(w) => {
+                    let total = w.value();
+                    if e.n < 2 || total <= 0.0 || !m2.is_finite() {
+                        return None;
+                    }
+                    let half = z * (m2.max(0.0) / (total * total)).sqrt();
+                    Some(non_negative((value - half, value + half)))
+                }
+            }
         }
         (CiMethod::Normal, AccState::ColumnStats(c)) if kind == MetricKind::Mean => {
             normal(value, c.spread.m2, c.n, z)
@@ -126,11 +179,75 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
             let m2 = s.log_loss_squares.value() - n * value * value;
             normal(value, m2.max(0.0), s.rows, z).map(non_negative)
         }
+        (CiMethod::Normal, AccState::ExactValues(v)) if kind == MetricKind::D2AbsoluteError => {
+            d2_delta(&v.column(0), &v.column(1), value, z)
+        }
         (CiMethod::OrderStatistic, AccState::ExactValues(v)) => order_statistic(kind, metric, v, z),
         (CiMethod::OrderStatistic, AccState::QuantileSketch(s)) => {
             let (lo, hi) = quantile_ranks(s.n, metric.q.unwrap_or(0.5), z)?;
             let last = (s.n - 1).max(1) as f64;
             Some((s.quantile(lo as f64 / last)?, s.quantile(hi as f64 / last)?))
+        }
+        _ => None,
+    }
+}
+
+/// Wilson for weighted multiclass accuracy p = W_hits / W at the effective sample size of the
+/// ratio's linearised variance, as `weighted_wilson`: V = (Σ_hits w² (1 - p)² + Σ_misses w² p²) /
+/// W², from the squared weights of the correct rows and of all rows.
+fn weighted_accuracy(c: &MulticlassConfusion, p: f64, z: f64) -> Option<(f64, f64)> {
+    let total: f64 = c.ordered_weights().iter().sum();
+    let (s_hits, s_all) = c.squared_weights();
+    if total <= 0.0 || s_all <= 0.0 {
+        return None;
+    }
+    let p = p.clamp(0.0, 1.0);
+    let var =
+        (s_hits * (1.0 - p) * (1.0 - p) + (s_all - s_hits).max(0.0) * p * p) / (total * total);
+    let n_eff = if var > 0.0 && p > 0.0 && p < 1.0 {
+        p * (1.0 - p) / var
+    } else {
+        total * total / s_all
+    };
+    wilson(p * n_eff, n_eff, z)
+}
+
+/// Weighted multiclass log loss (normal, linearised variance of the weighted mean) and top-k
+/// accuracy (Wilson at the effective sample size, as `weighted_wilson`).
+fn weighted_class_scores(
+    metric: &MetricSpec,
+    s: &ClassScores,
+    method: CiMethod,
+    value: f64,
+    z: f64,
+) -> Option<(f64, f64)> {
+    let total = s.total_weight.value();
+    let s_all = s.squared_weight.value();
+    if total <= 0.0 || s_all <= 0.0 || s.rows < 2 {
+        return None;
+    }
+    match (method, metric.kind) {
+        (CiMethod::Normal, MetricKind::LogLoss) => {
+            let m2 = s.log_loss_w2[1].value() - 2.0 * value * s.log_loss_w2[0].value()
+                + value * value * s_all;
+            if !m2.is_finite() {
+                return None;
+            }
+            let half = z * m2.max(0.0).sqrt() / total;
+            Some(non_negative((value - half, value + half)))
+        }
+        (CiMethod::Wilson, MetricKind::TopKAccuracy) => {
+            let i = s.ks.iter().position(|&x| x == metric.k.unwrap_or(2))?;
+            let s_hits = s.hit_squared_weight.get(i)?.value();
+            let p = value.clamp(0.0, 1.0);
+            let var = (s_hits * (1.0 - p) * (1.0 - p) + (s_all - s_hits).max(0.0) * p * p)
+                / (total * total);
+            let n_eff = if var > 0.0 && p > 0.0 && p < 1.0 {
+                p * (1.0 - p) / var
+            } else {
+                total * total / s_all
+            };
+            wilson(p * n_eff, n_eff, z)
         }
         _ => None,
     }
@@ -253,7 +370,12 @@ fn non_negative((lo, hi): (f64, f64)) -> (f64, f64) {
 
 /// Normal intervals of the regression means: MSE (variance of e² kept in the state), MAE
 /// (Var |e| = E e² - MAE²), mean error; RMSE is the square root of the MSE interval.
-fn normal_moments(kind: MetricKind, m: &RegressionMoments, z: f64) -> Option<(f64, f64)> {
+fn normal_moments(
+    kind: MetricKind,
+    m: &RegressionMoments,
+    value: f64,
+    z: f64,
+) -> Option<(f64, f64)> {
     let n = m.n as f64;
     match kind {
         MetricKind::Mse | MetricKind::Rmse => {
@@ -271,8 +393,58 @@ fn normal_moments(kind: MetricKind, m: &RegressionMoments, z: f64) -> Option<(f6
             normal(mae, m2, m.n, z).map(non_negative)
         }
         MetricKind::MeanError => normal(m.error.mean, m.error.m2, m.n, z),
+        MetricKind::Mape => {
+            let a = &m.absolute_percentage_error;
+            normal(value, a.m2, m.n, z).map(non_negative)
+        }
+        MetricKind::R2 | MetricKind::ExplainedVariance => ratio_score_delta(kind, m, value, z),
         _ => None,
     }
+}
+
+/// Delta-method interval of R² = 1 - E[e²] / Var(y) or explained variance = 1 - Var(e) / Var(y),
+/// from the joint central moments of (e, y). With ẽ = e - ē and ỹ = y - ȳ, the influence of a row
+/// on the score is g = -(ẽ² - m20 + 2ē ẽ) / m02 + A (ỹ² - m02) / m02² (A = E[e²] for R², Var(e)
+/// for explained variance, where the 2ē ẽ term is absent; the estimated means add nothing to
+/// first order), and Var(score) ≈ E[g²] / n expands into the moments below. The interval is
+/// clipped at 1 (the score's maximum). None when the target is constant (the score is then 0 or 1
+/// by convention, not an estimate).
+fn ratio_score_delta(
+    kind: MetricKind,
+    m: &RegressionMoments,
+    value: f64,
+    z: f64,
+) -> Option<(f64, f64)> {
+    let j = &m.joint;
+    if j.n < 3 {
+        return None;
+    }
+    let n = j.n as f64;
+    let c = |a: usize, b: usize| j.m[a][b] / n;
+    let (m20, m02) = (c(2, 0), c(0, 2));
+    if m02 <= 0.0 || !m02.is_finite() {
+        return None;
+    }
+    let mean_e = if kind == MetricKind::R2 {
+        j.mean[0]
+    } else {
+        0.0
+    };
+    let numerator = m20 + mean_e * mean_e;
+    // g = k1 (ẽ² - m20) + k2 ẽ + k3 (ỹ² - m02).
+    let (k1, k2, k3) = (-1.0 / m02, -2.0 * mean_e / m02, numerator / (m02 * m02));
+    let variance = k1 * k1 * (c(4, 0) - m20 * m20)
+        + k2 * k2 * m20
+        + k3 * k3 * (c(0, 4) - m02 * m02)
+        + 2.0 * k1 * k2 * c(3, 0)
+        + 2.0 * k1 * k3 * (c(2, 2) - m20 * m02)
+        + 2.0 * k2 * k3 * c(1, 2);
+    if !variance.is_finite() {
+        return None;
+    }
+    // n / (n - 1): the sample variance of the influence values, as `normal` uses.
+    let half = z * (variance.max(0.0) / (n - 1.0)).sqrt();
+    Some((value - half, (value + half).min(1.0)))
 }
 
 /// Normal intervals of weighted means of per-row losses, with the linearised variance of the
@@ -310,6 +482,36 @@ fn normal_weighted(
         }
         _ => None,
     }
+}
+
+/// Delta-method interval of d2_absolute_error = 1 - A / B, A = mean |y - p|, B = mean
+/// |y - median(y)|: a row's influence is g = -(|e| - A) / B + A (|y - m| - B) / B² (the median
+/// adds nothing to first order: B is smallest at the median, so its derivative there is 0).
+/// One pass over the exact values the state keeps anyway; clipped above at 1, none for a constant
+/// target.
+fn d2_delta(y: &[f64], p: &[f64], value: f64, z: f64) -> Option<(f64, f64)> {
+    let n = y.len();
+    if n < 3 {
+        return None;
+    }
+    let m = median(&mut y.to_vec())?;
+    let nf = n as f64;
+    let a = y.iter().zip(p).map(|(t, q)| (t - q).abs()).sum::<f64>() / nf;
+    let b = y.iter().map(|t| (t - m).abs()).sum::<f64>() / nf;
+    if b <= 0.0 || !b.is_finite() {
+        return None;
+    }
+    let ss: f64 = y
+        .iter()
+        .zip(p)
+        .map(|(t, q)| {
+            let g = -((t - q).abs() - a) / b + a / (b * b) * ((t - m).abs() - b);
+            g * g
+        })
+        .sum();
+    let half = z * (ss / (nf - 1.0) / nf).sqrt();
+    half.is_finite()
+        .then(|| (value - half, (value + half).min(1.0)))
 }
 
 /// 0-based ranks (lo, hi) of the order statistics around quantile `q` of `n` values: the count of
@@ -407,6 +609,37 @@ impl DelongSums {
         let half = z * variance.max(0.0).sqrt();
         Some(((auc - half).max(0.0), (auc + half).min(1.0)))
     }
+}
+
+/// DeLong's interval for a weighted ROC AUC (scikit-learn's `sample_weight`): a positive's
+/// placement is the weight fraction of negatives below it (ties count 1/2), a negative's the
+/// weight fraction of positives above it, and the linearised variance of the weighted AUC is
+/// Σ_pos w² (placement - AUC)² / W_pos² + Σ_neg w² (placement - AUC)² / W_neg²; placements are
+/// constant within a distinct score, so Σ w² per score and class suffices. With unit weights this
+/// is DeLong's variance with 1/P² for 1/(P (P - 1)).
+fn weighted_delong(points: &[WeightedPoint], auc: f64, z: f64) -> Option<(f64, f64)> {
+    let (wp, wn) = points
+        .iter()
+        .fold((0.0, 0.0), |(p, n), q| (p + q.pos, n + q.neg));
+    let nonzero = |f: fn(&WeightedPoint) -> f64| points.iter().filter(|q| f(q) > 0.0).count();
+    if wp <= 0.0 || wn <= 0.0 || nonzero(|q| q.pos) + nonzero(|q| q.neg) < 3 {
+        return None;
+    }
+    let (mut pos_above, mut neg_above, mut s10, mut s01) = (0.0, 0.0, 0.0, 0.0);
+    for q in points.iter().rev() {
+        let v10 = (wn - neg_above - 0.5 * q.neg) / wn;
+        let v01 = (pos_above + 0.5 * q.pos) / wp;
+        s10 += q.pos2 * (v10 - auc) * (v10 - auc);
+        s01 += q.neg2 * (v01 - auc) * (v01 - auc);
+        pos_above += q.pos;
+        neg_above += q.neg;
+    }
+    let variance = s10 / (wp * wp) + s01 / (wn * wn);
+    if !variance.is_finite() {
+        return None;
+    }
+    let half = z * variance.max(0.0).sqrt();
+    Some(((auc - half).max(0.0), (auc + half).min(1.0)))
 }
 
 /// ROC AUC of exact score runs and its DeLong interval in ONE pass over the runs (with a float
