@@ -194,18 +194,12 @@ impl AccState {
                     weight,
                     ..
                 },
-            ) => {
-                let weight = match weight {
-                    Some(w) => Some((w.as_str(), chunk.get(w)?)),
-                    None => None,
-                };
-                state.update(
-                    (y_true, chunk.get(y_true)?),
-                    (y_score, chunk.get(y_score)?),
-                    weight,
-                    &binary::BinaryLabels::new(positive, negative),
-                )
-            }
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_score, chunk.get(y_score)?),
+                optional_column(chunk, weight)?,
+                &binary::BinaryLabels::new(positive, negative),
+            ),
             (AccState::ColumnStats(state), AccumulatorSpec::ColumnStats { column }) => {
                 state.update((column, chunk.get(column)?))
             }
@@ -290,18 +284,12 @@ impl AccState {
                     weight,
                     ..
                 },
-            ) => {
-                let weight = match weight {
-                    Some(w) => Some((w.as_str(), chunk.get(w)?)),
-                    None => None,
-                };
-                state.update(
-                    (y_true, chunk.get(y_true)?),
-                    (y_pred, chunk.get(y_pred)?),
-                    weight,
-                    *log,
-                )
-            }
+            ) => state.update(
+                (y_true, chunk.get(y_true)?),
+                (y_pred, chunk.get(y_pred)?),
+                optional_column(chunk, weight)?,
+                *log,
+            ),
             (AccState::ExactValues(state), AccumulatorSpec::ExactValues { columns, weight }) => {
                 let values = columns
                     .iter()
