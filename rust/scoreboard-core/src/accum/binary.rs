@@ -259,6 +259,26 @@ pub(crate) fn encode_labels(values: Values<'_>, labels: &BinaryLabels<'_>, out: 
     encode_with(values, labels, Decision::Labels, out)
 }
 
+/// Walks `len` rows of a label column a block at a time: `f(start, codes)` gets each block's
+/// first row and its `encode_labels` codes (the blocked loop of every score kernel).
+#[inline(always)]
+pub(crate) fn for_each_label_block(
+    y_true: Values<'_>,
+    labels: &BinaryLabels<'_>,
+    len: usize,
+    mut f: impl FnMut(usize, &[u8]),
+) {
+    let mut codes = [0u8; BLOCK];
+    let mut start = 0;
+    while start < len {
+        let end = (start + BLOCK).min(len);
+        let codes = &mut codes[..end - start];
+        encode_labels(y_true.slice(start..end), labels, codes);
+        f(start, codes);
+        start = end;
+    }
+}
+
 /// `encode` for callers holding the labels rather than an `Encoding` (a string column's
 /// dictionary is coded on each call: dictionaries are small).
 fn encode_with(values: Values<'_>, labels: &BinaryLabels<'_>, decision: Decision, out: &mut [u8]) {

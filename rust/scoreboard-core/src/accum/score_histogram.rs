@@ -10,7 +10,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::binary::{encode_labels, BinaryLabels};
+use super::binary::{for_each_label_block, BinaryLabels};
 use super::moments::CompensatedSum;
 use super::scores::{bad_score, check_rows, strings_are_not_scores};
 use super::weighted::read_weights;
@@ -209,20 +209,12 @@ fn weigh_piece(
     bins: usize,
 ) -> Vec<CompensatedSum> {
     let mut sums = vec![CompensatedSum::default(); 2 * bins];
-    let scale = bins as f64;
-    let last = bins - 1;
-    let mut codes = [0u8; BLOCK];
-    let mut start = 0;
-    while start < scores.len() {
-        let end = (start + BLOCK).min(scores.len());
-        let codes = &mut codes[..end - start];
-        encode_labels(y_true.slice(start..end), labels, codes);
+    for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (i, &c) in codes.iter().enumerate() {
-            let b = ((scores[start + i] * scale) as usize).min(last);
+            let b = bin_of(scores[start + i], bins);
             sums[2 * b + (c & 1 ^ 1) as usize].add(weights[start + i]);
         }
-        start = end;
-    }
+    });
     sums
 }
 
@@ -241,36 +233,32 @@ fn count_piece<T: AsF64>(
     let mut packed = vec![0u64; bins];
     let mut wide = vec![0u64; 2 * bins];
     let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
-    let scale = bins as f64;
-    let last = bins - 1;
-    let mut codes = [0u8; BLOCK];
     let mut since_flush = 0usize;
-    let mut start = 0;
-    while start < scores.len() {
-        let end = (start + BLOCK).min(scores.len());
-        let codes = &mut codes[..end - start];
-        encode_labels(y_true.slice(start..end), labels, codes);
+    for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         let (mut bad_s, mut bad_l) = (0u32, 0u32);
-        for (&c, x) in codes.iter().zip(&scores[start..end]) {
+        for (&c, x) in codes.iter().zip(&scores[start..]) {
             let v = x.as_f64();
             bad_s += bad_score(v, true) as u32;
             bad_l += (c >> 1) as u32;
-            // `as usize` saturates (NaN -> 0), so a bad row still lands in range; it is counted
-            // as bad and the chunk is rejected.
-            let b = ((v * scale) as usize).min(last);
-            packed[b] += 1u64 << ((c as u64 & 1) << 5);
+            packed[bin_of(v, bins)] += 1u64 << ((c as u64 & 1) << 5);
         }
         bad_scores += bad_s as u64;
         bad_labels += bad_l as u64;
-        since_flush += end - start;
+        since_flush += codes.len();
         if since_flush > (u32::MAX as usize) - BLOCK {
             widen(&mut packed, &mut wide);
             since_flush = 0;
         }
-        start = end;
-    }
+    });
     widen(&mut packed, &mut wide);
     (wide, bad_labels, bad_scores)
+}
+
+/// The bin of a score: `floor(s * bins)`, 1.0 in the last bin. `as usize` saturates (NaN -> 0),
+/// so a bad score still lands in range; it is counted as bad and the chunk is rejected.
+#[inline(always)]
+fn bin_of(score: f64, bins: usize) -> usize {
+    ((score * bins as f64) as usize).min(bins - 1)
 }
 
 /// Adds packed (positives << 32 | negatives) counters into `wide` and zeroes them.

@@ -30,8 +30,10 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::binary::{encode_labels, first_invalid_label, invalid_label_message, BinaryLabels};
-use super::{add_count, BLOCK, PARALLEL_MIN_ROWS};
+use super::binary::{
+    first_invalid_label, for_each_label_block, invalid_label_message, BinaryLabels,
+};
+use super::{add_count, PARALLEL_MIN_ROWS};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
@@ -150,11 +152,7 @@ impl ScoreRuns {
         labels: &BinaryLabels<'_>,
         unit_interval: bool,
     ) -> Result<()> {
-        let eps = match y_score {
-            Values::F32(_) => f32::EPSILON as f64,
-            Values::Dict { .. } => return Err(strings_are_not_scores(score_name)),
-            _ => f64::EPSILON,
-        };
+        let eps = score_dtype_eps(score_name, y_score)?;
         let len = y_true.len();
         if len == 0 {
             return Ok(());
@@ -226,6 +224,16 @@ impl ScoreRuns {
         self.clip_eps = self.clip_eps.max(other.clip_eps);
         self.merged = OnceLock::new();
         Ok(())
+    }
+}
+
+/// The machine epsilon log loss clips a score column by (float32's for float32 scores, as
+/// scikit-learn clips by the dtype), or an error for a string column.
+pub(crate) fn score_dtype_eps(name: &str, y_score: Values<'_>) -> Result<f64> {
+    match y_score {
+        Values::F32(_) => Ok(f32::EPSILON as f64),
+        Values::Dict { .. } => Err(strings_are_not_scores(name)),
+        _ => Ok(f64::EPSILON),
     }
 }
 
@@ -346,13 +354,8 @@ fn tally<T: AsF64>(
         bad_labels: 0,
         bad_scores: 0,
     };
-    let mut codes = [0u8; BLOCK];
-    let mut start = 0;
-    while start < scores.len() {
-        let end = (start + BLOCK).min(scores.len());
-        let codes = &mut codes[..end - start];
-        encode_labels(y_true.slice(start..end), labels, codes);
-        for (&c, x) in codes.iter().zip(&scores[start..end]) {
+    for_each_label_block(y_true, labels, scores.len(), |start, codes| {
+        for (&c, x) in codes.iter().zip(&scores[start..]) {
             let v = x.as_f64();
             t.bad_scores += bad_score(v, unit_interval) as u64;
             t.bad_labels += (c >> 1) as u64;
@@ -360,8 +363,7 @@ fn tally<T: AsF64>(
             // counted and reject the chunk before pass 2.
             t.counts[2 * range_of(score_key(v), splitters) + (c != 1) as usize] += 1;
         }
-        start = end;
-    }
+    });
     t
 }
 
@@ -375,20 +377,14 @@ fn split_keys<T: AsF64>(
     out: &mut [&mut [u64]],
 ) {
     let mut next = vec![0usize; out.len()];
-    let mut codes = [0u8; BLOCK];
-    let mut start = 0;
-    while start < scores.len() {
-        let end = (start + BLOCK).min(scores.len());
-        let codes = &mut codes[..end - start];
-        encode_labels(y_true.slice(start..end), labels, codes);
-        for (&c, x) in codes.iter().zip(&scores[start..end]) {
+    for_each_label_block(y_true, labels, scores.len(), |start, codes| {
+        for (&c, x) in codes.iter().zip(&scores[start..]) {
             let key = score_key(x.as_f64());
             let slot = 2 * range_of(key, splitters) + (c != 1) as usize;
             out[slot][next[slot]] = key;
             next[slot] += 1;
         }
-        start = end;
-    }
+    });
 }
 
 /// Sorted positive and negative keys -> a sorted run of (key, positives, negatives), appended

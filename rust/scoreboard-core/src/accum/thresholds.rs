@@ -8,9 +8,9 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::binary::{encode_labels, BinaryLabels};
+use super::binary::{for_each_label_block, BinaryLabels};
 use super::scores::{check_rows, strings_are_not_scores};
-use super::{add_count, split_ranges, BinaryConfusion, BLOCK};
+use super::{add_count, split_ranges, BinaryConfusion};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
@@ -172,21 +172,15 @@ fn weighted_sums(
     thresholds: &[f64],
 ) -> Vec<f64> {
     let mut sums = vec![0.0f64; 2 * (thresholds.len() + 1)];
-    let mut codes = [0u8; BLOCK];
-    let mut start = 0;
-    while start < w.len() {
-        let end = (start + BLOCK).min(w.len());
-        let codes = &mut codes[..end - start];
-        encode_labels(y_true.slice(start..end), labels, codes);
+    for_each_label_block(y_true, labels, w.len(), |start, codes| {
+        let end = start + codes.len();
         let scores: Vec<f64> = dispatch_numeric!(y_score.slice(start..end),
             s => s.iter().map(|x| x.as_f64()).collect(),
             Values::Dict { .. } => Vec::new());
         for ((&c, &v), &wi) in codes.iter().zip(&scores).zip(&w[start..end]) {
-            let b = thresholds.partition_point(|&t| t <= v);
-            sums[2 * b + (c == 0) as usize] += wi;
+            sums[2 * bucket_of(v, thresholds) + (c == 0) as usize] += wi;
         }
-        start = end;
-    }
+    });
     sums
 }
 
@@ -220,26 +214,26 @@ fn count_piece<T: AsF64>(
 ) -> (Vec<u64>, u64, u64) {
     let mut counts = vec![0u64; 2 * (thresholds.len() + 1)];
     let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
-    let mut codes = [0u8; BLOCK];
-    let mut start = 0;
-    while start < scores.len() {
-        let end = (start + BLOCK).min(scores.len());
-        let codes = &mut codes[..end - start];
-        encode_labels(y_true.slice(start..end), labels, codes);
-        for (&c, x) in codes.iter().zip(&scores[start..end]) {
+    for_each_label_block(y_true, labels, scores.len(), |start, codes| {
+        for (&c, x) in codes.iter().zip(&scores[start..]) {
             let v = x.as_f64();
             bad_scores += v.is_nan() as u64;
             bad_labels += (c >> 1) as u64;
-            let b = if thresholds.len() <= 16 {
-                thresholds.iter().map(|&t| (t <= v) as usize).sum()
-            } else {
-                thresholds.partition_point(|&t| t <= v)
-            };
-            counts[2 * b + (c == 0) as usize] += 1;
+            counts[2 * bucket_of(v, thresholds) + (c == 0) as usize] += 1;
         }
-        start = end;
-    }
+    });
     (counts, bad_labels, bad_scores)
+}
+
+/// How many thresholds `v` reaches (`t <= v`): its bucket among the sorted thresholds. A
+/// branch-free scan for a few thresholds, a binary search for many.
+#[inline(always)]
+fn bucket_of(v: f64, thresholds: &[f64]) -> usize {
+    if thresholds.len() <= 16 {
+        thresholds.iter().map(|&t| (t <= v) as usize).sum()
+    } else {
+        thresholds.partition_point(|&t| t <= v)
+    }
 }
 
 #[cfg(test)]

@@ -11,13 +11,13 @@ use std::sync::{Arc, OnceLock};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::binary::{encode_labels, BinaryLabels};
+use super::add_count;
+use super::binary::{for_each_label_block, BinaryLabels};
 use super::scores::{
-    bad_score, check_rows, effective_clip_eps, key_score, merge_points, pieces, score_key,
-    strings_are_not_scores, RunPoint,
+    bad_score, check_rows, effective_clip_eps, key_score, merge_points, pieces, score_dtype_eps,
+    score_key, RunPoint,
 };
 use super::weighted::read_weights;
-use super::{add_count, BLOCK};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::Result;
@@ -98,12 +98,7 @@ fn build_piece<T: AsF64>(
     let mut pos: Vec<(u64, f64)> = Vec::new();
     let mut neg: Vec<(u64, f64)> = Vec::new();
     let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
-    let mut codes = [0u8; BLOCK];
-    let mut start = 0;
-    while start < scores.len() {
-        let end = (start + BLOCK).min(scores.len());
-        let codes = &mut codes[..end - start];
-        encode_labels(y_true.slice(start..end), labels, codes);
+    for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (i, &c) in codes.iter().enumerate() {
             let v = scores[start + i].as_f64();
             bad_scores += bad_score(v, unit_interval) as u64;
@@ -118,8 +113,7 @@ fn build_piece<T: AsF64>(
                 }
             }
         }
-        start = end;
-    }
+    });
     if bad_labels > 0 || bad_scores > 0 {
         return Piece {
             run: Vec::new(),
@@ -196,11 +190,7 @@ impl WeightedScoreRuns {
         labels: &BinaryLabels<'_>,
         unit_interval: bool,
     ) -> Result<()> {
-        let eps = match y_score {
-            Values::F32(_) => f32::EPSILON as f64,
-            Values::Dict { .. } => return Err(strings_are_not_scores(score_name)),
-            _ => f64::EPSILON,
-        };
+        let eps = score_dtype_eps(score_name, y_score)?;
         let len = y_true.len();
         let ranges = pieces(len);
         let validated: Vec<Piece> = ranges
