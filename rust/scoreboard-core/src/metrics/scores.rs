@@ -297,16 +297,13 @@ pub fn recall_at_precision(
     if p == 0.0 {
         return Outcome::ratio(0.0, 0.0, zd);
     }
-    let (mut tp, mut fp) = (0.0, 0.0);
-    let mut best: Option<f64> = None;
-    for (pos, neg) in groups_desc {
-        tp += pos;
-        fp += neg;
-        if tp + fp > 0.0 && tp / (tp + fp) >= min_precision {
-            best = Some(tp / p); // recall only grows as the threshold falls
-        }
-    }
-    best.map_or(Outcome::undefined(reason::UNATTAINABLE), Outcome::of)
+    // Recall only grows as the threshold falls: the last qualifying point has the largest.
+    operating_points(groups_desc, p)
+        .filter(|&(precision, _)| precision >= min_precision)
+        .last()
+        .map_or(Outcome::undefined(reason::UNATTAINABLE), |(_, recall)| {
+            Outcome::of(recall)
+        })
 }
 
 /// The largest precision among operating points whose recall reaches `min_recall`.
@@ -319,17 +316,27 @@ pub fn precision_at_recall(
     if p == 0.0 {
         return Outcome::ratio(0.0, 0.0, zd);
     }
-    let (mut tp, mut fp) = (0.0, 0.0);
-    let mut best: Option<f64> = None;
-    for (pos, neg) in groups_desc {
-        tp += pos;
-        fp += neg;
-        if tp + fp > 0.0 && tp / p >= min_recall {
-            let precision = tp / (tp + fp);
-            best = Some(best.map_or(precision, |b: f64| b.max(precision)));
-        }
-    }
-    best.map_or(Outcome::undefined(reason::UNATTAINABLE), Outcome::of)
+    operating_points(groups_desc, p)
+        .filter(|&(_, recall)| recall >= min_recall)
+        .map(|(precision, _)| precision)
+        .reduce(f64::max)
+        .map_or(Outcome::undefined(reason::UNATTAINABLE), Outcome::of)
+}
+
+/// (precision, recall) at each threshold, from the highest score down (one per group), leaving
+/// out thresholds that predict nothing positive.
+fn operating_points(
+    groups_desc: impl Iterator<Item = (f64, f64)>,
+    p: f64,
+) -> impl Iterator<Item = (f64, f64)> {
+    groups_desc
+        .scan((0.0, 0.0), |(tp, fp), (pos, neg)| {
+            *tp += pos;
+            *fp += neg;
+            Some((*tp, *fp))
+        })
+        .filter(|&(tp, fp)| tp + fp > 0.0)
+        .map(move |(tp, fp)| (tp / (tp + fp), tp / p))
 }
 
 #[cfg(test)]
