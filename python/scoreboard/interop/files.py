@@ -38,24 +38,9 @@ SCHEMA = pa.schema(
 
 
 def history_table(points: Sequence[StoredPoint]) -> pa.Table:
-    rows = {
-        "recorded_at": [p.recorded_at for p in points],
-        "run_id": [p.run_id for p in points],
-        "model": [p.model for p in points],
-        "model_version": [p.model_version for p in points],
-        "metric": [p.metric for p in points],
-        "window": [p.window for p in points],
-        "window_index": [p.window_index for p in points],
-        "window_start": [p.window_start for p in points],
-        "window_end": [p.window_end for p in points],
-        "segment": [json.dumps(dict(p.segment), sort_keys=True) for p in points],
-        "value": [p.value for p in points],
-        "n": [p.n for p in points],
-        "reason": [p.reason for p in points],
-        "ci_low": [p.ci_low for p in points],
-        "ci_high": [p.ci_high for p in points],
-        "error_bound": [p.error_bound for p in points],
-    }
+    """One row per point, one column per ``SCHEMA`` field (read off the point by name)."""
+    rows = {name: [getattr(p, name) for p in points] for name in SCHEMA.names}
+    rows["segment"] = [json.dumps(dict(p.segment), sort_keys=True) for p in points]
     return pa.table(rows, schema=SCHEMA)
 
 
