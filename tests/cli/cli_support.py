@@ -144,6 +144,39 @@ threshold: high
 metrics: [f1, nope]
 """
 
+# Daily windows over an integer epoch column (milliseconds).
+DAILY_EPOCH_SPEC = """\
+version: 1
+model: fraud-detector
+task: binary
+threshold: 0.3
+columns: {y_true: is_fraud, y_score: fraud_score, timestamp: event_ms}
+timestamp_unit: ms
+windows: [{name: daily, tumbling: 1d}]
+metrics: [accuracy]
+"""
+
+# A multiclass spec with sample weights.
+WEIGHTED_MULTICLASS_SPEC = """\
+version: 1
+model: species-classifier
+task: multiclass
+columns: {y_true: species, y_pred: predicted_species, weight: w}
+metrics: [accuracy, {kind: f1, average: macro}]
+"""
+
+# One-vs-one roc_auc with sample weights, refused as scikit-learn refuses it: the problem points
+# at `multi_class`'s value (line 7, col 64).
+WEIGHTED_OVO_SPEC = """\
+version: 1
+model: m
+task: multiclass
+columns: {y_true: is_fraud, y_score: [s0, s1], weight: w}
+labels: [0, 1]
+metrics:
+  - {kind: roc_auc, name: ovo, average: weighted, multi_class: ovo}
+"""
+
 SPECS: dict[str, str] = {
     "binary": BINARY_SPEC,
     "multiclass": MULTICLASS_SPEC,
@@ -151,6 +184,9 @@ SPECS: dict[str, str] = {
     "max_classes": MAX_CLASSES_SPEC,
     "misfit": MISFIT_SPEC,
     "broken": BROKEN_SPEC,
+    "daily_epoch": DAILY_EPOCH_SPEC,
+    "weighted_multiclass": WEIGHTED_MULTICLASS_SPEC,
+    "weighted_ovo": WEIGHTED_OVO_SPEC,
 }
 
 # --------------------------------------------------------------------------------------------

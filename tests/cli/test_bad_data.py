@@ -185,6 +185,23 @@ def too_many_classes(tmp: Path) -> Case:
     return Case("max_classes", [path], path, "species", words=["more than 5 distinct labels"])
 
 
+def timestamp_out_of_range(tmp: Path) -> Case:
+    """An epoch in milliseconds past year 2262 does not fit nanoseconds: an error, no wrap."""
+    table = binary_table(300)
+    stamps = np.full(300, 1_700_000_000_000, dtype=np.int64)
+    stamps[17] = 10**17  # about year 3,170,000
+    path = write_parquet(tmp / "epochs.parquet", table.append_column("event_ms", pa.array(stamps)))
+    return Case("daily_epoch", [path], path, "event_ms", 17, ["years 1677 to 2262"])
+
+
+def negative_weight(tmp: Path) -> Case:
+    table = multiclass_table(300)
+    weights = np.ones(300)
+    weights[123] = -1.0
+    path = write_parquet(tmp / "weights.parquet", table.append_column("w", pa.array(weights)))
+    return Case("weighted_multiclass", [path], path, "w", 123)
+
+
 CASES: dict[str, Builder] = {
     "missing-column": missing_column,
     "label-2-row-1234-across-chunks": label_2_across_chunks,
@@ -206,6 +223,8 @@ CASES: dict[str, Builder] = {
     "folder-without-data": folder_without_data,
     "unsupported-extension": unsupported_extension,
     "too-many-classes": too_many_classes,
+    "timestamp-out-of-range": timestamp_out_of_range,
+    "negative-weight": negative_weight,
 }
 
 

@@ -48,6 +48,11 @@ BAD_SPECS = [
         ],
         id="metric-does-not-fit-task",
     ),
+    pytest.param(
+        "weighted_ovo",
+        [(7, 64, ["metrics[0].multi_class", "one-vs-one ROC AUC", "use multi_class: ovr"])],
+        id="weights-refused-for-ovo",
+    ),
 ]
 
 
