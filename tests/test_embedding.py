@@ -127,16 +127,22 @@ def test_plan_from_json_and_load_give_the_same_accumulator(tmp_path: Path) -> No
     assert by_key(reference.results()) == by_key(plan.evaluate(batch))
 
 
+@pytest.mark.parametrize("rows", [2000, 6000], ids=["small", "large"])
 @pytest.mark.parametrize("make", [live_plan, plain_plan], ids=["windows+segments", "plain"])
 def test_numpy_dict_record_batch_and_dataframe_give_the_same_state(
-    make: Callable[[], sb.Plan],
+    make: Callable[[], sb.Plan], rows: int
 ) -> None:
+    # 2,000 and 6,000 rows: segment values are looked up one by one up to 4,096 rows of a
+    # small batch, and hashed (by pyarrow or the core) above.
     plan = make()
-    raw = data(2000, 2)
+    raw = data(rows, 2)
     stamps = raw["ts"].astype("datetime64[ms]")
     forms: dict[str, Any] = {
         "numpy dict (epoch ms)": raw,
         "numpy dict (datetime64)": {**raw, "ts": stamps},
+        "numpy dict (object text)": {**raw, "country": raw["country"].astype(object)},
+        "dict of arrow arrays": {k: pa.array(v) for k, v in raw.items()},
+        "dict of lists": {k: v.tolist() for k, v in raw.items()},
         "record batch": pa.RecordBatch.from_pydict(
             {
                 "y": pa.array(raw["y"], pa.int8()),
@@ -161,12 +167,77 @@ def test_numpy_dict_record_batch_and_dataframe_give_the_same_state(
         states[name] = acc
     first = states["numpy dict (epoch ms)"]
     for name, acc in states.items():
-        assert acc.rows == 2000, name
+        assert acc.rows == rows, name
         assert by_key(acc.results()) == by_key(first.results()), name
         if plan.layout.needs_keys:
             # Same segment dictionaries and cells, byte for byte. (A plain plan's header counts
             # rows only for Arrow input, so its bytes differ by form; its results do not.)
             assert acc.to_bytes() == first.to_bytes(), name
+
+
+@pytest.mark.parametrize("rows", [50, 6000], ids=["small", "large"])
+def test_segment_values_read_the_same_from_numpy_and_arrow(rows: int) -> None:
+    """Nulls, numbers and text as segment values: numpy (looked up or hashed) and Arrow agree."""
+    plan = live_plan(segments=["country", "tier", "score_band"])
+    raw = data(rows, 3)
+    rng = np.random.default_rng(4)
+    country = raw["country"].astype(object)
+    country[rng.random(rows) < 0.1] = None
+    raw.update(
+        country=country,
+        tier=rng.integers(1, 4, rows),
+        score_band=np.round(rng.random(rows) * 2) / 2,  # 0.0, 0.5, 1.0: "0", "0.5", "1"
+    )
+    arrow = {name: pa.array(values) for name, values in raw.items()}
+    from_numpy, from_arrow = plan.accumulator(), plan.accumulator()
+    from_numpy.update(raw)
+    from_arrow.update(arrow)
+    assert by_key(from_numpy.results()) == by_key(from_arrow.results())
+    segments = {r.segment.get("country") for r in from_numpy.results()}
+    assert "(null)" in segments
+    assert {r.segment.get("score_band") for r in from_numpy.results()} >= {"0", "0.5", "1"}
+
+
+@pytest.mark.parametrize("rows", [0, 300])
+def test_numpy_text_labels_equal_arrow_labels(rows: int) -> None:
+    plan = make_plan(
+        "multiclass", ["accuracy", {"kind": "f1", "average": "macro"}], labels=["cat", "dog", "é"]
+    )
+    rng = np.random.default_rng(5)
+    batch = {
+        "y": rng.choice(["cat", "dog", "é"], rows),
+        "p": rng.choice(["dog", "cat", "é"], rows),
+    }
+    from_numpy, from_arrow = plan.accumulator(), plan.accumulator()
+    from_numpy.update(batch)
+    from_arrow.update(pa.RecordBatch.from_pydict({k: pa.array(v) for k, v in batch.items()}))
+    assert by_key(from_numpy.results()) == by_key(from_arrow.results())
+
+
+def test_columns_of_unequal_length_are_a_data_error_naming_the_column() -> None:
+    batch = data(10, 1)
+    batch["p"] = batch["p"][:7]
+    with pytest.raises(sb.DataError) as caught:
+        live_plan().accumulator().update(batch)
+    assert caught.value.column == "p"
+    assert "7 rows" in str(caught.value)
+
+
+def test_a_rejected_batch_adds_no_segment_value() -> None:
+    acc = live_plan(max_series=5).accumulator()
+    acc.update(data(10, 1))  # FR, US, DE, BR
+    before = acc.to_bytes()
+    too_many = data(5, 2)
+    too_many["country"] = np.array(["NZ", "NZ", "JP", "FR", "KR"])  # NZ fits, JP does not
+    null_score = data(3, 3)
+    null_score["country"] = np.array(["NZ", "NZ", "NZ"], dtype=object)
+    null_score["p"] = np.array([0.1, None, 0.3], dtype=object)  # rejected by the core
+    for batch in (too_many, null_score):
+        with pytest.raises(sb.DataError):
+            acc.update(batch)
+        assert acc.to_bytes() == before
+    acc.update(data(4, 4))
+    assert acc.rows == 14
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ import pyarrow.feather as feather
 import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scoreboard import sources
 from scoreboard.exceptions import DataError
@@ -756,3 +758,31 @@ def test_streaming_memory_is_bounded_by_chunk_size_not_file_size(tmp_path: Path)
     assert report["rows"] == pieces * piece_rows
     assert report["biggest"] == 65_536
     assert grown < 150 < decompressed_mb
+
+
+# --------------------------------------------------------------------------------------------
+# Dictionary encoding of numpy text (the core hashes it)
+
+
+@given(
+    st.lists(st.sampled_from(["", "a", "ab", "b", "é", "日本", "a\x00b", "x" * 9]), max_size=60),
+    st.sampled_from(["<U", ">U"]),
+)
+def test_text_dictionary_is_a_first_seen_encoding(values: list[str], order: str) -> None:
+    array = np.array(values, dtype=f"{order}{max(map(len, values), default=1) or 1}")
+    dictionary, indices = sources.text_dictionary(array)
+    expected: dict[str, int] = {}
+    for v in array.tolist():  # numpy's own reading (trailing NULs dropped)
+        expected.setdefault(v, len(expected))
+    assert dictionary == list(expected)
+    assert indices.dtype == np.int32
+    assert indices.tolist() == [expected[v] for v in array.tolist()]
+
+
+def test_text_dictionary_of_strided_and_empty_text() -> None:
+    array = np.array(["FR", "US", "FR", "DE", "US", "FR"])[::2]  # not contiguous
+    dictionary, indices = sources.text_dictionary(array)
+    assert (dictionary, indices.tolist()) == (["FR", "US"], [0, 0, 1])  # FR, FR, US
+    empty = np.zeros(3, dtype="<U0")
+    dictionary, indices = sources.text_dictionary(empty)
+    assert (dictionary, indices.tolist()) == ([""], [0, 0, 0])

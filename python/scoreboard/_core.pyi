@@ -5,7 +5,7 @@ from typing import Any, Final, TypeAlias, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor"]
+__all__ = ["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor", "dictionary_indices"]
 
 STATE_VERSION: Final[int]
 PLAN_FORMAT_VERSION: Final[int]
@@ -69,3 +69,9 @@ class Executor:
         """The plan hash this state belongs to."""
 
 def _panic_for_tests() -> None: ...
+def dictionary_indices(
+    data: npt.NDArray[np.uint32], width: int
+) -> tuple[npt.NDArray[np.int32], list[int]]:
+    """Dictionary encoding of fixed-width text (a numpy ``U`` array viewed as uint32 code
+    units, ``width`` per row): each row's index in first-seen order, and the first row of each
+    distinct value."""

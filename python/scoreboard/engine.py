@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
 import numpy as np
 import pyarrow as pa
@@ -52,6 +52,7 @@ KernelColumn = np.ndarray | tuple[list[str], np.ndarray]
 # A cell key component for the core: its values, ("panes", raw timestamps, unit_ns, origin_ns,
 # width_ns, column) or ("codes", int32 dictionary indices, int64 code per entry).
 CellKey = np.ndarray | tuple[Any, ...]
+InputArray: TypeAlias = np.ndarray | pa.Array
 Progress = Callable[[int], None]
 
 
@@ -78,6 +79,8 @@ class Accumulator:
     __slots__ = (
         "_coders",
         "_executor",
+        "_fast_panes",
+        "_input_columns",
         "_kernel_columns",
         "_layout",
         "_lists",
@@ -85,6 +88,7 @@ class Accumulator:
         "_numeric_columns",
         "_reported",
         "_row_base",
+        "_timed",
         "allowed_lateness_ns",
         "dropped_rows",
         "late_rows",
@@ -101,9 +105,13 @@ class Accumulator:
     ) -> None:
         self.plan = plan
         self._kernel_columns = plan.kernel_columns
+        self._input_columns = plan.input_columns
         self._numeric_columns = plan.numeric_columns
         self._lists = plan.list_columns
         self._layout = plan.layout
+        self._timed = any(p.kind != "rows" for p in self._layout.panes)
+        # Per timestamp unit (ns), which panes the core computes from raw timestamps.
+        self._fast_panes: dict[int, tuple[bool, ...]] = {}
         self._executor = executor if executor is not None else _core.Executor(plan.to_json())
         self._coders = {
             c: SegmentCoder(c, self._layout.max_series) for c in self._layout.segment_columns
@@ -123,23 +131,30 @@ class Accumulator:
     def update(self, batch: pa.RecordBatch | pa.Table | Mapping[str, Any] | pd.DataFrame) -> None:
         """Folds one batch in: a pyarrow RecordBatch or Table, a dict of arrays, or a DataFrame.
         All or nothing: a rejected batch leaves the state unchanged."""
-        if not self._layout.needs_keys and isinstance(batch, Mapping):
-            # The service fast path: numpy arrays go straight to the core.
-            self._executor.update(self._kernel_inputs(batch))
-            return
-        table = _as_table(batch)
         if not self._layout.needs_keys:
+            if isinstance(batch, Mapping):
+                # The service fast path: numpy arrays go straight to the core.
+                self._executor.update(self._kernel_inputs(batch))
+                return
+            table = _as_table(batch)
             self._executor.update(self._kernel_inputs(table), None)
             self._row_base += table.num_rows
             return
+        prepared = _Prepared(_input_arrays(batch, self._input_columns))
         with self._lock:
-            prepared = self._cell_keys(table)
+            known = [len(coder.values) for coder in self._coders.values()]
             try:
-                self._executor.update(self._kernel_inputs(prepared.table), prepared.keys)
-            except DataError as exc:
-                raise prepared.locate(exc) from None
+                self._cell_keys(prepared)
+                self._executor.update(self._kernel_inputs(prepared.columns), prepared.keys)
+            except BaseException as exc:
+                # A rejected batch leaves no trace: not even the segment values it introduced.
+                for coder, count in zip(self._coders.values(), known, strict=True):
+                    coder.truncate(count)
+                if isinstance(exc, DataError):
+                    raise prepared.locate(exc) from None
+                raise
             # Only a batch the core accepted moves the watermark and the counters.
-            self._row_base += prepared.table.num_rows
+            self._row_base += prepared.num_rows
             self.dropped_rows += prepared.dropped
             self.late_rows += prepared.late
             self.watermark_ns = prepared.watermark_ns
@@ -160,41 +175,39 @@ class Accumulator:
                 columns[name] = _arrow_column(batch, name, numeric=numeric)
         return columns
 
-    def _cell_keys(self, table: pa.Table | pa.RecordBatch) -> _Prepared:
+    def _cell_keys(self, prepared: _Prepared) -> None:
         """The cell key components of a batch. Fixed-width UTC panes go to the core as raw
         timestamps and segments as dictionary indices with a code per entry: the core divides
         and looks up in the pass that assigns cells. Calendar months, other timezones and rows
         windows are computed here."""
         layout = self._layout
-        prepared = _Prepared(table, watermark_ns=self.watermark_ns)
-        local: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
-        raw, unit_ns = np.zeros(0, np.int64), 1
-        if any(p.kind != "rows" for p in layout.panes):
-            assert layout.timestamp is not None
+        prepared.watermark_ns = self.watermark_ns
+        raw, unit_ns = _NO_STAMPS, 1
+        if layout.timestamp is not None and self._timed:
             raw, unit_ns = self._timestamps(prepared, layout.timestamp)
-            zones = {
-                p.timezone for p in layout.panes if p.kind != "rows" and not self._fast(p, unit_ns)
-            }
-            utc = scaled_timestamps(raw, unit_ns, layout.timestamp) if zones else raw
-            for tz in zones:
-                monthly = any(p.kind == "month" and p.timezone == tz for p in layout.panes)
-                local[tz] = local_time(utc, tz, months=monthly)
-        n = prepared.table.num_rows
-        for pane in layout.panes:
+        fast = self._fast_panes.get(unit_ns)
+        if fast is None:
+            fast = self._fast_panes[unit_ns] = tuple(self._fast(p, unit_ns) for p in layout.panes)
+        local: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        for pane, in_core in zip(layout.panes, fast, strict=True):
             if pane.kind == "rows":
-                prepared.keys.append((self._row_base + np.arange(n, dtype=np.int64)) // pane.size)
-            elif self._fast(pane, unit_ns):
-                assert layout.timestamp is not None
-                prepared.keys.append(
-                    ("panes", raw, unit_ns, pane.origin_ns(), pane.size, layout.timestamp)
-                )
+                rows = self._row_base + np.arange(prepared.num_rows, dtype=np.int64)
+                prepared.keys.append(rows // pane.size)
+            elif in_core:
+                origin = pane.origin_ns()
+                prepared.keys.append(("panes", raw, unit_ns, origin, pane.size, layout.timestamp))
             else:
-                wall, months = local[pane.timezone]
-                prepared.keys.append(pane.panes(wall, months))
+                # Calendar months and other timezones: local wall-clock time, once per zone.
+                if pane.timezone not in local:
+                    utc = scaled_timestamps(raw, unit_ns, str(layout.timestamp))
+                    monthly = any(
+                        q.kind == "month" and q.timezone == pane.timezone for q in layout.panes
+                    )
+                    local[pane.timezone] = local_time(utc, pane.timezone, months=monthly)
+                prepared.keys.append(pane.panes(*local[pane.timezone]))
         for column in layout.segment_columns:
-            indices, codes = self._coders[column].codes(_column(prepared.table, column))
-            prepared.keys.append(("codes", _numeric_view(indices), codes))
-        return prepared
+            indices, codes = self._coders[column].codes(prepared.column(column))
+            prepared.keys.append(("codes", indices, codes))
 
     @staticmethod
     def _fast(pane: PaneSpec, unit_ns: int) -> bool:
@@ -206,8 +219,10 @@ class Accumulator:
         a null timestamp (under ``null_timestamps: drop``) and late rows (with
         ``allowed_lateness``), noting them in ``prepared`` rather than in the accumulator until
         the batch is accepted."""
-        values = _column(prepared.table, column)
-        if values.null_count:
+        values = prepared.column(column)
+        if isinstance(values, np.ndarray) and not _plain_epochs(values):
+            values = _single_array(sources.column_array(column, values, None))
+        if not isinstance(values, np.ndarray) and values.null_count:
             if self._layout.null_timestamps == "error":
                 raise DataError(
                     f"null timestamp ({values.null_count} in this chunk); set "
@@ -224,8 +239,8 @@ class Accumulator:
             if prepared.watermark_ns is not None:
                 # t * unit >= watermark - lateness, in the raw unit: t >= ceil(that / unit).
                 oldest = -(-(prepared.watermark_ns - self.allowed_lateness_ns) // unit_ns)
-                on_time = raw >= oldest
-                if not on_time.all():
+                if raw.min() < oldest:  # one reduction when nothing is late (the usual case)
+                    on_time = raw >= oldest
                     prepared.late += int((~on_time).sum())
                     prepared.keep(on_time)
                     raw = raw[on_time]
@@ -409,30 +424,76 @@ class Accumulator:
 
 
 _ENVELOPE = b"SBAC\x01"
+_NO_STAMPS = np.zeros(0, np.int64)
 
 
 class _Prepared:
-    """A batch on its way into the core: rows kept (after null and late timestamps are dropped),
-    their cell keys, and the counter changes to apply once the core accepts the batch."""
+    """A batch on its way into the core, as the plan's columns: rows kept (after null and late
+    timestamps are dropped), their cell keys, and the counter changes to apply once the core
+    accepts the batch."""
 
-    def __init__(self, table: pa.Table | pa.RecordBatch, *, watermark_ns: int | None) -> None:
-        self.table = table
+    __slots__ = ("columns", "dropped", "keys", "late", "num_rows", "rows", "watermark_ns")
+
+    def __init__(self, columns: dict[str, InputArray]) -> None:
+        self.columns = columns
+        self.num_rows = len(next(iter(columns.values()), ()))
         self.keys: list[CellKey] = []
         self.rows: np.ndarray | None = None  # original row of each kept row, when any dropped
         self.dropped = 0
         self.late = 0
-        self.watermark_ns = watermark_ns
+        self.watermark_ns: int | None = None
+
+    def column(self, name: str) -> InputArray:
+        return self.columns[name]
 
     def keep(self, mask: np.ndarray) -> None:
-        original = np.arange(self.table.num_rows) if self.rows is None else self.rows
+        original = np.arange(self.num_rows) if self.rows is None else self.rows
         self.rows = original[mask]
-        self.table = self.table.filter(pa.array(mask))
+        self.num_rows = len(self.rows)
+        arrow_mask = pa.array(mask)
+        self.columns = {
+            name: values[mask] if isinstance(values, np.ndarray) else values.filter(arrow_mask)
+            for name, values in self.columns.items()
+        }
 
     def locate(self, exc: DataError) -> DataError:
         """The error with its row counted in the batch as given, not in the kept rows."""
         if self.rows is None or exc.row is None or exc.row >= len(self.rows):
             return exc
         return DataError(exc.message, file=exc.file, column=exc.column, row=int(self.rows[exc.row]))
+
+
+def _input_arrays(batch: Any, names: list[str]) -> dict[str, InputArray]:
+    """The plan's columns of a batch, each a numpy array or a single Arrow array. A dict of
+    arrays (a service's batch) is not built into an Arrow table: at 100 rows that costs more
+    than the rest of the update. Columns of unequal length are a DataError."""
+    columns: dict[str, InputArray] = {}
+    if isinstance(batch, Mapping):
+        for name in names:
+            values = _mapping_values(batch, name)
+            if not isinstance(values, np.ndarray):
+                values = _single_array(sources.column_array(name, values, None))
+            columns[name] = values
+    else:
+        table = _as_table(batch)
+        columns = {name: _column(table, name) for name in names}
+    if len({len(values) for values in columns.values()}) > 1:
+        first, rows = next((name, len(values)) for name, values in columns.items())
+        other = next(name for name, values in columns.items() if len(values) != rows)
+        count = len(columns[other])
+        raise DataError(f"has {count} rows but column {first!r} has {rows}", column=other)
+    return columns
+
+
+def _plain_epochs(values: np.ndarray) -> bool:
+    """Whether a numpy timestamp column needs no Arrow: integers that fit int64, or datetime64
+    in s/ms/us/ns without NaT (nulls)."""
+    kind = values.dtype.kind
+    if kind == "i" or (kind == "u" and values.dtype.itemsize < 8):
+        return True
+    if kind == "M" and np.datetime_data(values.dtype)[0] in ("s", "ms", "us", "ns"):
+        return not np.isnat(values).any()
+    return False
 
 
 def _as_table(batch: Any) -> pa.Table | pa.RecordBatch:
@@ -552,6 +613,8 @@ def _mapping_column(batch: Mapping[str, Any], name: str, *, numeric: bool = Fals
         if array.dtype == np.float16:
             array = array.astype(np.float32)
         return np.ascontiguousarray(array)
+    if array.dtype.kind == "U" and not numeric:
+        return sources.text_dictionary(array)
     return _arrow_array(pa.array(array, from_pandas=True), name, numeric=numeric)
 
 
@@ -567,9 +630,12 @@ def _column(table: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
     index = table.schema.get_field_index(name)
     if index < 0:
         raise DataError(f"missing column; the data has {table.schema.names}", column=name)
-    values = table.column(index)
+    return _single_array(table.column(index))
+
+
+def _single_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     return values
 
 
@@ -587,8 +653,7 @@ def _arrow_array(
     ``numeric`` columns (scores, regression values) that arrive as text (a CSV column with one
     stray word) are parsed as numbers, and the first value that is not one is named by its row.
     """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    values = _single_array(values)
     if values.null_count:
         first = sources.first_null_row(values)
         raise DataError(
@@ -599,42 +664,20 @@ def _arrow_array(
         )
     kind = values.type
     if numeric and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        return _numeric_view(_parse_numbers(values, name))
+        return sources.numeric_view(_parse_numbers(values, name))
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
-        return _numeric_view(values)
+        return sources.numeric_view(values)
     if pa.types.is_dictionary(kind):
         dictionary = values.dictionary
         if not (pa.types.is_string(dictionary.type) or pa.types.is_large_string(dictionary.type)):
             return _arrow_array(values.dictionary_decode(), name, numeric=numeric)
         if numeric:
             return _arrow_array(values.dictionary_decode(), name, numeric=numeric)
-        indices = _numeric_view(values.indices.cast(pa.int32()))
+        indices = sources.numeric_view(values.indices.cast(pa.int32()))
         return (dictionary.to_pylist(), indices)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return _arrow_array(pc.dictionary_encode(values), name)
     raise DataError(f"has type {kind}; expected numbers, booleans or string labels", column=name)
-
-
-def _numeric_view(values: pa.Array) -> np.ndarray:
-    """A numpy view of a null-free numeric or boolean Arrow array, straight from its buffers.
-
-    (``Array.to_numpy`` may import pandas the first time it runs, and pyarrow swallows every
-    exception of that import, a Ctrl-C included.)"""
-    kind = values.type
-    data = values.buffers()[1]
-    if pa.types.is_boolean(kind):
-        bits = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-        unpacked = np.unpackbits(bits, bitorder="little")
-        result: np.ndarray = unpacked[values.offset : values.offset + len(values)].view(np.bool_)
-        return result
-    if pa.types.is_float16(kind):
-        return _numeric_view(values.cast(pa.float32()))
-    dtype = np.dtype(kind.to_pandas_dtype())
-    if data is None:
-        return np.zeros(0, dtype)
-    return np.frombuffer(
-        data, dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
-    )
 
 
 def _parse_numbers(values: pa.Array, name: str) -> pa.Array:

@@ -80,6 +80,7 @@ import pyarrow.ipc as pa_ipc
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from scoreboard import _core
 from scoreboard.exceptions import DataError
 
 __all__ = [
@@ -882,6 +883,39 @@ def numpy_array(name: str, values: np.ndarray[Any, Any], file: str | None) -> pa
     raise DataError(
         f"expected a 1-D or 2-D array, got shape {values.shape}", file=file, column=name
     )
+
+
+def numeric_view(values: pa.Array) -> np.ndarray:
+    """A numpy view of a null-free numeric or boolean Arrow array, straight from its buffers.
+
+    (``Array.to_numpy`` may import pandas the first time it runs, and pyarrow swallows every
+    exception of that import, a Ctrl-C included.)"""
+    kind = values.type
+    data = values.buffers()[1]
+    if pa.types.is_boolean(kind):
+        bits = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        unpacked = np.unpackbits(bits, bitorder="little")
+        result: np.ndarray = unpacked[values.offset : values.offset + len(values)].view(np.bool_)
+        return result
+    if pa.types.is_float16(kind):
+        return numeric_view(values.cast(pa.float32()))
+    dtype = np.dtype(kind.to_pandas_dtype())
+    if data is None:
+        return np.zeros(0, dtype)
+    return np.frombuffer(
+        data, dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
+    )
+
+
+def text_dictionary(values: np.ndarray[Any, Any]) -> tuple[list[str], np.ndarray]:
+    """Dictionary encoding of a 1-D numpy ``U`` (fixed-width text) array, hashed by the core:
+    the distinct values in first-seen order and each row's int32 index into them."""
+    if values.dtype.itemsize == 0:  # <U0: every row is ""
+        return ([""] if len(values) else []), np.zeros(len(values), np.int32)
+    units = np.ascontiguousarray(values).view(np.uint32)
+    indices, first_rows = _core.dictionary_indices(units, values.dtype.itemsize // 4)
+    dictionary: list[str] = values[first_rows].tolist()
+    return dictionary, indices
 
 
 def _is_pandas(value: Any, kind: str) -> bool:

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from scoreboard.exceptions import DataError
+from scoreboard.sources import numeric_view, text_dictionary
 
 NULL_SEGMENT = "(null)"
 EVICTED_PANE = -(2**63)  # the pane key of cells folded together once their windows closed
@@ -161,11 +162,32 @@ class SegmentCoder:
         self.values.append(value)
         return len(self.values) - 1
 
-    def codes(self, array: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    def truncate(self, count: int) -> None:
+        """Forgets the values coded after the first ``count``."""
+        for value in self.values[count:]:
+            del self._codes[value]
+        del self.values[count:]
+
+    def codes(self, values: pa.Array | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dictionary indices of every row (int32, no nulls) and the code of each dictionary
         entry: the core looks the codes up itself (pyarrow hashes; Python only sees the
-        distinct values)."""
-        encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
+        distinct values). Numpy text is hashed by the core; other small batches (a service's)
+        are coded by dict lookups, with their codes as the indices of an identity dictionary:
+        hashing 100 values in Arrow costs more than looking them up."""
+        if isinstance(values, np.ndarray) and values.ndim != 1:
+            raise DataError(f"expected a 1-D column, got shape {values.shape}", column=self.column)
+        if isinstance(values, np.ndarray) and values.dtype.kind == "U":
+            dictionary, text_indices = text_dictionary(values)
+            return text_indices, np.array(self._lookup(dictionary), dtype=np.int64)
+        if len(values) <= _LOOKUP_ROWS and not (
+            isinstance(values, pa.Array) and pa.types.is_dictionary(values.type)
+        ):
+            items = values.tolist() if isinstance(values, np.ndarray) else values.to_pylist()
+            lookup_indices = np.array(self._lookup(items), dtype=np.int32)
+            return lookup_indices, np.arange(len(self.values), dtype=np.int64)
+        if isinstance(values, np.ndarray):
+            values = pa.array(values)
+        encoded = values if pa.types.is_dictionary(values.type) else pc.dictionary_encode(values)
         dictionary = [_segment_text(v) for v in encoded.dictionary.to_pylist()]
         codes = [self.code(v) for v in dictionary]
         indices = encoded.indices
@@ -174,7 +196,17 @@ class SegmentCoder:
             indices = pc.fill_null(indices, len(dictionary))
         if indices.type != pa.int32():
             indices = indices.cast(pa.int32())
-        return indices, np.array(codes, dtype=np.int64)
+        return numeric_view(indices), np.array(codes, dtype=np.int64)
+
+    def _lookup(self, values: list[Any]) -> list[int]:
+        try:  # the common case: text values seen before
+            return list(map(self._codes.__getitem__, values))
+        except (KeyError, TypeError):
+            return [self.code(_segment_text(v)) for v in values]
+
+
+_LOOKUP_ROWS = 4096
+"""Numpy segment columns up to this many rows are coded by dict lookups rather than Arrow."""
 
 
 def _segment_text(value: Any) -> str:
@@ -287,11 +319,22 @@ def timestamps_ns(array: pa.Array, column: str, unit: str | None) -> np.ndarray:
     return scaled_timestamps(raw, unit_ns, column)
 
 
-def raw_timestamps(array: pa.Array, column: str, unit: str | None) -> tuple[np.ndarray, int]:
+_INTEGER_UNIT = "is an integer timestamp: declare its unit with timestamp_unit: s | ms | us | ns"
+
+
+def raw_timestamps(
+    array: pa.Array | np.ndarray, column: str, unit: str | None
+) -> tuple[np.ndarray, int]:
     """UTC epoch timestamps as stored and their unit in nanoseconds: the int64 values of an
     Arrow timestamp or integer epoch column (no copy for int64 storage, no scaling), or
     nanoseconds (unit 1) parsed from dates and ISO 8601 text. Nulls must have been handled by the
     caller."""
+    if isinstance(array, np.ndarray):  # integers or datetime64 without NaT (see the engine)
+        if array.dtype.kind == "M":
+            return array.view(np.int64), _NS[np.datetime_data(array.dtype)[0]]
+        if unit is None:
+            raise DataError(_INTEGER_UNIT, column=column)
+        return array.astype(np.int64, copy=False), _NS[unit]
     kind = array.type
     try:
         if pa.types.is_timestamp(kind):
@@ -300,11 +343,7 @@ def raw_timestamps(array: pa.Array, column: str, unit: str | None) -> tuple[np.n
             return _as_int64(array.cast(pa.timestamp("ns"))), 1
         if pa.types.is_integer(kind):
             if unit is None:
-                raise DataError(
-                    "is an integer timestamp: declare its unit with "
-                    "timestamp_unit: s | ms | us | ns",
-                    column=column,
-                )
+                raise DataError(_INTEGER_UNIT, column=column)
             return _int64_values(array), _NS[unit]
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             return _parse_iso(array, column), 1

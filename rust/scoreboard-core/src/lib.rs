@@ -12,6 +12,7 @@ pub mod error;
 pub mod executor;
 pub mod metrics;
 pub mod plan;
+pub mod text;
 
 pub use column::{Chunk, Values};
 pub use error::{CoreError, Result};

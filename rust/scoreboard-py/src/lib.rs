@@ -5,6 +5,8 @@ mod arrays;
 mod errors;
 mod executor;
 
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// Raises a Rust panic inside a guarded entry point, to test that it surfaces as
@@ -12,6 +14,30 @@ use pyo3::prelude::*;
 #[pyfunction]
 fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
     errors::guard(py, || py.detach(|| panic!("deliberate panic for tests")))
+}
+
+/// Dictionary encoding of fixed-width text: `data` is a numpy `U` array viewed as its UCS-4 code
+/// units (uint32), `width` units per row. Returns the index of every row in first-seen order
+/// (int32) and the first row of each distinct value.
+#[pyfunction]
+fn dictionary_indices<'py>(
+    py: Python<'py>,
+    data: PyReadonlyArray1<'py, u32>,
+    width: usize,
+) -> PyResult<(Bound<'py, PyArray1<i32>>, Vec<usize>)> {
+    let units = data
+        .as_slice()
+        .map_err(|_| PyValueError::new_err("text code units must be contiguous"))?;
+    if width == 0 || units.len() % width != 0 {
+        return Err(PyValueError::new_err(format!(
+            "{} code units do not make rows of width {width}",
+            units.len()
+        )));
+    }
+    let (indices, first_rows) = errors::guard(py, || {
+        Ok(py.detach(|| scoreboard_core::text::dictionary_indices(units, width)))
+    })?;
+    Ok((indices.into_pyarray(py), first_rows))
 }
 
 #[pymodule]
@@ -24,9 +50,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         scoreboard_core::plan::PLAN_FORMAT_VERSION,
     )?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(dictionary_indices, m)?)?;
     m.add(
         "__all__",
-        vec!["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor"],
+        vec![
+            "PLAN_FORMAT_VERSION",
+            "STATE_VERSION",
+            "Executor",
+            "dictionary_indices",
+        ],
     )?;
     Ok(())
 }
