@@ -102,15 +102,17 @@ impl ScoreHistogram {
         if counts.is_empty() {
             return Ok(());
         }
-        let mut next = if self.counts.is_empty() {
-            vec![0; 2 * self.bins]
-        } else {
-            self.counts.clone()
-        };
-        for (a, &b) in next.iter_mut().zip(counts) {
-            *a = add_count(*a, b, "score histogram")?;
+        if self.counts.is_empty() {
+            self.counts = counts.to_vec();
+            return Ok(());
         }
-        self.counts = next;
+        // Checked before anything moves: all or nothing without a copy of the table.
+        for (&a, &b) in self.counts.iter().zip(counts) {
+            add_count(a, b, "score histogram")?;
+        }
+        for (a, &b) in self.counts.iter_mut().zip(counts) {
+            *a += b;
+        }
         Ok(())
     }
 
@@ -120,6 +122,10 @@ impl ScoreHistogram {
 
     /// Folds one chunk in (with its weights when the histogram is weighted). Scores must lie in
     /// [0, 1]. All or nothing.
+    ///
+    /// Counts are added in place, never into a copy of the state: a window x segment cell gets
+    /// a small piece of each chunk, and copying (or zeroing) a 65,536-bin table per piece cost
+    /// far more than counting it. A piece with a bad row is counted back out before the error.
     pub fn update(
         &mut self,
         (true_name, y_true): (&str, Values<'_>),
@@ -135,17 +141,78 @@ impl ScoreHistogram {
         if matches!(y_score, Values::Dict { .. }) {
             return Err(strings_are_not_scores(score_name));
         }
-        let bins = self.bins;
         let len = y_true.len();
         if len == 0 {
             return Ok(());
         }
-        let threads = if len < PARALLEL_MIN_ROWS {
-            1
-        } else {
-            rayon::current_num_threads().max(1)
+        // Weights are checked before any count moves.
+        let weights = match weight {
+            Some((name, values)) => Some(read_weights(name, values)?),
+            None => None,
         };
-        let step = len.div_ceil(threads).max(1);
+        let (bad_labels, bad_scores) = if len < PARALLEL_MIN_ROWS {
+            self.count_in_place(y_true, y_score, labels)
+        } else {
+            self.count_in_parallel(y_true, y_score, labels)
+        };
+        check_rows(
+            (true_name, y_true),
+            (score_name, y_score),
+            labels,
+            true,
+            bad_labels,
+            bad_scores,
+        )?;
+        if let Some(w) = weights {
+            let scores: Vec<f64> = dispatch_numeric!(y_score,
+                v => v.iter().map(|x| x.as_f64()).collect(),
+                Values::Dict { .. } => Vec::new());
+            if self.weights.is_empty() {
+                self.weights = vec![CompensatedSum::default(); 2 * self.bins];
+            }
+            weigh_in_place(&mut self.weights, y_true, &scores, &w, labels, self.bins);
+        }
+        Ok(())
+    }
+
+    /// Counts a small chunk straight into the state; a chunk with a bad row is counted back out
+    /// (the state is left as it was). Returns (bad labels, bad scores).
+    fn count_in_place(
+        &mut self,
+        y_true: Values<'_>,
+        y_score: Values<'_>,
+        labels: &BinaryLabels<'_>,
+    ) -> (u64, u64) {
+        let (bins, was_empty) = (self.bins, self.counts.is_empty());
+        if was_empty {
+            self.counts = vec![0; 2 * bins];
+        }
+        let counts = &mut self.counts;
+        let bad = dispatch_numeric!(y_score,
+            v => count_rows(counts, y_true, v, labels, bins, Step::Add),
+            Values::Dict { .. } => (0, 0));
+        if bad != (0, 0) {
+            if was_empty {
+                self.counts = Vec::new();
+            } else {
+                dispatch_numeric!(y_score,
+                    v => count_rows(counts, y_true, v, labels, bins, Step::Undo),
+                    Values::Dict { .. } => (0, 0));
+            }
+        }
+        bad
+    }
+
+    /// Counts a large chunk on every thread (a packed table each) and, if every row is valid,
+    /// adds the tables to the state. Returns (bad labels, bad scores).
+    fn count_in_parallel(
+        &mut self,
+        y_true: Values<'_>,
+        y_score: Values<'_>,
+        labels: &BinaryLabels<'_>,
+    ) -> (u64, u64) {
+        let (bins, len) = (self.bins, y_true.len());
+        let step = len.div_ceil(rayon::current_num_threads().max(1)).max(1);
         let parts: Vec<(Vec<u64>, u64, u64)> = (0..len)
             .step_by(step)
             .collect::<Vec<_>>()
@@ -157,33 +224,20 @@ impl ScoreHistogram {
                     Values::Dict { .. } => (Vec::new(), 0, 0))
             })
             .collect();
-        check_rows(
-            (true_name, y_true),
-            (score_name, y_score),
-            labels,
-            true,
-            parts.iter().map(|p| p.1).sum(),
-            parts.iter().map(|p| p.2).sum(),
-        )?;
-        let sums = match weight {
-            Some((name, values)) => {
-                let w = read_weights(name, values)?;
-                let scores: Vec<f64> = dispatch_numeric!(y_score,
-                    v => v.iter().map(|x| x.as_f64()).collect(),
-                    Values::Dict { .. } => Vec::new());
-                Some(weigh_piece(y_true, &scores, &w, labels, bins))
+        let bad_labels = parts.iter().map(|p| p.1).sum();
+        let bad_scores = parts.iter().map(|p| p.2).sum();
+        if bad_labels + bad_scores == 0 {
+            if self.counts.is_empty() {
+                self.counts = vec![0; 2 * bins];
             }
-            None => None,
-        };
-        let mut next = self.clone();
-        for (counts, _, _) in &parts {
-            next.add_counts(counts)?;
+            for (counts, _, _) in &parts {
+                // One count per row: a valid state cannot reach 2^64.
+                for (a, &b) in self.counts.iter_mut().zip(counts) {
+                    *a = a.wrapping_add(b);
+                }
+            }
         }
-        if let Some(sums) = sums {
-            next.add_weights(&sums);
-        }
-        *self = next;
-        Ok(())
+        (bad_labels, bad_scores)
     }
 
     pub fn merge(&mut self, other: &ScoreHistogram) -> Result<()> {
@@ -199,23 +253,53 @@ impl ScoreHistogram {
     }
 }
 
-/// Summed weights per bin (positives at `2b`, negatives at `2b + 1`) of rows already validated;
-/// binned exactly as `count_piece` bins them.
-fn weigh_piece(
+/// Adds the weights of rows already validated to the summed weights per bin (positives at
+/// `2b`, negatives at `2b + 1`), binned as the counts are.
+fn weigh_in_place(
+    sums: &mut [CompensatedSum],
     y_true: Values<'_>,
     scores: &[f64],
     weights: &[f64],
     labels: &BinaryLabels<'_>,
     bins: usize,
-) -> Vec<CompensatedSum> {
-    let mut sums = vec![CompensatedSum::default(); 2 * bins];
+) {
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (i, &c) in codes.iter().enumerate() {
             let b = bin_of(scores[start + i], bins);
             sums[2 * b + (c & 1 ^ 1) as usize].add(weights[start + i]);
         }
     });
-    sums
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    Add,
+    Undo,
+}
+
+/// Counts (or, with `Step::Undo`, uncounts) rows into `counts` (positives of bin `b` at `2b`,
+/// negatives at `2b + 1`); returns (bad labels, bad scores). Rows with a bad label or score are
+/// counted somewhere too, so undoing the same rows restores `counts` exactly.
+fn count_rows<T: AsF64>(
+    counts: &mut [u64],
+    y_true: Values<'_>,
+    scores: &[T],
+    labels: &BinaryLabels<'_>,
+    bins: usize,
+    step: Step,
+) -> (u64, u64) {
+    let delta = if step == Step::Add { 1u64 } else { u64::MAX }; // + 1 or - 1, wrapping
+    let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
+    for_each_label_block(y_true, labels, scores.len(), |start, codes| {
+        for (&c, x) in codes.iter().zip(&scores[start..]) {
+            let v = x.as_f64();
+            bad_scores += bad_score(v, true) as u64;
+            bad_labels += (c >> 1) as u64;
+            let at = 2 * bin_of(v, bins) + (c & 1 ^ 1) as usize;
+            counts[at] = counts[at].wrapping_add(delta);
+        }
+    });
+    (bad_labels, bad_scores)
 }
 
 /// (counts, bad labels, bad scores) of one piece, counts laid out as in `ScoreHistogram`.
@@ -306,5 +390,64 @@ mod tests {
         ));
         assert_eq!(h, before);
         assert!(h.merge(&ScoreHistogram::new(8)).is_err());
+    }
+
+    /// A rejected chunk leaves the counts (and weights) exactly as they were, on the small
+    /// in-place path and on the parallel one, for a fresh state and a filled one.
+    #[test]
+    fn rejected_chunks_leave_the_state_unchanged() {
+        let (p, n) = (Label::Int(1), Label::Int(0));
+        let l = BinaryLabels::new(&p, &n);
+        for rows in [1_000, PARALLEL_MIN_ROWS + 1_000] {
+            let y: Vec<i64> = (0..rows).map(|i| (i % 3 == 0) as i64).collect();
+            let s: Vec<f64> = (0..rows)
+                .map(|i| (i * 7919 % 1000) as f64 / 999.0)
+                .collect();
+            let w: Vec<f64> = (0..rows).map(|i| 0.5 + (i % 5) as f64).collect();
+            let mut bad_label = y.clone();
+            bad_label[rows - 1] = 7;
+            let mut bad_score = s.clone();
+            bad_score[rows / 2] = f64::NAN;
+            let mut bad_weight = w.clone();
+            bad_weight[0] = -1.0;
+            for weighted in [false, true] {
+                let fresh = if weighted {
+                    ScoreHistogram::new_weighted(64)
+                } else {
+                    ScoreHistogram::new(64)
+                };
+                fn weight(weighted: bool, w: &[f64]) -> Option<(&str, Values<'_>)> {
+                    weighted.then_some(("w", Values::F64(w)))
+                }
+                let mut filled = fresh.clone();
+                filled
+                    .update(
+                        ("y", Values::I64(&y)),
+                        ("s", Values::F64(&s)),
+                        weight(weighted, &w),
+                        &l,
+                    )
+                    .unwrap();
+                for mut state in [fresh, filled] {
+                    let before = state.clone();
+                    let chunks = [
+                        (&bad_label, &s, &w),
+                        (&y, &bad_score, &w),
+                        (&y, &s, &bad_weight),
+                    ];
+                    for (t, sc, wt) in chunks.into_iter().take(2 + weighted as usize) {
+                        let outcome = state.update(
+                            ("y", Values::I64(t)),
+                            ("s", Values::F64(sc)),
+                            weight(weighted, wt),
+                            &l,
+                        );
+                        assert!(outcome.is_err());
+                        assert_eq!(state, before, "rows {rows}, weighted {weighted}");
+                        assert_eq!(state.counts, before.counts);
+                    }
+                }
+            }
+        }
     }
 }
