@@ -6,9 +6,10 @@
 //! counting sort), gathered, and each cell's accumulators are updated once per chunk. Reported
 //! groups are merges of cells (`results_for`).
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::accum::AccState;
+use crate::accum::{AccState, PARALLEL_MIN_ROWS};
 use crate::cells::{group_rows, CellIndex, KeyColumn};
 use crate::column::{Chunk, OwnedValues};
 use crate::error::{CoreError, Result};
@@ -185,10 +186,9 @@ impl Executor {
             return Ok(updated);
         }
         let grouping = group_rows(&ids, cell_count);
-        let mut updated = Vec::with_capacity(grouping.cells.len());
         let single = grouping.cells.len() == 1;
-        for (i, &cell) in grouping.cells.iter().enumerate() {
-            let cell = cell as usize;
+        let fold_cell = |i: usize| -> Result<(usize, u64, Vec<AccState>)> {
+            let cell = grouping.cells[i] as usize;
             let rows = &grouping.order[grouping.starts[i]..grouping.starts[i + 1]];
             let mut states = self.states_of(cell);
             let outcome = if single {
@@ -204,12 +204,23 @@ impl Executor {
                 }
                 self.fold(&mut states, &sub)
             };
-            if let Err(err) = outcome {
-                return Err(self.locate(err, chunk, rows, single));
+            match outcome {
+                Ok(()) => Ok((cell, rows.len() as u64, states)),
+                Err(err) => Err(self.locate(err, chunk, rows, single)),
             }
-            updated.push((cell, rows.len() as u64, states));
-        }
-        Ok(updated)
+        };
+        // Cells are independent: gather and fold them on every thread (a cell's kernels are
+        // too small to split, so one at a time they would leave the other cores idle).
+        let outcomes: Vec<Result<(usize, u64, Vec<AccState>)>> = if n >= PARALLEL_MIN_ROWS {
+            (0..grouping.cells.len())
+                .into_par_iter()
+                .map(fold_cell)
+                .collect()
+        } else {
+            (0..grouping.cells.len()).map(fold_cell).collect()
+        };
+        // The first error in cell order, whatever thread found it first.
+        outcomes.into_iter().collect()
     }
 
     /// A copy of a cell's states to update (empty states for a cell not seen yet).
@@ -552,6 +563,55 @@ mod tests {
         assert!(matches!(err, CoreError::InvalidData { first_row: 4, .. }));
         assert_eq!(exec.rows(), 0);
         assert!(exec.cell_keys().is_empty());
+    }
+
+    /// A chunk large enough to fold its cells in parallel gives each cell what folding that
+    /// cell's rows alone gives, and an error still names the chunk's first bad row.
+    #[test]
+    fn cells_folded_in_parallel_equal_each_cell_alone() {
+        let labels = r#"{"format_version":1,"plan_hash":"h","task":"multiclass","max_classes":10,
+            "accumulators":[{"kind":"multiclass_confusion","y_true":"y","y_pred":"p",
+            "labels":[0,1,2]}],"metrics":[{"name":"accuracy","kind":"accuracy","accumulator":0}]}"#;
+        let n = PARALLEL_MIN_ROWS + 5_000;
+        let y: Vec<i64> = (0..n).map(|i| (i * 7 % 3) as i64).collect();
+        let p: Vec<i64> = (0..n).map(|i| (i * 11 % 3) as i64).collect();
+        let k: Vec<i64> = (0..n).map(|i| (i * 13 % 5) as i64).collect();
+        let chunk = Chunk::new()
+            .with("y", Values::I64(&y))
+            .unwrap()
+            .with("p", Values::I64(&p))
+            .unwrap();
+        let mut keyed = Executor::new(plan(labels));
+        keyed.update_keyed(&chunk, &[&k]).unwrap();
+        for (cell, key) in keyed.cell_keys().to_vec().iter().enumerate() {
+            let rows: Vec<usize> = (0..n).filter(|&i| k[i] == key[0]).collect();
+            let (cy, cp): (Vec<i64>, Vec<i64>) = rows.iter().map(|&i| (y[i], p[i])).unzip();
+            let mut alone = Executor::new(plan(labels));
+            alone
+                .update(
+                    &Chunk::new()
+                        .with("y", Values::I64(&cy))
+                        .unwrap()
+                        .with("p", Values::I64(&cp))
+                        .unwrap(),
+                )
+                .unwrap();
+            assert_eq!(keyed.results_for(&[cell as u32]).unwrap(), alone.results());
+        }
+        let mut bad = y.clone();
+        bad[n - 3] = 9;
+        bad[n - 1] = 9;
+        let chunk = Chunk::new()
+            .with("y", Values::I64(&bad))
+            .unwrap()
+            .with("p", Values::I64(&p))
+            .unwrap();
+        let before = keyed.to_bytes().unwrap();
+        let err = keyed.update_keyed(&chunk, &[&k]).unwrap_err();
+        assert!(
+            matches!(err, CoreError::InvalidData { first_row, .. } if first_row == (n - 3) as u64)
+        );
+        assert_eq!(keyed.to_bytes().unwrap(), before);
     }
 
     #[test]
