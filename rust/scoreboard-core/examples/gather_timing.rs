@@ -1,3 +1,6 @@
+//! Times keyed (daily windows x 20 segments) updates of a regression plan, whose accumulator
+//! has no one-pass keyed kernel: rows are grouped by cell, gathered and folded per cell
+//! (development aid: `cargo run --release --example gather_timing`).
 use scoreboard_core::cells::KeyColumn;
 use scoreboard_core::{Chunk, Executor, Plan, Values};
 use std::time::Instant;

@@ -91,8 +91,15 @@ impl Component<'_> {
         }
     }
 
-    /// Adds `(value - lo) * stride` of rows `start..start + slots.len()` to `slots`.
-    fn add_slots(&self, start: usize, slots: &mut [u32], stride: u32, scaled: &[u32]) {
+    /// Adds `(value - lo) * stride` of rows `start..start + slots.len()` to `slots`; an error if
+    /// a dictionary index is out of range.
+    fn add_slots(
+        &self,
+        start: usize,
+        slots: &mut [u32],
+        stride: u32,
+        scaled: &[u32],
+    ) -> Result<()> {
         let rows = start..start + slots.len();
         match &self.source {
             Source::Values(v) => {
@@ -110,7 +117,7 @@ impl Component<'_> {
                 let stamps = &stamps[rows];
                 let panes = (self.hi - self.lo + 1) as usize;
                 if panes == 1 {
-                    return; // every row is in pane `lo`: nothing to add
+                    return Ok(()); // every row is in pane `lo`: nothing to add
                 }
                 if panes == 2 {
                     // The common case of a chunk that crosses one pane boundary.
@@ -118,7 +125,7 @@ impl Component<'_> {
                     for (slot, &t) in slots.iter_mut().zip(stamps) {
                         *slot += u32::from(t >= start) * stride;
                     }
-                    return;
+                    return Ok(());
                 }
                 if panes <= FEW_PANES {
                     // Count the pane starts at or before each stamp: compares, no division.
@@ -131,7 +138,7 @@ impl Component<'_> {
                         let q: u32 = starts.iter().map(|&s| u32::from(t >= s)).sum();
                         *slot += q * stride;
                     }
-                    return;
+                    return Ok(());
                 }
                 // floor(d / width) by a float multiply, corrected by one either way: exact,
                 // since the quotient is small (a chunk spans at most DENSE_KEYS panes), and far
@@ -144,12 +151,21 @@ impl Component<'_> {
                     *slot += q as u32 * stride;
                 }
             }
-            Source::Codes { indices, .. } => {
+            Source::Codes { indices, codes } => {
+                // Clamped lookups and one check per block: no branch in the loop.
+                let last = scaled.len() - 1;
+                let mut widest = 0u32;
                 for (slot, &i) in slots.iter_mut().zip(&indices[rows]) {
-                    *slot += scaled[i as usize];
+                    let i = i as u32; // a negative index becomes huge, and is caught below
+                    widest = widest.max(i);
+                    *slot += scaled[(i as usize).min(last)];
+                }
+                if widest as usize > last {
+                    return Err(bad_indices(indices, codes));
                 }
             }
         }
+        Ok(())
     }
 }
 
@@ -157,6 +173,14 @@ fn min_max<T: Copy + Ord>(values: &[T], init: (T, T)) -> (T, T) {
     values
         .iter()
         .fold(init, |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
+fn bad_indices(indices: &[i32], codes: &[i64]) -> CoreError {
+    let (first, last) = min_max(indices, (i32::MAX, i32::MIN));
+    CoreError::BadChunk(format!(
+        "dictionary index out of range (indices {first}..={last}, {} codes)",
+        codes.len()
+    ))
 }
 
 fn out_of_range(column: &str, stamps: &[i64], ok: impl Fn(i64) -> bool) -> CoreError {
@@ -238,12 +262,10 @@ fn component<'a>(key: &KeyColumn<'a>, rows: usize) -> Result<Component<'a>> {
             }
         }
         KeyColumn::Codes { indices, codes } => {
-            let (first, last) = min_max(indices, (i32::MAX, i32::MIN));
-            if rows > 0 && (first < 0 || last as usize >= codes.len()) {
-                return Err(CoreError::BadChunk(format!(
-                    "dictionary index out of range (indices {first}..={last}, {} codes)",
-                    codes.len()
-                )));
+            // The indices are checked by the pass that reads them (`add_slots`, or
+            // `check_indices` before the hashed pass): no pass of their own.
+            if rows > 0 && codes.is_empty() {
+                return Err(bad_indices(indices, codes));
             }
             let (lo, hi) = min_max(codes, (i64::MAX, i64::MIN));
             Component {
@@ -308,29 +330,57 @@ impl CellIndex {
     /// column of the wrong length, an index past its dictionary, a timestamp out of range) no
     /// cell has been added.
     pub fn assign(&mut self, keys: &[KeyColumn<'_>], rows: usize) -> Result<Vec<u32>> {
+        let mut ids = Vec::new();
+        self.assign_into(keys, rows, &mut ids)?;
+        Ok(ids)
+    }
+
+    /// `assign` into a buffer the caller keeps from chunk to chunk (a fresh 4 MiB vector per
+    /// chunk costs a page fault per 4 KiB).
+    pub fn assign_into(
+        &mut self,
+        keys: &[KeyColumn<'_>],
+        rows: usize,
+        ids: &mut Vec<u32>,
+    ) -> Result<()> {
+        ids.clear();
         if keys.is_empty() {
-            return Ok(vec![self.id(&[]); rows]);
+            let id = self.id(&[]);
+            ids.resize(rows, id);
+            return Ok(());
         }
         let components = keys
             .iter()
             .map(|k| component(k, rows))
             .collect::<Result<Vec<_>>>()?;
         if rows == 0 {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        Ok(match dense_layout(&components) {
-            Some((strides, total)) => self.assign_dense(&components, rows, &strides, total),
-            None => self.assign_hashed(&components, rows),
-        })
+        ids.resize(rows, 0);
+        match dense_layout(&components) {
+            Some((strides, total)) => self.assign_dense(&components, &strides, total, ids),
+            None => {
+                for comp in &components {
+                    if let Source::Codes { indices, codes } = comp.source {
+                        if indices.iter().any(|&i| i < 0 || i as usize >= codes.len()) {
+                            return Err(bad_indices(indices, codes));
+                        }
+                    }
+                }
+                self.assign_hashed(&components, ids);
+                Ok(())
+            }
+        }
     }
 
     fn assign_dense(
         &mut self,
         components: &[Component<'_>],
-        rows: usize,
         strides: &[u32],
         total: usize,
-    ) -> Vec<u32> {
+        ids: &mut [u32],
+    ) -> Result<()> {
+        let known = self.len();
         // Per dictionary entry, its slot offset: one lookup per row instead of two.
         let scaled: Vec<Vec<u32>> = components
             .iter()
@@ -343,7 +393,6 @@ impl CellIndex {
                 _ => Vec::new(),
             })
             .collect();
-        let mut ids = vec![0u32; rows];
         let mut table = vec![UNSEEN; total];
         let mut key = vec![0i64; components.len()];
         let mut slots = [0u32; BLOCK];
@@ -352,7 +401,10 @@ impl CellIndex {
             let slots = &mut slots[..out.len()];
             slots.fill(0);
             for ((comp, &stride), scaled) in components.iter().zip(strides).zip(&scaled) {
-                comp.add_slots(start, slots, stride, scaled);
+                if let Err(err) = comp.add_slots(start, slots, stride, scaled) {
+                    self.truncate(known);
+                    return Err(err);
+                }
             }
             for (i, (id, &slot)) in out.iter_mut().zip(slots.iter()).enumerate() {
                 let at = slot as usize;
@@ -365,11 +417,10 @@ impl CellIndex {
                 *id = table[at];
             }
         }
-        ids
+        Ok(())
     }
 
-    fn assign_hashed(&mut self, components: &[Component<'_>], rows: usize) -> Vec<u32> {
-        let mut out = vec![0u32; rows];
+    fn assign_hashed(&mut self, components: &[Component<'_>], out: &mut [u32]) {
         let mut key = vec![0i64; components.len()];
         let mut last: Option<(Vec<i64>, u32)> = None;
         for (row, slot) in out.iter_mut().enumerate() {
@@ -385,7 +436,6 @@ impl CellIndex {
                 }
             };
         }
-        out
     }
 }
 

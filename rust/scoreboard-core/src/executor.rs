@@ -71,6 +71,18 @@ pub struct Executor {
     index: CellIndex,
     /// Per cell (by id): rows folded in and accumulator states.
     cells: Vec<(u64, Vec<AccState>)>,
+    /// The cell id of each row of the chunk being folded, kept from chunk to chunk.
+    ids: Scratch,
+}
+
+/// A buffer an executor reuses; a copy of the executor starts with an empty one.
+#[derive(Debug, Default)]
+struct Scratch(Vec<u32>);
+
+impl Clone for Scratch {
+    fn clone(&self) -> Self {
+        Scratch::default()
+    }
 }
 
 impl Executor {
@@ -80,6 +92,7 @@ impl Executor {
             rows: 0,
             index: CellIndex::default(),
             cells: Vec::new(),
+            ids: Scratch::default(),
         }
     }
 
@@ -166,15 +179,24 @@ impl Executor {
             self.fold(&mut states, chunk)?;
             return Ok(vec![(cell, n as u64, states)]);
         }
-        let ids = self.index.assign(keys, n)?;
+        let mut ids = std::mem::take(&mut self.ids.0);
+        let outcome = self.index.assign_into(keys, n, &mut ids);
+        let updated = outcome.and_then(|()| self.fold_assigned(chunk, &ids));
+        self.ids.0 = ids;
+        updated
+    }
+
+    /// `fold_cells` once every row has its cell id.
+    fn fold_assigned(&self, chunk: &Chunk<'_>, ids: &[u32]) -> Result<Updates> {
+        let n = chunk.len();
         let cell_count = self.index.len();
-        if let Some(partials) = self.cell_partials(chunk, &ids, cell_count) {
+        if let Some(partials) = self.cell_partials(chunk, ids, cell_count) {
             // One pass over the rows for every accumulator: no regrouping, no copies.
             // Per-cell rows from the partial states when they count rows (no extra pass).
             let rows = partials
                 .first()
                 .and_then(|p| p.iter().map(AccState::rows).collect::<Option<Vec<u64>>>())
-                .unwrap_or_else(|| count_ids(&ids, cell_count));
+                .unwrap_or_else(|| count_ids(ids, cell_count));
             let mut updated = Vec::new();
             for (cell, &cell_rows) in rows.iter().enumerate().filter(|(_, &r)| r > 0) {
                 let mut states = self.states_of(cell);
@@ -185,7 +207,7 @@ impl Executor {
             }
             return Ok(updated);
         }
-        let grouping = group_rows(&ids, cell_count);
+        let grouping = group_rows(ids, cell_count);
         let single = grouping.cells.len() == 1;
         let fold_cell = |i: usize| -> Result<(usize, u64, Vec<AccState>)> {
             let cell = grouping.cells[i] as usize;
@@ -414,6 +436,7 @@ impl Executor {
             rows,
             index,
             cells: vec![(rows, states)],
+            ids: Scratch::default(),
         })
     }
 
