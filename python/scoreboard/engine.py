@@ -26,6 +26,7 @@ from scoreboard.exceptions import DataError, IncompatibleStateError
 from scoreboard.results import MetricResult, Results, from_core
 from scoreboard.windows import (
     EVICTED_PANE,
+    TIMESTAMP_UNIT_NS,
     PaneSpec,
     SegmentCoder,
     group_cells,
@@ -529,7 +530,10 @@ def stream(
     else:
         paths = sources.resolve_paths(data)  # type: ignore[arg-type]
         # The next chunk is read and decoded while the core works on this one.
-        chunks = sources.prefetch(sources.iter_chunks(paths, columns, chunk_rows=chunk_rows))
+        constant = _timestamps_within_one_pane(plan)
+        chunks = sources.prefetch(
+            sources.iter_chunks(paths, columns, chunk_rows=chunk_rows, constant=constant)
+        )
         fingerprint = sources.data_fingerprint(paths)
     for chunk in chunks:
         try:
@@ -539,6 +543,39 @@ def stream(
         if progress is not None:
             progress(chunk.batch.num_rows)
     return acc, fingerprint
+
+
+def _timestamps_within_one_pane(plan: Plan) -> sources.ConstantColumn | None:
+    """Parquet row groups whose timestamps (by their statistics: minimum, maximum, no nulls) all
+    fall in one pane of every window give every row the same cell key: their timestamp column
+    is not decoded (decoding it costs more than the rest of a windowed evaluation). Fixed-width
+    UTC panes only (a pane is then a monotonic function of time); never for a plan that reads
+    timestamps for anything else."""
+    layout = plan.layout
+    panes = [p for p in layout.panes if p.kind != "rows"]
+    if layout.timestamp is None or not panes or not all(p.fixed_utc for p in panes):
+        return None
+    if layout.timestamp in plan.kernel_columns:  # a metric reads the timestamps themselves
+        return None
+    declared = layout.timestamp_unit
+
+    def one_pane(kind: pa.DataType, low: int, high: int) -> bool:
+        if pa.types.is_timestamp(kind):
+            unit_ns = TIMESTAMP_UNIT_NS[kind.unit]
+        elif declared is not None:
+            unit_ns = TIMESTAMP_UNIT_NS[declared]
+        else:
+            return False
+        # Stamps the core would reject (past the nanosecond range) are decoded, so that the
+        # error names their row.
+        if max(abs(low), abs(high)) * unit_ns >= 2**62:
+            return False
+        return all(
+            (low * unit_ns - p.origin_ns()) // p.size == (high * unit_ns - p.origin_ns()) // p.size
+            for p in panes
+        )
+
+    return sources.ConstantColumn(layout.timestamp, one_pane)
 
 
 def state_fingerprint(acc: Accumulator) -> str:

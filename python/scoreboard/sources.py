@@ -15,6 +15,9 @@ Inputs
 Formats (by extension, or forced with ``format=``; one reader function per format)
     * ``.parquet`` / ``.pq``: ``ParquetFile.iter_batches`` reads only the requested columns, page
       by page (no pre-buffering of whole row groups); page checksums are verified when present.
+      A :class:`ConstantColumn` (the engine's timestamp column under fixed-width windows) is not
+      decoded in a row group whose statistics (minimum, maximum, no nulls) pass its test: it is
+      filled with the group's minimum, as query engines trust those statistics to skip data.
     * ``.csv`` / ``.tsv`` (optionally ``.gz`` / ``.bz2`` / ``.zst``): pyarrow's streaming CSV reader
       with ``include_columns``; the block size is estimated from the first 64 KiB so a block holds
       about ``chunk_rows`` rows (clamped to 1-64 MiB). Quoted values may contain newlines.
@@ -57,6 +60,7 @@ Errors
 from __future__ import annotations
 
 import difflib
+import functools
 import glob
 import hashlib
 import operator
@@ -214,13 +218,26 @@ _Reader: TypeAlias = Callable[[Path, list[str], int], _Opened]
 
 
 @dataclass(frozen=True)
+class ConstantColumn:
+    """A column a Parquet row group need not decode when its statistics say every row may read
+    the same value: ``test(type, min, max)`` (raw physical minimum and maximum, no nulls) says
+    so, and the column is then filled with the minimum instead (the engine: a timestamp column
+    whose row group lies within one pane of every window)."""
+
+    column: str
+    test: Callable[[pa.DataType, int, int], bool]
+
+
+@dataclass(frozen=True)
 class _Format:
     label: str
     reader: _Reader
     compressible: bool
 
 
-def _open_parquet(path: Path, columns: list[str], chunk_rows: int) -> _Opened:
+def _open_parquet(
+    path: Path, columns: list[str], chunk_rows: int, *, constant: ConstantColumn | None = None
+) -> _Opened:
     present = set(pq.read_schema(str(path)).names)
     parquet = pq.ParquetFile(
         str(path),
@@ -236,28 +253,104 @@ def _open_parquet(path: Path, columns: list[str], chunk_rows: int) -> _Opened:
     except BaseException:
         parquet.close()
         raise
-    return _Opened(schema, _parquet_batches(parquet, columns, chunk_rows, str(path)), parquet.close)
+    constants = _constant_row_groups(parquet, constant)
+    batches = _parquet_batches(parquet, columns, chunk_rows, str(path), constants)
+    return _Opened(schema, batches, parquet.close)
+
+
+def _constant_row_groups(
+    parquet: pq.ParquetFile, constant: ConstantColumn | None
+) -> dict[int, tuple[pa.Field, int]]:
+    """Row groups whose ``constant.column`` need not be decoded: index -> (field, value)."""
+    if constant is None or constant.column not in parquet.schema_arrow.names:
+        return {}
+    field = parquet.schema_arrow.field(constant.column)
+    if not (pa.types.is_timestamp(field.type) or pa.types.is_integer(field.type)):
+        return {}
+    metadata = parquet.metadata
+    out: dict[int, tuple[pa.Field, int]] = {}
+    for index in range(metadata.num_row_groups):
+        group = metadata.row_group(index)
+        chunk = next(
+            (
+                group.column(j)
+                for j in range(group.num_columns)
+                if group.column(j).path_in_schema == constant.column
+            ),
+            None,
+        )
+        stats = None if chunk is None else chunk.statistics
+        if (
+            stats is None
+            or chunk is None
+            or chunk.physical_type not in ("INT32", "INT64")
+            or not stats.has_min_max
+            or not stats.has_null_count
+            or stats.null_count != 0
+        ):
+            continue
+        low, high = int(stats.min_raw), int(stats.max_raw)
+        if constant.test(field.type, low, high):
+            out[index] = (field, low)
+    return out
 
 
 def _parquet_batches(
-    parquet: pq.ParquetFile, columns: list[str], chunk_rows: int, file: str
+    parquet: pq.ParquetFile,
+    columns: list[str],
+    chunk_rows: int,
+    file: str,
+    constants: dict[int, tuple[pa.Field, int]],
 ) -> Iterator[pa.RecordBatch]:
-    batches = parquet.iter_batches(batch_size=chunk_rows, columns=columns)
     offset = 0
-    while True:
-        try:
-            batch = next(batches, None)
-        except _ARROW_ERRORS as exc:
-            group = _row_group_of(parquet.metadata, offset)
-            raise DataError(
-                f"cannot read Parquet data from row {offset} on (row group {group}): "
-                f"{_arrow_message(exc)}",
-                file=file,
-            ) from exc
-        if batch is None:
-            return
-        offset += batch.num_rows
-        yield batch
+    for groups, fill in _row_group_runs(parquet.metadata.num_row_groups, constants):
+        read = columns if fill is None else [c for c in columns if c != fill[0].name]
+        batches = parquet.iter_batches(batch_size=chunk_rows, columns=read, row_groups=groups)
+        while True:
+            try:
+                batch = next(batches, None)
+            except _ARROW_ERRORS as exc:
+                group = _row_group_of(parquet.metadata, offset)
+                raise DataError(
+                    f"cannot read Parquet data from row {offset} on (row group {group}): "
+                    f"{_arrow_message(exc)}",
+                    file=file,
+                ) from exc
+            if batch is None:
+                break
+            if fill is not None:
+                batch = batch.append_column(fill[0], _filled(fill[0].type, fill[1], batch.num_rows))
+            offset += batch.num_rows
+            yield batch
+
+
+def _row_group_runs(
+    count: int, constants: dict[int, tuple[pa.Field, int]]
+) -> Iterator[tuple[list[int] | None, tuple[pa.Field, int] | None]]:
+    """The row groups in order, as runs read in one go: every group when none has a constant
+    column (``None``: the whole file), consecutive groups that decode it, and each group that
+    does not (with its value)."""
+    if not constants:
+        yield None, None
+        return
+    run: list[int] = []
+    for index in range(count):
+        if index in constants:
+            if run:
+                yield run, None
+                run = []
+            yield [index], constants[index]
+        else:
+            run.append(index)
+    if run:
+        yield run, None
+
+
+def _filled(kind: pa.DataType, value: int, rows: int) -> pa.Array:
+    """``rows`` copies of a raw integer value as an array of ``kind`` (integer or timestamp)."""
+    storage = pa.int64() if pa.types.is_timestamp(kind) else kind
+    values = pa.array(np.full(rows, value, dtype=storage.to_pandas_dtype()), type=storage)
+    return values if storage == kind else values.view(kind)
 
 
 def _row_group_of(metadata: pq.FileMetaData, row: int) -> int:
@@ -506,19 +599,21 @@ def iter_chunks(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     format: str | None = None,
+    constant: ConstantColumn | None = None,
 ) -> Iterator[Chunk]:
     """Stream the requested columns of every input file, in order, in chunks of ≤ chunk_rows rows.
 
     Paths, formats and file sizes are checked now (errors raise here, before any data is read);
     files are opened one at a time as the iterator advances, and each file's schema is checked
-    before any of its chunks is yielded.
+    before any of its chunks is yielded. ``constant`` names a column that Parquet row groups
+    whose statistics pass its test fill with their minimum rather than decode.
     """
     wanted = _normalize_columns(columns)
     rows = _check_chunk_rows(chunk_rows)
     plan = [(path, _format_for(path, format)) for path in resolve_paths(inputs)]
     for path, _ in plan:
         _check_readable(path)
-    return _stream_files(plan, wanted, rows)
+    return _stream_files(plan, wanted, rows, constant)
 
 
 def prefetch(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
@@ -569,20 +664,31 @@ def prefetch(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
 
 
 def _stream_files(
-    plan: list[tuple[Path, _Format]], columns: list[str], chunk_rows: int
+    plan: list[tuple[Path, _Format]],
+    columns: list[str],
+    chunk_rows: int,
+    constant: ConstantColumn | None = None,
 ) -> Iterator[Chunk]:
     guard = _SchemaGuard()
     for path, fmt in plan:
-        yield from _stream_file(path, fmt, columns, chunk_rows, guard)
+        reader = fmt.reader
+        if constant is not None and reader is _open_parquet:
+            reader = functools.partial(_open_parquet, constant=constant)
+        yield from _stream_file(path, fmt.label, reader, columns, chunk_rows, guard)
 
 
 def _stream_file(
-    path: Path, fmt: _Format, columns: list[str], chunk_rows: int, guard: _SchemaGuard
+    path: Path,
+    label: str,
+    reader: _Reader,
+    columns: list[str],
+    chunk_rows: int,
+    guard: _SchemaGuard,
 ) -> Iterator[Chunk]:
     file = str(path)
     _check_readable(path)
-    with _wrap_arrow_errors(file, f"cannot open {fmt.label} file"):
-        opened = fmt.reader(path, columns, chunk_rows)
+    with _wrap_arrow_errors(file, f"cannot open {label} file"):
+        opened = reader(path, columns, chunk_rows)
     try:
         guard.check(opened.schema, file)
         offset = 0
@@ -590,7 +696,7 @@ def _stream_file(
             opened.batches,
             lambda batch: guard.conform(_project(batch, columns)),
             file,
-            f"cannot read {fmt.label} file",
+            f"cannot read {label} file",
         )
         for batch in batches:
             for piece in _slices(batch, chunk_rows):

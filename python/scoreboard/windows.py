@@ -41,7 +41,7 @@ OTHER_SEGMENT = "(other)"
 _EPOCH = datetime(1970, 1, 1)
 # ISO weeks start on Monday; 1970-01-05 was the first Monday after the epoch.
 _WEEK_ORIGIN_NS = 4 * 86_400 * 10**9
-_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+TIMESTAMP_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _UNIT_NS = {
     "s": 10**9,
     "m": 60 * 10**9,
@@ -331,20 +331,20 @@ def raw_timestamps(
     caller."""
     if isinstance(array, np.ndarray):  # integers or datetime64 without NaT (see the engine)
         if array.dtype.kind == "M":
-            return array.view(np.int64), _NS[np.datetime_data(array.dtype)[0]]
+            return array.view(np.int64), TIMESTAMP_UNIT_NS[np.datetime_data(array.dtype)[0]]
         if unit is None:
             raise DataError(_INTEGER_UNIT, column=column)
-        return array.astype(np.int64, copy=False), _NS[unit]
+        return array.astype(np.int64, copy=False), TIMESTAMP_UNIT_NS[unit]
     kind = array.type
     try:
         if pa.types.is_timestamp(kind):
-            return _int64_values(array), _NS[kind.unit]
+            return _int64_values(array), TIMESTAMP_UNIT_NS[kind.unit]
         if pa.types.is_date(kind):
             return _as_int64(array.cast(pa.timestamp("ns"))), 1
         if pa.types.is_integer(kind):
             if unit is None:
                 raise DataError(_INTEGER_UNIT, column=column)
-            return _int64_values(array), _NS[unit]
+            return _int64_values(array), TIMESTAMP_UNIT_NS[unit]
         if pa.types.is_string(kind) or pa.types.is_large_string(kind):
             return _parse_iso(array, column), 1
     except (pa.ArrowInvalid, OverflowError) as exc:

@@ -3,6 +3,7 @@ under chunking, file order and format."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from datetime import UTC, datetime
 from typing import Any
@@ -239,3 +240,96 @@ def _same(x: sb.Results, y: sb.Results) -> bool:
         if gx[k] is not None:
             assert gx[k] == pytest.approx(gy[k], rel=1e-12)
     return True
+
+
+# --------------------------------------------------------------------------------------------
+# Row groups inside one pane: their timestamps are not decoded
+
+
+def write_by_day(df: pd.DataFrame, path: Any, *, ts: pa.DataType | None = None) -> None:
+    """One row group per UTC day (sorted by time), the way a daily-rolled log is written; the
+    last day's rows are split across two groups, one of them spanning into the next day."""
+    df = df.sort_values("ts", kind="stable")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if ts is not None:
+        stamps = table["ts"]
+        if pa.types.is_integer(ts):  # epoch nanoseconds
+            stamps = stamps.cast(pa.timestamp("ns", tz="UTC"))
+        table = table.set_column(table.schema.get_field_index("ts"), "ts", stamps.cast(ts))
+    day = (df.ts - pd.Timestamp(START)).dt.days.to_numpy()
+    with pq.ParquetWriter(path, table.schema) as writer:
+        starts = np.flatnonzero(np.diff(day, prepend=-1))
+        bounds = [*starts[:-1], starts[-1] - 5, len(df)]  # a group across a day boundary
+        for lo, hi in itertools.pairwise(bounds):
+            writer.write_table(table.slice(lo, hi - lo))
+
+
+def spy_fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from scoreboard import sources
+
+    filled: list[int] = []
+    original = sources._filled
+
+    def counting(kind: pa.DataType, value: int, rows: int) -> pa.Array:
+        filled.append(rows)
+        return original(kind, value, rows)
+
+    monkeypatch.setattr(sources, "_filled", counting)
+    return filled
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [None, pa.timestamp("ms", tz="UTC"), pa.timestamp("s"), pa.int64()],
+    ids=["ns-utc", "ms-utc", "s-naive", "int64-epoch-ns"],
+)
+def test_row_groups_inside_one_pane_skip_their_timestamps(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, ts: pa.DataType | None
+) -> None:
+    df = frame(3000)  # whole seconds
+    extra: dict[str, Any] = {"timestamp_unit": "ns"} if ts == pa.int64() else {}
+    path = tmp_path / "daily.parquet"
+    write_by_day(df, path, ts=ts)
+    windows = [{"name": "daily", "tumbling": "1d"}, {"name": "quarter", "tumbling": "6h"}]
+    fills = spy_fills(monkeypatch)
+    daily = plan(windows=windows[:1], segments=["region"], **extra)
+    res = daily.evaluate(path, chunk_rows=64)
+    assert sum(fills) > 2500  # every group but the one across midnight, in 64-row chunks
+    assert _same(res, daily.evaluate(pq.read_table(path)))
+    assert check(res, df, "daily", "1D", ["region"]) == 30 * 3 * 4
+    # Six-hour panes: a daily group spans four of them, so its timestamps are decoded.
+    fills.clear()
+    both = plan(windows=windows, segments=["region"], **extra)
+    res = both.evaluate(path)
+    assert fills == []
+    assert _same(res, both.evaluate(pq.read_table(path)))
+
+
+def test_timestamps_are_decoded_when_a_group_has_nulls_or_a_metric_reads_them(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    df = frame(2000)
+    fills = spy_fills(monkeypatch)
+    # A metric of the timestamp column itself (integer epoch nanoseconds) sees the true values.
+    epoch = tmp_path / "epoch.parquet"
+    write_by_day(df, epoch, ts=pa.int64())
+    stats = make_plan(
+        "binary",
+        ["count", {"kind": "max", "column": "ts"}],
+        columns={"y_true": "y", "y_score": "p", "timestamp": "ts"},
+        windows=[{"name": "daily", "tumbling": "1d"}],
+        timestamp_unit="ns",
+    )
+    newest = pq.read_table(epoch)["ts"].to_numpy().max()
+    assert stats.evaluate(epoch).value("max") == float(newest)
+    assert fills == []
+    # Nulls in a group: decoded (and dropped under null_timestamps: drop).
+    with_nulls = df.sort_values("ts").reset_index(drop=True)
+    with_nulls.loc[[3, 1500], "ts"] = pd.NaT
+    nulls = tmp_path / "nulls.parquet"
+    table = pa.Table.from_pandas(with_nulls, preserve_index=False)
+    pq.write_table(table, nulls, row_group_size=100)
+    lenient = plan(windows=[{"name": "daily", "tumbling": "1d"}], null_timestamps="drop")
+    res = lenient.evaluate(nulls)
+    assert res.dropped_rows == 2
+    assert _same(res, lenient.evaluate(with_nulls))
