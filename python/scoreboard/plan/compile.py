@@ -375,8 +375,12 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
             return ["wilson", "bootstrap"]
         if kind in _BOOTSTRAPPED:
             return ["bootstrap"]
-    if acc_kind == "weighted_binary_confusion" and kind in _WILSON:
-        return ["wilson"]
+    if acc_kind == "weighted_binary_confusion":
+        # Rows, Σ w and Σ w² per cell: Wilson at the effective size, the weighted bootstrap.
+        if kind in _WILSON:
+            return ["wilson", "bootstrap"]
+        if kind in _BOOTSTRAPPED:
+            return ["bootstrap"]
     if acc_kind == "multiclass_confusion" and kind in _MULTICLASS_TABLE:
         return ["wilson", "bootstrap"] if kind == "accuracy" else ["bootstrap"]
     if acc_kind in ("score_runs", "score_histogram"):
@@ -386,12 +390,13 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
             return ["normal", "bootstrap"]
         return ["bootstrap"]
     if acc_kind == "weighted_score_runs":
-        # Squared weights per distinct score and class: weighted DeLong and weighted means.
+        # Rows, Σ w and Σ w² per distinct score and class: weighted DeLong, weighted means and
+        # the weighted (moment-matched) bootstrap.
         if kind == "roc_auc":
-            return ["delong"]
+            return ["delong", "bootstrap"]
         if kind in ("log_loss", "brier"):
-            return ["normal"]
-        return []
+            return ["normal", "bootstrap"]
+        return ["bootstrap"]
     if acc_kind in ("regression_moments", "weighted_regression_moments"):
         if kind in _REGRESSION_MEANS:
             return ["normal"]

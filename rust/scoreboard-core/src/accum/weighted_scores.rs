@@ -31,6 +31,27 @@ pub struct WeightedPoint {
     /// means and of the weighted AUC (their normal and DeLong intervals).
     pub pos2: f64,
     pub neg2: f64,
+    /// Rows of the positive and of the negative weights: with Σ w and Σ w², the moments of the
+    /// weight a row bootstrap draws from this score (the weighted bootstrap interval).
+    pub pos_rows: u64,
+    pub neg_rows: u64,
+}
+
+impl WeightedPoint {
+    /// One row of weight `w` (> 0) at score key `key`.
+    #[inline]
+    pub fn row(key: u64, w: f64, positive: bool) -> WeightedPoint {
+        let (pos, neg) = if positive { (w, 0.0) } else { (0.0, w) };
+        WeightedPoint {
+            key,
+            pos,
+            neg,
+            pos2: pos * pos,
+            neg2: neg * neg,
+            pos_rows: positive as u64,
+            neg_rows: !positive as u64,
+        }
+    }
 }
 
 type Run = Arc<Vec<WeightedPoint>>;
@@ -63,6 +84,8 @@ impl RunPoint for WeightedPoint {
             neg: self.neg + other.neg,
             pos2: self.pos2 + other.pos2,
             neg2: self.neg2 + other.neg2,
+            pos_rows: self.pos_rows + other.pos_rows,
+            neg_rows: self.neg_rows + other.neg_rows,
         }
     }
 }
@@ -126,23 +149,10 @@ fn build_piece<T: AsF64>(
     let collapse = |v: &[(u64, f64)], is_pos: bool| -> Vec<WeightedPoint> {
         let mut out: Vec<WeightedPoint> = Vec::with_capacity(v.len());
         for &(key, w) in v {
+            let row = WeightedPoint::row(key, w, is_pos);
             match out.last_mut() {
-                Some(last) if last.key == key => {
-                    if is_pos {
-                        last.pos += w;
-                        last.pos2 += w * w;
-                    } else {
-                        last.neg += w;
-                        last.neg2 += w * w;
-                    }
-                }
-                _ => out.push(WeightedPoint {
-                    key,
-                    pos: if is_pos { w } else { 0.0 },
-                    neg: if is_pos { 0.0 } else { w },
-                    pos2: if is_pos { w * w } else { 0.0 },
-                    neg2: if is_pos { 0.0 } else { w * w },
-                }),
+                Some(last) if last.key == key => *last = last.combine(row),
+                _ => out.push(row),
             }
         }
         out

@@ -66,23 +66,44 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         (CiMethod::Bootstrap, AccState::Thresholds(t)) => {
             bootstrap(metric, &t.at(metric.threshold?)?, ci)
         }
+        (CiMethod::Bootstrap, AccState::WeightedBinary(c)) => {
+            // `squares` is in (tp, fn, fp, tn) order.
+            let k = &c.counts;
+            let cells = [
+                WeightedCell::new(k.tp, c.tp.value(), c.squares[0].value()),
+                WeightedCell::new(k.fp, c.fp.value(), c.squares[2].value()),
+                WeightedCell::new(k.fn_, c.fn_.value(), c.squares[1].value()),
+                WeightedCell::new(k.tn, c.tn.value(), c.squares[3].value()),
+            ];
+            bootstrap_weighted_confusion(metric, &cells, ci)
+        }
         (CiMethod::Bootstrap, AccState::Multiclass(c)) => bootstrap_multiclass(metric, c, ci),
         (CiMethod::Bootstrap, AccState::ScoreRuns(r)) => {
             let points = r.points();
             let pooled = pool(
-                points.iter().map(|q| (q.score(), q.pos, q.neg)),
+                points.iter().map(|q| (q.score(), (q.pos, q.neg))),
                 points.len(),
                 r.n(),
             );
             bootstrap_points(metric, pooled, value, r.clip_eps(), ci)
         }
+        (CiMethod::Bootstrap, AccState::WeightedScoreRuns(r)) => {
+            let points = r.points();
+            let rows = points.iter().map(|q| q.pos_rows + q.neg_rows).sum();
+            let cells = points.iter().map(|q| {
+                let pos = WeightedCell::new(q.pos_rows, q.pos, q.pos2);
+                (
+                    key_score(q.key),
+                    [pos, WeightedCell::new(q.neg_rows, q.neg, q.neg2)],
+                )
+            });
+            let pooled = pool(cells, points.len(), rows);
+            bootstrap_weighted_points(metric, pooled, value, r.clip_eps(), ci)
+        }
         (CiMethod::Bootstrap, AccState::ScoreHistogram(h)) => {
             // Each bin is one tied score (its centre; only the order matters to these metrics).
             let width = 1.0 / h.bins() as f64;
-            let points = (0..h.bins()).map(|b| {
-                let (p, n) = h.bin(b);
-                ((b as f64 + 0.5) * width, p, n)
-            });
+            let points = (0..h.bins()).map(|b| ((b as f64 + 0.5) * width, h.bin(b)));
             let pooled = pool(points, h.bins(), h.n());
             bootstrap_points(metric, pooled, value, f64::EPSILON, ci)
         }
@@ -665,6 +686,27 @@ pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64,
     (Outcome::of(auc), sums.interval(auc, z))
 }
 
+/// Percentile interval of `resamples` values of `resample` (those that are defined), from a
+/// generator seeded by `seed`: the same table always gives the same interval.
+fn percentile_bootstrap(
+    ci: &CiSpec,
+    mut resample: impl FnMut(&mut SplitMix64) -> Option<f64>,
+) -> Option<(f64, f64)> {
+    let mut rng = SplitMix64::new(ci.seed ^ 0x5C0E_B0A2_D000_0001);
+    let mut values = Vec::with_capacity(ci.resamples as usize);
+    for _ in 0..ci.resamples {
+        if let Some(v) = resample(&mut rng) {
+            values.push(v);
+        }
+    }
+    if values.len() < 2 {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let alpha = (1.0 - ci.level) / 2.0;
+    Some((percentile(&values, alpha), percentile(&values, 1.0 - alpha)))
+}
+
 /// Percentile bootstrap over a count table: `cells` is resampled multinomially (same total) and
 /// `value_of` finalizes each resample; the interval comes from the resamples whose value is
 /// defined. O(cells) per resample, seeded: the same table always gives the same interval.
@@ -677,20 +719,75 @@ fn bootstrap_cells(
     if n == 0 {
         return None;
     }
-    let mut rng = SplitMix64::new(ci.seed ^ 0x5C0E_B0A2_D000_0001);
-    let mut values = Vec::with_capacity(ci.resamples as usize);
-    for _ in 0..ci.resamples {
-        let drawn = multinomial(&mut rng, n, cells);
-        if let Some(v) = value_of(&drawn) {
-            values.push(v);
+    percentile_bootstrap(ci, |rng| value_of(&multinomial(rng, n, cells)))
+}
+
+/// One cell of a weighted count table: its rows, their summed weights and squared weights.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WeightedCell {
+    pub rows: u64,
+    pub weight: f64,
+    pub squares: f64,
+}
+
+impl WeightedCell {
+    pub fn new(rows: u64, weight: f64, squares: f64) -> WeightedCell {
+        WeightedCell {
+            rows,
+            weight,
+            squares,
         }
     }
-    if values.len() < 2 {
+
+    fn plus(self, o: WeightedCell) -> WeightedCell {
+        WeightedCell::new(
+            self.rows + o.rows,
+            self.weight + o.weight,
+            self.squares + o.squares,
+        )
+    }
+
+    /// The summed weight of `m` rows drawn with replacement from this cell: a sum of m draws
+    /// from its weights has mean m W / n and variance m (Q / n - (W / n)²), drawn as that normal
+    /// clipped at 0. Equal weights (no spread, up to rounding) give the mean exactly and draw no
+    /// normal, so unit weights resample exactly as the unweighted table.
+    fn draw(&self, m: u64, rng: &mut SplitMix64) -> f64 {
+        if m == 0 || self.rows == 0 {
+            return 0.0;
+        }
+        let n = self.rows as f64;
+        let mean = self.weight / n;
+        let spread = self.squares / n - mean * mean;
+        let m = m as f64;
+        if spread <= 1e-12 * mean * mean {
+            return m * mean;
+        }
+        (m * mean + (m * spread).sqrt() * rng.normal()).max(0.0)
+    }
+}
+
+/// Moment-matched weighted multinomial bootstrap: the rows are resampled multinomially over the
+/// cells (m_c ~ Multinomial(n, n_c / n), as `bootstrap_cells`) and each cell's resampled weight
+/// is drawn by `WeightedCell::draw`; `value_of` finalizes (drawn rows, drawn weights).
+/// O(cells) per resample, seeded like `bootstrap_cells`.
+fn bootstrap_weighted_cells(
+    cells: &[WeightedCell],
+    ci: &CiSpec,
+    mut value_of: impl FnMut(&[u64], &[f64]) -> Option<f64>,
+) -> Option<(f64, f64)> {
+    let rows: Vec<u64> = cells.iter().map(|c| c.rows).collect();
+    let n: u64 = rows.iter().sum();
+    if n == 0 {
         return None;
     }
-    values.sort_by(f64::total_cmp);
-    let alpha = (1.0 - ci.level) / 2.0;
-    Some((percentile(&values, alpha), percentile(&values, 1.0 - alpha)))
+    let mut weights = vec![0.0; cells.len()];
+    percentile_bootstrap(ci, |rng| {
+        let drawn = multinomial(rng, n, &rows);
+        for ((w, c), &m) in weights.iter_mut().zip(cells).zip(&drawn) {
+            *w = c.draw(m, rng);
+        }
+        value_of(&drawn, &weights)
+    })
 }
 
 /// Bootstrap of a binary confusion table (tp, fp, fn, tn).
@@ -709,6 +806,23 @@ fn bootstrap(metric: &MetricSpec, c: &BinaryConfusion, ci: &CiSpec) -> Option<(f
             tn: d[3],
         };
         finalize_counts(metric, &counts, d.iter().sum(), Some(&exact)).value
+    })
+}
+
+/// Weighted bootstrap of a binary confusion table: (tp, fp, fn, tn) cells.
+fn bootstrap_weighted_confusion(
+    metric: &MetricSpec,
+    cells: &[WeightedCell; 4],
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    bootstrap_weighted_cells(cells, ci, |rows, w| {
+        let counts = Counts {
+            tp: w[0],
+            fp: w[1],
+            fn_: w[2],
+            tn: w[3],
+        };
+        finalize_counts(metric, &counts, rows.iter().sum(), None).value
     })
 }
 
@@ -736,15 +850,15 @@ fn bootstrap_multiclass(
 /// cost at `resamples` x 2,048 cells (about 0.1 s for 1,000 resamples) whatever the rows.
 pub const MAX_BOOTSTRAP_GROUPS: usize = 1024;
 
-/// Bootstrap of pooled (score, positives, negatives) points in increasing score order.
+/// Bootstrap of pooled (score, (positives, negatives)) points in increasing score order.
 fn bootstrap_points(
     metric: &MetricSpec,
-    pooled: Vec<(f64, u64, u64)>,
+    pooled: Vec<(f64, (u64, u64))>,
     value: f64,
     clip_eps: f64,
     ci: &CiSpec,
 ) -> Option<(f64, f64)> {
-    let cells: Vec<u64> = pooled.iter().flat_map(|&(_, p, n)| [p, n]).collect();
+    let cells: Vec<u64> = pooled.iter().flat_map(|&(_, (p, n))| [p, n]).collect();
     let finalize = |counts: &[u64]| {
         let points = pooled
             .iter()
@@ -757,32 +871,78 @@ fn bootstrap_points(
     Some((lo + shift, hi + shift))
 }
 
+/// `bootstrap_points` over weighted (score, [positive cell, negative cell]) points: the weighted
+/// bootstrap of the pooled cells, re-centred on the exact value in the same way.
+fn bootstrap_weighted_points(
+    metric: &MetricSpec,
+    pooled: Vec<(f64, [WeightedCell; 2])>,
+    value: f64,
+    clip_eps: f64,
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    let cells: Vec<WeightedCell> = pooled.iter().flat_map(|&(_, c)| c).collect();
+    let finalize = |weights: &[f64]| {
+        let points = pooled
+            .iter()
+            .zip(weights.chunks_exact(2))
+            .map(|(q, w)| (q.0, w[0], w[1]));
+        finalize_curve(metric, points, clip_eps).value
+    };
+    let observed: Vec<f64> = cells.iter().map(|c| c.weight).collect();
+    let shift = value - finalize(&observed)?;
+    let (lo, hi) = bootstrap_weighted_cells(&cells, ci, |_, w| finalize(w))?;
+    Some((lo + shift, hi + shift))
+}
+
+/// The cells of one score (or bin, or group) that `pool` adds up.
+trait Group: Copy + Default {
+    fn rows(&self) -> u64;
+    fn plus(self, other: Self) -> Self;
+}
+
+impl Group for (u64, u64) {
+    fn rows(&self) -> u64 {
+        self.0 + self.1
+    }
+    fn plus(self, o: Self) -> Self {
+        (self.0 + o.0, self.1 + o.1)
+    }
+}
+
+impl Group for [WeightedCell; 2] {
+    fn rows(&self) -> u64 {
+        self[0].rows + self[1].rows
+    }
+    fn plus(self, o: Self) -> Self {
+        [self[0].plus(o[0]), self[1].plus(o[1])]
+    }
+}
+
 /// Drops empty points and, when there are more than `MAX_BOOTSTRAP_GROUPS` of the `count`
 /// points (holding `rows` rows), pools adjacent ones into about that many groups of equal row
 /// count, without copying the points first.
-fn pool(
-    points: impl Iterator<Item = (f64, u64, u64)>,
+fn pool<G: Group>(
+    points: impl Iterator<Item = (f64, G)>,
     count: usize,
     rows: u64,
-) -> Vec<(f64, u64, u64)> {
-    let points = points.filter(|q| q.1 + q.2 > 0);
+) -> Vec<(f64, G)> {
+    let points = points.filter(|q| q.1.rows() > 0);
     if count <= MAX_BOOTSTRAP_GROUPS {
         return points.collect();
     }
     let target = rows.div_ceil(MAX_BOOTSTRAP_GROUPS as u64).max(1);
     let mut out = Vec::with_capacity(MAX_BOOTSTRAP_GROUPS + 1);
-    let (mut score_sum, mut pos, mut neg) = (0.0, 0u64, 0u64);
-    for (s, p, q) in points {
-        score_sum += s * (p + q) as f64;
-        pos += p;
-        neg += q;
-        if pos + neg >= target {
-            out.push((score_sum / (pos + neg) as f64, pos, neg));
-            (score_sum, pos, neg) = (0.0, 0, 0);
+    let (mut score_sum, mut group) = (0.0, G::default());
+    for (s, g) in points {
+        score_sum += s * g.rows() as f64;
+        group = group.plus(g);
+        if group.rows() >= target {
+            out.push((score_sum / group.rows() as f64, group));
+            (score_sum, group) = (0.0, G::default());
         }
     }
-    if pos + neg > 0 {
-        out.push((score_sum / (pos + neg) as f64, pos, neg));
+    if group.rows() > 0 {
+        out.push((score_sum / group.rows() as f64, group));
     }
     out
 }
@@ -1016,6 +1176,12 @@ mod tests {
             fn_: sum(fn_),
             tn: sum(tn),
             squares: [sum(tp), sum(fn_), sum(fp), sum(tn)],
+            counts: BinaryConfusion {
+                tp: 30,
+                fp: 10,
+                fn_: 20,
+                tn: 40,
+            },
         };
         let spec: MetricSpec =
             serde_json::from_str(r#"{"name": "recall", "kind": "recall", "accumulator": 0}"#)
@@ -1027,14 +1193,10 @@ mod tests {
 
     #[test]
     fn pooling_keeps_counts_and_order() {
-        let points: Vec<(f64, u64, u64)> = (0..10_000)
-            .map(|i| (i as f64 / 10_000.0, (i % 3) as u64, 1))
+        let points: Vec<(f64, (u64, u64))> = (0..10_000)
+            .map(|i| (i as f64 / 10_000.0, ((i % 3) as u64, 1)))
             .collect();
-        let total = |p: &[(f64, u64, u64)]| {
-            p.iter()
-                .map(|q| (q.1, q.2))
-                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
-        };
+        let total = |p: &[(f64, (u64, u64))]| p.iter().fold((0, 0), |a, q| a.plus(q.1));
         let rows = total(&points);
         let pooled = pool(points.iter().copied(), points.len(), rows.0 + rows.1);
         assert!(pooled.len() <= MAX_BOOTSTRAP_GROUPS + 1);
