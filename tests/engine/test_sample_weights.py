@@ -268,10 +268,12 @@ def test_confidence_intervals_with_weights() -> None:
     regression = {"y_true": "y", "y_pred": "p", "weight": "w"}
     with pytest.raises(SpecError):
         make_plan("regression", [{"kind": "r2", "ci": {}}], columns=regression)
-    # Weighted tables (matrix, histogram, class scores, exact values): no interval yet, rather
-    # than one read off the unweighted counts (but weighted multiclass accuracy: Wilson).
+    # The weighted multiclass matrix: the weighted bootstrap (Wilson for accuracy).
+    mcc = make_plan("multiclass", [{"kind": "mcc", "ci": {}}], columns=regression)
+    assert mcc.metrics[0]["ci"]["method"] == "bootstrap"
+    # Weighted tables (histogram, class scores, exact values): no interval yet, rather than one
+    # read off the unweighted counts.
     weighted_tables = [
-        ("multiclass", ["mcc"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
         ("binary", [{"kind": "roc_auc", "bins": 10}], WEIGHTED_COLUMNS),
         ("regression", ["median_absolute_error"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
     ]

@@ -34,6 +34,12 @@ CURVE_METRICS: list[Any] = [
     "pr_auc",
     {"kind": "recall_at_precision", "precision": 0.8, "name": "r_at_p"},
     {"kind": "precision_at_recall", "recall": 0.745, "name": "p_at_r"},
+]
+# Also resampled the same way (not in the coverage test, to keep it short): ece (see there) and
+# roc_auc (DeLong by default).
+MORE_CURVE_METRICS: list[Any] = [
+    *CURVE_METRICS,
+    "ece",
     {"kind": "roc_auc", "name": "roc_auc_boot", "ci": {"method": "bootstrap"}},
 ]
 
@@ -81,9 +87,58 @@ def test_weighted_binary_confusion_coverage() -> None:
     assert_covers(coverage(plan, confusion_sample, truth, simulations=1000))
 
 
+# Weighted multiclass confusion: 3 classes with priors PI, right with a per-class probability,
+# weights Gamma(2) of mean 1 + class / 2.
+PI = np.array([0.5, 0.3, 0.2])
+CLASS_HIT = np.array([0.8, 0.6, 0.5])
+MULTICLASS_METRICS: list[Any] = [
+    {"kind": "accuracy", "name": "accuracy_boot", "ci": {"method": "bootstrap"}},
+    {"kind": "f1", "average": "macro", "name": "f1_macro"},
+    {"kind": "fbeta", "beta": 0.5, "average": "weighted", "name": "f05_weighted"},
+    {"kind": "precision", "average": "weighted", "name": "precision_weighted"},
+    {"kind": "recall", "average": "micro", "name": "recall_micro"},
+    {"kind": "jaccard", "average": "macro", "name": "jaccard_macro"},
+    "balanced_accuracy",
+    "mcc",
+    "cohen_kappa",
+]
+
+
+def multiclass_sample(rng: np.random.Generator, rows: int = 800) -> dict[str, np.ndarray]:
+    y = rng.choice(3, rows, p=PI)
+    other = (y + rng.integers(1, 3, rows)) % 3
+    p = np.where(rng.random(rows) < CLASS_HIT[y], y, other)
+    return {"y": y, "p": p, "w": rng.gamma(2.0, (2.0 + y) / 4.0)}
+
+
+def multiclass_truth() -> dict[str, float]:
+    """scikit-learn on the 9 (true, predicted) pairs weighted by their population weight mass."""
+    t, p = np.meshgrid(range(3), range(3), indexing="ij")
+    mass = PI[t] * np.where(t == p, CLASS_HIT[t], (1 - CLASS_HIT[t]) / 2) * (1 + t / 2)
+    t, p, w = t.ravel(), p.ravel(), mass.ravel()
+    return {
+        "accuracy_boot": skm.accuracy_score(t, p, sample_weight=w),
+        "f1_macro": skm.f1_score(t, p, average="macro", sample_weight=w),
+        "f05_weighted": skm.fbeta_score(t, p, beta=0.5, average="weighted", sample_weight=w),
+        "precision_weighted": skm.precision_score(t, p, average="weighted", sample_weight=w),
+        "recall_micro": skm.recall_score(t, p, average="micro", sample_weight=w),
+        "jaccard_macro": skm.jaccard_score(t, p, average="macro", sample_weight=w),
+        "balanced_accuracy": skm.balanced_accuracy_score(t, p, sample_weight=w),
+        "mcc": skm.matthews_corrcoef(t, p, sample_weight=w),
+        "cohen_kappa": skm.cohen_kappa_score(t, p, sample_weight=w),
+    }
+
+
+def test_weighted_multiclass_coverage() -> None:
+    plan = make_plan("multiclass", MULTICLASS_METRICS, columns=LABEL_COLUMNS, ci={"resamples": 400})
+    assert {m["ci"]["method"] for m in plan.metrics} == {"bootstrap"}
+    assert_covers(coverage(plan, multiclass_sample, multiclass_truth(), simulations=600))
+
+
 CASES: list[tuple[str, list[Any], Callable[..., dict[str, np.ndarray]], dict[str, Any]]] = [
-    ("binary", [*CURVE_METRICS, "ece"], curve_sample, {"columns": BINARY_COLUMNS}),
+    ("binary", MORE_CURVE_METRICS, curve_sample, {"columns": BINARY_COLUMNS}),
     ("binary", CONFUSION_METRICS, confusion_sample, {"columns": BINARY_COLUMNS}),
+    ("multiclass", MULTICLASS_METRICS, multiclass_sample, {"columns": LABEL_COLUMNS}),
 ]
 
 
@@ -176,3 +231,16 @@ def test_weighted_bootstrap_matches_a_bootstrap_of_the_rows() -> None:
         lo, hi = row_bootstrap(data, score, 400)
         assert r.ci_high - r.ci_low == pytest.approx(hi - lo, rel=0.15), kind
         assert abs((r.ci_low + r.ci_high) / 2 - (lo + hi) / 2) < 0.15 * (hi - lo), kind
+    labels = multiclass_sample(rng, 3000)
+    labels["w"] = rng.lognormal(0.0, 1.0, 3000)
+
+    def macro_f1(d: dict[str, np.ndarray]) -> float:
+        return float(skm.f1_score(d["y"], d["p"], average="macro", sample_weight=d["w"]))
+
+    entry = {"kind": "f1", "average": "macro"}
+    r = make_plan("multiclass", [entry], columns=LABEL_COLUMNS, ci={}).evaluate(labels).get("f1")
+    assert r.value == pytest.approx(macro_f1(labels), rel=1e-9)
+    assert r.ci_low is not None and r.ci_high is not None
+    lo, hi = row_bootstrap(labels, macro_f1, 400)
+    assert r.ci_high - r.ci_low == pytest.approx(hi - lo, rel=0.15)
+    assert abs((r.ci_low + r.ci_high) / 2 - (lo + hi) / 2) < 0.15 * (hi - lo)

@@ -348,10 +348,8 @@ _REGRESSION_MEANS = frozenset({"mse", "rmse", "mae", "mean_error"})
 
 
 # States that take a weight column whose intervals read unweighted counts: none with weights yet
-# (but weighted multiclass accuracy, below).
-_WEIGHTED_WITHOUT_CI = frozenset(
-    {"multiclass_confusion", "class_scores", "score_histogram", "exact_values"}
-)
+# (but those below).
+_WEIGHTED_WITHOUT_CI = frozenset({"class_scores", "score_histogram", "exact_values"})
 
 
 def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
@@ -361,9 +359,6 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
     if metric.get("average") == "none":
         return []
     if "weight" in acc and acc_kind in _WEIGHTED_WITHOUT_CI:
-        # Weighted multiclass accuracy: Wilson at the effective sample size (squared weights).
-        if acc_kind == "multiclass_confusion" and kind == "accuracy":
-            return ["wilson"]
         # Weighted class scores keep squared weights: log loss and top-k accuracy.
         if acc_kind == "class_scores" and kind in ("log_loss", "top_k_accuracy"):
             return ["normal"] if kind == "log_loss" else ["wilson"]

@@ -77,6 +77,9 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
             ];
             bootstrap_weighted_confusion(metric, &cells, ci)
         }
+        (CiMethod::Bootstrap, AccState::Multiclass(c)) if c.is_weighted() => {
+            bootstrap_weighted_multiclass(metric, c, ci)
+        }
         (CiMethod::Bootstrap, AccState::Multiclass(c)) => bootstrap_multiclass(metric, c, ci),
         (CiMethod::Bootstrap, AccState::ScoreRuns(r)) => {
             let points = r.points();
@@ -277,7 +280,6 @@ fn weighted_class_scores(
 /// States that sum sample weights beside counts the intervals below do not read.
 fn weighted_table(state: &AccState) -> bool {
     match state {
-        AccState::Multiclass(m) => m.is_weighted(),
         AccState::ScoreHistogram(h) => h.is_weighted(),
         AccState::ExactValues(v) => v.is_weighted(),
         AccState::ClassScores(s) => s.weighted,
@@ -823,6 +825,26 @@ fn bootstrap_weighted_confusion(
             tn: w[3],
         };
         finalize_counts(metric, &counts, rows.iter().sum(), None).value
+    })
+}
+
+/// Weighted bootstrap of a K x K multiclass table: O(K²) per resample.
+fn bootstrap_weighted_multiclass(
+    metric: &MetricSpec,
+    c: &MulticlassConfusion,
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    let cells: Vec<WeightedCell> = c
+        .raw_counts()
+        .iter()
+        .zip(c.raw_weights())
+        .map(|(&rows, (w, q))| WeightedCell::new(rows, w, q))
+        .collect();
+    bootstrap_weighted_cells(&cells, ci, |rows, w| {
+        multiclass::finalize(metric, &c.with_weights(rows.to_vec(), w))
+            .into_iter()
+            .find(|v| v.class.is_none())?
+            .value
     })
 }
 
