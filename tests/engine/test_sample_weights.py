@@ -268,13 +268,16 @@ def test_confidence_intervals_with_weights() -> None:
     regression = {"y_true": "y", "y_pred": "p", "weight": "w"}
     with pytest.raises(SpecError):
         make_plan("regression", [{"kind": "r2", "ci": {}}], columns=regression)
-    # The weighted multiclass matrix: the weighted bootstrap (Wilson for accuracy).
+    # The weighted multiclass matrix and histogram: the weighted bootstrap (Wilson for accuracy,
+    # weighted DeLong for binned roc_auc).
     mcc = make_plan("multiclass", [{"kind": "mcc", "ci": {}}], columns=regression)
     assert mcc.metrics[0]["ci"]["method"] == "bootstrap"
-    # Weighted tables (histogram, class scores, exact values): no interval yet, rather than one
-    # read off the unweighted counts.
+    binned = make_plan(
+        "binary", [{"kind": "roc_auc", "bins": 10, "ci": {}}], columns=WEIGHTED_COLUMNS
+    )
+    assert binned.metrics[0]["ci"]["method"] == "delong"
+    # Weighted exact values: no interval yet, rather than one read off the unweighted values.
     weighted_tables = [
-        ("binary", [{"kind": "roc_auc", "bins": 10}], WEIGHTED_COLUMNS),
         ("regression", ["median_absolute_error"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
     ]
     for task, metrics, columns in weighted_tables:

@@ -349,7 +349,7 @@ _REGRESSION_MEANS = frozenset({"mse", "rmse", "mae", "mean_error"})
 
 # States that take a weight column whose intervals read unweighted counts: none with weights yet
 # (but those below).
-_WEIGHTED_WITHOUT_CI = frozenset({"class_scores", "score_histogram", "exact_values"})
+_WEIGHTED_WITHOUT_CI = frozenset({"class_scores", "exact_values"})
 
 
 def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
@@ -363,15 +363,9 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
         if acc_kind == "class_scores" and kind in ("log_loss", "top_k_accuracy"):
             return ["normal"] if kind == "log_loss" else ["wilson"]
         return []
-    if acc_kind == "binary_confusion" or (
-        acc_kind == "threshold_confusion" and "weight" not in acc
-    ):
-        if kind in _WILSON:
-            return ["wilson", "bootstrap"]
-        if kind in _BOOTSTRAPPED:
-            return ["bootstrap"]
-    if acc_kind == "weighted_binary_confusion":
-        # Rows, Σ w and Σ w² per cell: Wilson at the effective size, the weighted bootstrap.
+    # With weights these states keep rows, Σ w and Σ w² per cell: Wilson at the effective sample
+    # size, the weighted (moment-matched) bootstrap.
+    if acc_kind in ("binary_confusion", "weighted_binary_confusion", "threshold_confusion"):
         if kind in _WILSON:
             return ["wilson", "bootstrap"]
         if kind in _BOOTSTRAPPED:

@@ -14,12 +14,13 @@ use super::multiclass;
 use super::scores::finalize_curve;
 use super::{reason, Outcome};
 use crate::accum::exact_values::median;
+use crate::accum::moments::CompensatedSum;
 use crate::accum::scores::key_score;
 use crate::accum::weighted::WeightedSpread;
 use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::{
     AccState, BinaryConfusion, ClassScores, ExactValues, MulticlassConfusion, RegressionMoments,
-    ScoreHistogram, ScoreRuns, WeightedConfusion, WeightedMoments,
+    ScoreHistogram, ScoreRuns, ThresholdConfusion, WeightedConfusion, WeightedMoments,
 };
 use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 
@@ -38,6 +39,16 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         if s.weighted {
             let z = normal_quantile(0.5 + ci.level / 2.0);
             return weighted_class_scores(metric, s, ci.method, value, z);
+        }
+    }
+    if let AccState::Thresholds(t) = state {
+        if t.is_weighted() {
+            return weighted_thresholds(metric, t, ci);
+        }
+    }
+    if let AccState::ScoreHistogram(h) = state {
+        if h.is_weighted() {
+            return weighted_histogram(metric, h, value, ci);
         }
     }
     if weighted_table(state) {
@@ -277,10 +288,88 @@ fn weighted_class_scores(
     }
 }
 
+/// Weighted Wilson and the weighted bootstrap of the weighted confusion at a metric's own
+/// threshold (the four cells are sums of the threshold's buckets).
+fn weighted_thresholds(
+    metric: &MetricSpec,
+    t: &ThresholdConfusion,
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    let [tp, fp, fn_, tn] = t
+        .weighted_cells_at(metric.threshold?)?
+        .map(|(rows, w, q)| WeightedCell::new(rows, w, q));
+    match ci.method {
+        CiMethod::Wilson => {
+            let sum = |x: f64| {
+                let mut s = CompensatedSum::default();
+                s.add(x);
+                s
+            };
+            let c = WeightedConfusion {
+                rows: tp.rows + fp.rows + fn_.rows + tn.rows,
+                tp: sum(tp.weight),
+                fp: sum(fp.weight),
+                fn_: sum(fn_.weight),
+                tn: sum(tn.weight),
+                // (tp, fn, fp, tn) order.
+                squares: [tp, fn_, fp, tn].map(|c| sum(c.squares)),
+                counts: BinaryConfusion {
+                    tp: tp.rows,
+                    fp: fp.rows,
+                    fn_: fn_.rows,
+                    tn: tn.rows,
+                },
+            };
+            weighted_wilson(metric, &c, normal_quantile(0.5 + ci.level / 2.0))
+        }
+        CiMethod::Bootstrap => bootstrap_weighted_confusion(metric, &[tp, fp, fn_, tn], ci),
+        _ => None,
+    }
+}
+
+/// Weighted DeLong and the weighted bootstrap over the bins of a weighted histogram (each bin one
+/// tied score, as unweighted).
+fn weighted_histogram(
+    metric: &MetricSpec,
+    h: &ScoreHistogram,
+    value: f64,
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    let width = 1.0 / h.bins() as f64;
+    let cells = |b: usize| {
+        let ((p, n), (wp, wn), (qp, qn)) = (h.bin(b), h.weighted_bin(b), h.squared_bin(b));
+        [WeightedCell::new(p, wp, qp), WeightedCell::new(n, wn, qn)]
+    };
+    match (ci.method, metric.kind) {
+        (CiMethod::Delong, MetricKind::RocAuc) => {
+            let points: Vec<WeightedPoint> = (0..h.bins())
+                .map(|b| {
+                    let [p, n] = cells(b);
+                    WeightedPoint {
+                        key: b as u64,
+                        pos: p.weight,
+                        neg: n.weight,
+                        pos2: p.squares,
+                        neg2: n.squares,
+                        pos_rows: p.rows,
+                        neg_rows: n.rows,
+                    }
+                })
+                .collect();
+            weighted_delong(&points, value, normal_quantile(0.5 + ci.level / 2.0))
+        }
+        (CiMethod::Bootstrap, _) => {
+            let points = (0..h.bins()).map(|b| ((b as f64 + 0.5) * width, cells(b)));
+            let pooled = pool(points, h.bins(), h.n());
+            bootstrap_weighted_points(metric, pooled, value, f64::EPSILON, ci)
+        }
+        _ => None,
+    }
+}
+
 /// States that sum sample weights beside counts the intervals below do not read.
 fn weighted_table(state: &AccState) -> bool {
     match state {
-        AccState::ScoreHistogram(h) => h.is_weighted(),
         AccState::ExactValues(v) => v.is_weighted(),
         AccState::ClassScores(s) => s.weighted,
         _ => false,
