@@ -1303,6 +1303,55 @@ mod tests {
     }
 
     #[test]
+    fn weighted_draws_match_the_moments_of_resampled_weights() {
+        // A cell of 4 rows weighing 1, 2, 3, 10: m rows drawn with replacement weigh m·4 on
+        // average, with variance m·(114 / 4 - 16) = 12.5 m.
+        let cell = WeightedCell::new(4, 16.0, 114.0);
+        let mut rng = SplitMix64::new(3);
+        let draws: Vec<f64> = (0..40_000).map(|_| cell.draw(50, &mut rng)).collect();
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        let var = draws.iter().map(|d| (d - mean) * (d - mean)).sum::<f64>() / draws.len() as f64;
+        assert!((mean - 200.0).abs() < 0.5, "{mean}");
+        assert!((var / 625.0 - 1.0).abs() < 0.05, "{var}");
+        assert!(draws.iter().all(|&d| d >= 0.0));
+        // Equal weights: exactly m times the weight, no normal drawn.
+        let equal = WeightedCell::new(5, 1.5, 0.45);
+        let (mut a, mut b) = (SplitMix64::new(9), SplitMix64::new(9));
+        for _ in 0..100 {
+            assert_eq!(equal.draw(7, &mut a), 7.0 * (1.5 / 5.0));
+        }
+        assert_eq!(a.next_u64(), b.next_u64());
+        assert_eq!(equal.draw(0, &mut rng), 0.0);
+    }
+
+    #[test]
+    fn unit_weights_bootstrap_as_the_counts() {
+        let ci: CiSpec = serde_json::from_str(
+            r#"{"level": 0.9, "method": "bootstrap", "resamples": 300, "seed": 7}"#,
+        )
+        .unwrap();
+        let spec: MetricSpec =
+            serde_json::from_str(r#"{"name": "f1", "kind": "f1", "accumulator": 0}"#).unwrap();
+        let c = BinaryConfusion {
+            tp: 30,
+            fp: 10,
+            fn_: 20,
+            tn: 40,
+        };
+        let counts = [c.tp, c.fp, c.fn_, c.tn];
+        let cells = counts.map(|n| WeightedCell::new(n, n as f64, n as f64));
+        let weighted = bootstrap_weighted_confusion(&spec, &cells, &ci).unwrap();
+        assert_eq!(weighted, bootstrap(&spec, &c, &ci).unwrap());
+        // Skewed weights widen it.
+        let skewed = counts.map(|n| WeightedCell::new(n, n as f64, 4.0 * n as f64));
+        let (lo, hi) = bootstrap_weighted_confusion(&spec, &skewed, &ci).unwrap();
+        assert!(
+            hi - lo > 1.2 * (weighted.1 - weighted.0),
+            "{lo} {hi} {weighted:?}"
+        );
+    }
+
+    #[test]
     fn pooling_keeps_counts_and_order() {
         let points: Vec<(f64, (u64, u64))> = (0..10_000)
             .map(|i| (i as f64 / 10_000.0, ((i % 3) as u64, 1)))
