@@ -118,8 +118,9 @@ fn build_piece<T: AsF64>(
     labels: &BinaryLabels<'_>,
     unit_interval: bool,
 ) -> Piece {
-    let mut pos: Vec<(u64, f64)> = Vec::new();
-    let mut neg: Vec<(u64, f64)> = Vec::new();
+    // One list of (key, ±w): the sign is the class (kept weights are > 0), so one sort and one
+    // collapse build the run, with no merge of a positive and a negative run.
+    let mut rows: Vec<(u64, f64)> = Vec::new();
     let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (i, &c) in codes.iter().enumerate() {
@@ -128,12 +129,8 @@ fn build_piece<T: AsF64>(
             bad_labels += (c >> 1) as u64;
             // Without weights (the validation pass) nothing is kept.
             let w = weights.get(start + i).copied().unwrap_or(0.0);
-            if w > 0.0 {
-                match c {
-                    1 => pos.push((score_key(v), w)),
-                    0 => neg.push((score_key(v), w)),
-                    _ => {}
-                }
+            if w > 0.0 && c < 2 {
+                rows.push((score_key(v), if c == 1 { w } else { -w }));
             }
         }
     });
@@ -144,21 +141,17 @@ fn build_piece<T: AsF64>(
             bad_scores,
         };
     }
-    pos.sort_unstable_by_key(|p| p.0);
-    neg.sort_unstable_by_key(|p| p.0);
-    let collapse = |v: &[(u64, f64)], is_pos: bool| -> Vec<WeightedPoint> {
-        let mut out: Vec<WeightedPoint> = Vec::with_capacity(v.len());
-        for &(key, w) in v {
-            let row = WeightedPoint::row(key, w, is_pos);
-            match out.last_mut() {
-                Some(last) if last.key == key => *last = last.combine(row),
-                _ => out.push(row),
-            }
+    rows.sort_unstable_by_key(|p| p.0);
+    let mut run: Vec<WeightedPoint> = Vec::with_capacity(rows.len());
+    for &(key, w) in &rows {
+        let row = WeightedPoint::row(key, w.abs(), w > 0.0);
+        match run.last_mut() {
+            Some(last) if last.key == key => *last = last.combine(row),
+            _ => run.push(row),
         }
-        out
-    };
+    }
     Piece {
-        run: merge_points(&collapse(&pos, true), &collapse(&neg, false)),
+        run,
         bad_labels,
         bad_scores,
     }

@@ -7,7 +7,9 @@
 //! - normal (CLT) for means of per-row losses, from second moments kept in the state,
 //! - order statistics (binomial ranks) for quantiles and medians,
 //! - a percentile bootstrap that resamples a count table multinomially (confusion tables, score
-//!   runs, score histograms), with a fixed seed so the same state always gives the same interval.
+//!   runs, score histograms), with a fixed seed so the same state always gives the same interval;
+//!   with sample weights, a moment-matched weighted bootstrap of the same tables, whose cells keep
+//!   their rows, Σ w and Σ w² (`WeightedCell`).
 
 use super::binary::{finalize_counts, Counts};
 use super::multiclass;
