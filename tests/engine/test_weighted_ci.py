@@ -1,7 +1,7 @@
 """Weighted bootstrap intervals (sample weights, `columns: {weight: w}`): a moment-matched
 weighted multinomial bootstrap of the state's cells (rows, Σ w and Σ w² per cell). Coverage is
 checked on simulated samples with gamma weights (95% intervals contain the true weighted
-population value 93-97% of the the time); intervals do not depend on chunking or merging; equal
+population value 93-97% of the time); intervals do not depend on chunking or merging; equal
 weights give exactly the unweighted interval; and the width matches a direct bootstrap of the
 weighted rows."""
 
@@ -271,3 +271,28 @@ def test_weighted_bootstrap_matches_a_bootstrap_of_the_rows() -> None:
     lo, hi = row_bootstrap(labels, macro_f1, 400)
     assert r.ci_high - r.ci_low == pytest.approx(hi - lo, rel=0.15)
     assert abs((r.ci_low + r.ci_high) / 2 - (lo + hi) / 2) < 0.15 * (hi - lo)
+
+
+def test_integer_weights_are_not_repeated_rows() -> None:
+    """A row is one observation whatever its weight (sampling weights, as the weighted Wilson,
+    DeLong and normal intervals read them). So integer weights give the value of the rows
+    repeated, but not their interval: for precision the bootstrap variances are Σ w² (x - p)² /
+    W² (rows resampled) and Σ w (x - p)² / W² (repeated rows resampled), x = 1[positive] over
+    the predicted positives; the widths are in that ratio's square root."""
+    rng = np.random.default_rng(8)
+    data = confusion_sample(rng, 2000)
+    data["w"] = rng.integers(1, 4, 2000).astype(float)
+    entry = [{"kind": "precision", "ci": {"method": "bootstrap"}}]
+    weighted = make_plan("binary", entry, columns=BINARY_COLUMNS).evaluate(data).get("precision")
+    repeat = np.repeat(np.arange(2000), data["w"].astype(int))
+    rows = {k: v[repeat] for k, v in data.items() if k != "w"}
+    plain = make_plan("binary", entry).evaluate(rows).get("precision")
+    assert weighted.value == pytest.approx(plain.value, rel=1e-12)
+    assert weighted.ci_low is not None and weighted.ci_high is not None
+    assert plain.ci_low is not None and plain.ci_high is not None
+    hit = data["p"] >= 0.5
+    x, w, p = data["y"][hit], data["w"][hit], plain.value
+    ratio = np.sqrt(np.sum(w**2 * (x - p) ** 2) / np.sum(w * (x - p) ** 2))
+    assert ratio > 1.3
+    want = ratio * (plain.ci_high - plain.ci_low)
+    assert weighted.ci_high - weighted.ci_low == pytest.approx(want, rel=0.12)
