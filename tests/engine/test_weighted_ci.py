@@ -296,3 +296,19 @@ def test_integer_weights_are_not_repeated_rows() -> None:
     assert ratio > 1.3
     want = ratio * (plain.ci_high - plain.ci_low)
     assert weighted.ci_high - weighted.ci_low == pytest.approx(want, rel=0.12)
+
+
+def test_overflowing_weights_give_no_interval() -> None:
+    """Weights whose squares overflow: no interval (never a NaN one), and no error."""
+    data = {
+        "y": np.array([1, 0, 1, 0, 1, 1]),
+        "p": np.array([0.7, 0.2, 0.4, 0.9, 0.1, 0.5]),
+        "w": np.array([1e300, 1e-300, 1e308, 1.0, 0.0, 5.0]),
+    }
+    metrics: list[Any] = ["pr_auc", "f1", {"kind": "roc_auc", "bins": 10}]
+    for r in make_plan("binary", metrics, columns=BINARY_COLUMNS, ci={}).evaluate(data):
+        assert r.ci_low is None and r.ci_high is None, r
+    labels = {**data, "p": (data["p"] > 0.5).astype(int)}
+    plan = make_plan("multiclass", ["mcc", "balanced_accuracy"], columns=LABEL_COLUMNS, ci={})
+    for r in plan.evaluate(labels):
+        assert r.ci_low is None and r.ci_high is None, r

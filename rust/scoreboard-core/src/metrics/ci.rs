@@ -30,7 +30,8 @@ use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 /// value is undefined.
 pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Option<(f64, f64)> {
     let ci = metric.ci.as_ref()?;
-    let value = value?;
+    // A value that overflowed (NaN or infinite) has no interval.
+    let value = value.filter(|v| v.is_finite())?;
     if let (CiMethod::Wilson, AccState::Multiclass(c)) = (ci.method, state) {
         if c.is_weighted() && metric.kind == MetricKind::Accuracy {
             let z = normal_quantile(0.5 + ci.level / 2.0);
@@ -779,7 +780,7 @@ pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64,
     (Outcome::of(auc), sums.interval(auc, z))
 }
 
-/// Percentile interval of `resamples` values of `resample` (those that are defined), from a
+/// Percentile interval of `resamples` values of `resample` (those that are finite), from a
 /// generator seeded by `seed`: the same table always gives the same interval.
 fn percentile_bootstrap(
     ci: &CiSpec,
@@ -788,7 +789,8 @@ fn percentile_bootstrap(
     let mut rng = SplitMix64::new(ci.seed ^ 0x5C0E_B0A2_D000_0001);
     let mut values = Vec::with_capacity(ci.resamples as usize);
     for _ in 0..ci.resamples {
-        if let Some(v) = resample(&mut rng) {
+        // Undefined (or overflowed) resamples are left out.
+        if let Some(v) = resample(&mut rng).filter(|v| v.is_finite()) {
             values.push(v);
         }
     }
@@ -870,7 +872,11 @@ fn bootstrap_weighted_cells(
 ) -> Option<(f64, f64)> {
     let rows: Vec<u64> = cells.iter().map(|c| c.rows).collect();
     let n: u64 = rows.iter().sum();
-    if n == 0 {
+    // Weights so large that their squares overflow: no interval rather than a wrong one.
+    let finite = cells
+        .iter()
+        .all(|c| c.weight.is_finite() && c.squares.is_finite());
+    if n == 0 || !finite {
         return None;
     }
     let mut weights = vec![0.0; cells.len()];
