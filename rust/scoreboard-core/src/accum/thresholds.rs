@@ -304,4 +304,37 @@ mod tests {
         assert_eq!(multi, before);
         assert!(multi.merge(&ThresholdConfusion::new(&[0.5])).is_err());
     }
+
+    #[test]
+    fn weighted_cells_equal_one_weighted_confusion_per_threshold() {
+        use crate::accum::WeightedConfusion;
+        let (p, n) = (Label::Int(1), Label::Int(0));
+        let l = BinaryLabels::new(&p, &n);
+        let y: Vec<u8> = (0..3000).map(|i| (i % 3 == 0) as u8).collect();
+        let s: Vec<f64> = (0..3000).map(|i| ((i * 37) % 101) as f64 / 100.0).collect();
+        // Quarters, so every sum is exact whatever its order.
+        let w: Vec<f64> = (0..3000).map(|i| ((i * 7) % 13) as f64 / 4.0).collect();
+        let ts = [0.9, 0.3, 0.5];
+        let (yv, sv, wv) = (
+            ("y", Values::U8(&y)),
+            ("s", Values::F64(&s)),
+            ("w", Values::F64(&w)),
+        );
+        let mut multi = ThresholdConfusion::new(&ts);
+        multi.update(yv, sv, Some(wv), &l).unwrap();
+        for t in ts {
+            let mut one = WeightedConfusion::default();
+            one.update(yv, sv, wv, &l, Some(t)).unwrap();
+            let k = one.counts;
+            // (tp, fp, fn, tn); `squares` is in (tp, fn, fp, tn) order.
+            let want = [
+                (k.tp, one.tp.value(), one.squares[0].value()),
+                (k.fp, one.fp.value(), one.squares[2].value()),
+                (k.fn_, one.fn_.value(), one.squares[1].value()),
+                (k.tn, one.tn.value(), one.squares[3].value()),
+            ];
+            assert_eq!(multi.weighted_cells_at(t), Some(want), "{t}");
+        }
+        assert_eq!(ThresholdConfusion::new(&ts).weighted_cells_at(0.5), None);
+    }
 }
