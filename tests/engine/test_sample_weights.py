@@ -252,8 +252,8 @@ def _as_entry(metric: Any) -> dict[str, Any]:
 
 def test_confidence_intervals_with_weights() -> None:
     """Weighted proportions get Wilson at their effective sample size (with unit weights: the
-    unweighted interval); weighted exact roc_auc gets the weighted DeLong interval; the other
-    weighted score metrics have no interval yet."""
+    unweighted interval); weighted exact roc_auc gets the weighted DeLong interval, the other
+    weighted exact score metrics the weighted bootstrap (tests/engine/test_weighted_ci.py)."""
     data = {"y": np.array([0, 1, 1, 0, 1]), "p": np.array([0.1, 0.8, 0.6, 0.7, 0.2])}
     plan = make_plan("binary", ["accuracy", "roc_auc"], columns=WEIGHTED_COLUMNS, ci={})
     res = plan.evaluate({**data, "w": np.ones(5)})
@@ -263,13 +263,21 @@ def test_confidence_intervals_with_weights() -> None:
     auc = res.get("roc_auc")
     assert auc.ci_low is not None and auc.ci_high is not None and auc.value is not None
     assert auc.ci_low <= auc.value <= auc.ci_high
+    ap = make_plan("binary", [{"kind": "pr_auc", "ci": {}}], columns=WEIGHTED_COLUMNS)
+    assert ap.metrics[0]["ci"]["method"] == "bootstrap"
+    regression = {"y_true": "y", "y_pred": "p", "weight": "w"}
     with pytest.raises(SpecError):
-        make_plan("binary", [{"kind": "pr_auc", "ci": {}}], columns=WEIGHTED_COLUMNS)
-    # Weighted tables (matrix, histogram, class scores, exact values): no interval yet, rather
-    # than one read off the unweighted counts (but weighted multiclass accuracy: Wilson).
+        make_plan("regression", [{"kind": "r2", "ci": {}}], columns=regression)
+    # The weighted multiclass matrix and histogram: the weighted bootstrap (Wilson for accuracy,
+    # weighted DeLong for binned roc_auc).
+    mcc = make_plan("multiclass", [{"kind": "mcc", "ci": {}}], columns=regression)
+    assert mcc.metrics[0]["ci"]["method"] == "bootstrap"
+    binned = make_plan(
+        "binary", [{"kind": "roc_auc", "bins": 10, "ci": {}}], columns=WEIGHTED_COLUMNS
+    )
+    assert binned.metrics[0]["ci"]["method"] == "delong"
+    # Weighted exact values: no interval yet, rather than one read off the unweighted values.
     weighted_tables = [
-        ("multiclass", ["mcc"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
-        ("binary", [{"kind": "roc_auc", "bins": 10}], WEIGHTED_COLUMNS),
         ("regression", ["median_absolute_error"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
     ]
     for task, metrics, columns in weighted_tables:

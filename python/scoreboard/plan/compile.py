@@ -348,10 +348,8 @@ _REGRESSION_MEANS = frozenset({"mse", "rmse", "mae", "mean_error"})
 
 
 # States that take a weight column whose intervals read unweighted counts: none with weights yet
-# (but weighted multiclass accuracy, below).
-_WEIGHTED_WITHOUT_CI = frozenset(
-    {"multiclass_confusion", "class_scores", "score_histogram", "exact_values"}
-)
+# (but those below).
+_WEIGHTED_WITHOUT_CI = frozenset({"class_scores", "exact_values"})
 
 
 def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
@@ -361,22 +359,17 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
     if metric.get("average") == "none":
         return []
     if "weight" in acc and acc_kind in _WEIGHTED_WITHOUT_CI:
-        # Weighted multiclass accuracy: Wilson at the effective sample size (squared weights).
-        if acc_kind == "multiclass_confusion" and kind == "accuracy":
-            return ["wilson"]
         # Weighted class scores keep squared weights: log loss and top-k accuracy.
         if acc_kind == "class_scores" and kind in ("log_loss", "top_k_accuracy"):
             return ["normal"] if kind == "log_loss" else ["wilson"]
         return []
-    if acc_kind == "binary_confusion" or (
-        acc_kind == "threshold_confusion" and "weight" not in acc
-    ):
+    # With weights these states keep rows, Σ w and Σ w² per cell: Wilson at the effective sample
+    # size, the weighted (moment-matched) bootstrap.
+    if acc_kind in ("binary_confusion", "weighted_binary_confusion", "threshold_confusion"):
         if kind in _WILSON:
             return ["wilson", "bootstrap"]
         if kind in _BOOTSTRAPPED:
             return ["bootstrap"]
-    if acc_kind == "weighted_binary_confusion" and kind in _WILSON:
-        return ["wilson"]
     if acc_kind == "multiclass_confusion" and kind in _MULTICLASS_TABLE:
         return ["wilson", "bootstrap"] if kind == "accuracy" else ["bootstrap"]
     if acc_kind in ("score_runs", "score_histogram"):
@@ -386,12 +379,13 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
             return ["normal", "bootstrap"]
         return ["bootstrap"]
     if acc_kind == "weighted_score_runs":
-        # Squared weights per distinct score and class: weighted DeLong and weighted means.
+        # Rows, Σ w and Σ w² per distinct score and class: weighted DeLong, weighted means and
+        # the weighted (moment-matched) bootstrap.
         if kind == "roc_auc":
-            return ["delong"]
+            return ["delong", "bootstrap"]
         if kind in ("log_loss", "brier"):
-            return ["normal"]
-        return []
+            return ["normal", "bootstrap"]
+        return ["bootstrap"]
     if acc_kind in ("regression_moments", "weighted_regression_moments"):
         if kind in _REGRESSION_MEANS:
             return ["normal"]

@@ -569,22 +569,10 @@ fn weighted_column_run(
     rows.sort_unstable_by_key(|r| r.0);
     let mut out: Vec<WeightedPoint> = Vec::with_capacity(rows.len());
     for (key, positive, w) in rows {
-        let (pos, neg) = if positive { (w, 0.0) } else { (0.0, w) };
-        let (pos2, neg2) = (pos * pos, neg * neg);
+        let row = WeightedPoint::row(key, w, positive);
         match out.last_mut() {
-            Some(last) if last.key == key => {
-                last.pos += pos;
-                last.neg += neg;
-                last.pos2 += pos2;
-                last.neg2 += neg2;
-            }
-            _ => out.push(WeightedPoint {
-                key,
-                pos,
-                neg,
-                pos2,
-                neg2,
-            }),
+            Some(last) if last.key == key => *last = last.combine(row),
+            _ => out.push(row),
         }
     }
     out

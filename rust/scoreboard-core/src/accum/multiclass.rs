@@ -38,9 +38,10 @@ pub struct MulticlassConfusion {
     /// Summed sample weights laid out as `counts` when weighted, else empty.
     weighted: bool,
     weights: Vec<CompensatedSum>,
-    /// Σ w² of the correct rows (t = p) and of all rows when weighted: the effective sample
-    /// size of weighted accuracy for its Wilson interval (independent of the code order).
-    squared_weights: [CompensatedSum; 2],
+    /// Σ w² per cell, laid out as `counts` when weighted: the effective sample size of weighted
+    /// accuracy (its Wilson interval) and, with the rows and weights of each cell, the moments
+    /// of the weight a row bootstrap draws from it (the weighted bootstrap).
+    squares: Vec<CompensatedSum>,
     #[serde(skip)]
     coder: Coder,
 }
@@ -54,20 +55,22 @@ impl PartialEq for MulticlassConfusion {
         {
             return false;
         }
-        fn sorted(m: &MulticlassConfusion) -> Vec<(&Label, &Label, u64, u64)> {
+        type Cell<'a> = (&'a Label, &'a Label, u64, u64, u64);
+        fn sorted(m: &MulticlassConfusion) -> Vec<Cell<'_>> {
             let mut pairs = Vec::new();
             let k = m.labels.len();
             for t in 0..k {
                 for p in 0..k {
-                    let w = m.weights.get(t * k + p).map_or(0, |w| w.value().to_bits());
-                    pairs.push((&m.labels[t], &m.labels[p], m.counts[t * k + p], w));
+                    let bits =
+                        |v: &[CompensatedSum]| v.get(t * k + p).map_or(0, |w| w.value().to_bits());
+                    let (w, q) = (bits(&m.weights), bits(&m.squares));
+                    pairs.push((&m.labels[t], &m.labels[p], m.counts[t * k + p], w, q));
                 }
             }
             pairs.sort();
             pairs
         }
-        let squares = |m: &MulticlassConfusion| m.squared_weights.map(|s| s.value().to_bits());
-        sorted(self) == sorted(other) && squares(self) == squares(other)
+        sorted(self) == sorted(other)
     }
 }
 
@@ -157,7 +160,7 @@ impl MulticlassConfusion {
             counts: vec![0; k * k],
             weighted: false,
             weights: Vec::new(),
-            squared_weights: Default::default(),
+            squares: Vec::new(),
         }
     }
 
@@ -166,6 +169,7 @@ impl MulticlassConfusion {
         let mut state = Self::new(labels, max_classes);
         state.weighted = true;
         state.weights = vec![CompensatedSum::default(); state.counts.len()];
+        state.squares = state.weights.clone();
         state
     }
 
@@ -207,12 +211,15 @@ impl MulticlassConfusion {
         }
         self.counts = grown;
         if self.weighted {
-            let mut grown = vec![CompensatedSum::default(); (k + 1) * (k + 1)];
-            for t in 0..k {
-                grown[t * (k + 1)..t * (k + 1) + k]
-                    .copy_from_slice(&self.weights[t * k..t * k + k]);
-            }
-            self.weights = grown;
+            let grow = |v: &[CompensatedSum]| {
+                let mut grown = vec![CompensatedSum::default(); (k + 1) * (k + 1)];
+                for t in 0..k {
+                    grown[t * (k + 1)..t * (k + 1) + k].copy_from_slice(&v[t * k..t * k + k]);
+                }
+                grown
+            };
+            self.weights = grow(&self.weights);
+            self.squares = grow(&self.squares);
         }
         self.labels.push(label.clone());
         self.coder.insert(label, k as u32);
@@ -381,17 +388,16 @@ impl MulticlassConfusion {
                 }
             };
             let k = self.labels.len();
-            let (mut hits, mut all) = (0.0, 0.0);
+            // Squared weights are summed plainly per chunk (they only size intervals).
+            let mut squares = vec![0.0f64; k * k];
             for (&(t, p), &wi) in pairs.iter().zip(&w) {
-                self.weights[t as usize * k + p as usize].add(wi);
-                let w2 = wi * wi;
-                all += w2;
-                if t == p {
-                    hits += w2;
-                }
+                let cell = t as usize * k + p as usize;
+                self.weights[cell].add(wi);
+                squares[cell] += wi * wi;
             }
-            self.squared_weights[0].add(hits);
-            self.squared_weights[1].add(all);
+            for (s, q) in self.squares.iter_mut().zip(squares) {
+                s.add(q);
+            }
         }
         Ok(())
     }
@@ -425,11 +431,9 @@ impl MulticlassConfusion {
                 *cell = add_count(*cell, other.counts[t * ko + p], "multiclass confusion")?;
                 if self.weighted {
                     self.weights[map[t] * k + map[p]].merge(&other.weights[t * ko + p]);
+                    self.squares[map[t] * k + map[p]].merge(&other.squares[t * ko + p]);
                 }
             }
-        }
-        for (a, b) in self.squared_weights.iter_mut().zip(&other.squared_weights) {
-            a.merge(b);
         }
         Ok(())
     }
@@ -495,17 +499,49 @@ impl MulticlassConfusion {
             counts,
             weighted: false,
             weights: Vec::new(),
-            squared_weights: Default::default(),
+            squares: Vec::new(),
             coder: Coder::default(),
         }
     }
 
+    /// The same classes with other rows and summed weights, both in code space (a weighted
+    /// bootstrap resample of `raw_counts` and `raw_weights`); for finalizing only.
+    pub fn with_weights(&self, counts: Vec<u64>, weights: &[f64]) -> MulticlassConfusion {
+        let weights = weights
+            .iter()
+            .map(|&w| {
+                let mut s = CompensatedSum::default();
+                s.add(w);
+                s
+            })
+            .collect();
+        MulticlassConfusion {
+            weighted: true,
+            weights,
+            ..self.with_counts(counts)
+        }
+    }
+
+    /// (Σ w, Σ w²) per cell in code space, as `raw_counts`; empty when unweighted.
+    pub fn raw_weights(&self) -> Vec<(f64, f64)> {
+        self.weights
+            .iter()
+            .zip(&self.squares)
+            .map(|(w, q)| (w.value(), q.value()))
+            .collect()
+    }
+
     /// (Σ w² of the correct rows, Σ w² of all rows); zeros when unweighted.
     pub fn squared_weights(&self) -> (f64, f64) {
-        (
-            self.squared_weights[0].value(),
-            self.squared_weights[1].value(),
-        )
+        let k = self.labels.len();
+        let (mut hits, mut all) = (CompensatedSum::default(), CompensatedSum::default());
+        for (i, q) in self.squares.iter().enumerate() {
+            all.merge(q);
+            if i / k == i % k {
+                hits.merge(q);
+            }
+        }
+        (hits.value(), all.value())
     }
 }
 

@@ -28,6 +28,8 @@ pub struct ScoreHistogram {
     /// Whether sample weights are summed, laid out as `counts` (empty until the first row).
     weighted: bool,
     weights: Vec<CompensatedSum>,
+    /// Summed squared weights, laid out as `weights` (plain sums: they only size intervals).
+    squares: Vec<f64>,
 }
 
 impl PartialEq for ScoreHistogram {
@@ -37,6 +39,7 @@ impl PartialEq for ScoreHistogram {
             && (0..self.bins).all(|b| self.bin(b) == other.bin(b))
             && (!self.weighted
                 || (0..self.bins).all(|b| self.weighted_bin(b) == other.weighted_bin(b)))
+            && self.squares == other.squares
     }
 }
 
@@ -47,6 +50,7 @@ impl ScoreHistogram {
             counts: Vec::new(),
             weighted: false,
             weights: Vec::new(),
+            squares: Vec::new(),
         }
     }
 
@@ -74,15 +78,27 @@ impl ScoreHistogram {
         (self.weights[2 * b].value(), self.weights[2 * b + 1].value())
     }
 
-    fn add_weights(&mut self, sums: &[CompensatedSum]) {
+    /// (positive, negative) summed squared weights of bin `b`; zeros when unweighted.
+    pub fn squared_bin(&self, b: usize) -> (f64, f64) {
+        if self.squares.is_empty() {
+            return (0.0, 0.0);
+        }
+        (self.squares[2 * b], self.squares[2 * b + 1])
+    }
+
+    fn add_weights(&mut self, sums: &[CompensatedSum], squares: &[f64]) {
         if sums.is_empty() {
             return;
         }
         if self.weights.is_empty() {
             self.weights = vec![CompensatedSum::default(); 2 * self.bins];
+            self.squares = vec![0.0; 2 * self.bins];
         }
         for (a, b) in self.weights.iter_mut().zip(sums) {
             a.merge(b);
+        }
+        for (a, b) in self.squares.iter_mut().zip(squares) {
+            *a += b;
         }
     }
 
@@ -169,8 +185,10 @@ impl ScoreHistogram {
                 Values::Dict { .. } => Vec::new());
             if self.weights.is_empty() {
                 self.weights = vec![CompensatedSum::default(); 2 * self.bins];
+                self.squares = vec![0.0; 2 * self.bins];
             }
-            weigh_in_place(&mut self.weights, y_true, &scores, &w, labels, self.bins);
+            let (sums, squares) = (&mut self.weights, &mut self.squares);
+            weigh_in_place(sums, squares, y_true, &scores, &w, labels, self.bins);
         }
         Ok(())
     }
@@ -248,15 +266,16 @@ impl ScoreHistogram {
             )));
         }
         self.add_counts(&other.counts)?;
-        self.add_weights(&other.weights);
+        self.add_weights(&other.weights, &other.squares);
         Ok(())
     }
 }
 
-/// Adds the weights of rows already validated to the summed weights per bin (positives at
-/// `2b`, negatives at `2b + 1`), binned as the counts are.
+/// Adds the weights and squared weights of rows already validated to their sums per bin
+/// (positives at `2b`, negatives at `2b + 1`), binned as the counts are.
 fn weigh_in_place(
     sums: &mut [CompensatedSum],
+    squares: &mut [f64],
     y_true: Values<'_>,
     scores: &[f64],
     weights: &[f64],
@@ -265,8 +284,10 @@ fn weigh_in_place(
 ) {
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (i, &c) in codes.iter().enumerate() {
-            let b = bin_of(scores[start + i], bins);
-            sums[2 * b + (c & 1 ^ 1) as usize].add(weights[start + i]);
+            let cell = 2 * bin_of(scores[start + i], bins) + (c & 1 ^ 1) as usize;
+            let w = weights[start + i];
+            sums[cell].add(w);
+            squares[cell] += w * w;
         }
     });
 }

@@ -24,6 +24,9 @@ pub struct ThresholdConfusion {
     /// With a weight column: the summed weights, laid out as `counts` (empty otherwise, and
     /// until the first weighted row).
     weighted: Vec<f64>,
+    /// The summed squared weights, laid out as `weighted`: with the counts, the moments of the
+    /// weight a row bootstrap draws from a cell (weighted Wilson and bootstrap intervals).
+    squares: Vec<f64>,
 }
 
 impl ThresholdConfusion {
@@ -36,6 +39,7 @@ impl ThresholdConfusion {
             thresholds: sorted,
             counts: vec![0; 2 * (k + 1)],
             weighted: Vec::new(),
+            squares: Vec::new(),
         }
     }
 
@@ -57,6 +61,27 @@ impl ThresholdConfusion {
             }
         }
         Some(c)
+    }
+
+    /// (rows, Σ w, Σ w²) of the tp, fp, fn and tn cells at `threshold`, when a weight column is
+    /// counted.
+    pub fn weighted_cells_at(&self, threshold: f64) -> Option<[(u64, f64, f64); 4]> {
+        let j = self.thresholds.iter().position(|&t| t == threshold)?;
+        if self.weighted.is_empty() {
+            return None;
+        }
+        let mut cells = [(0u64, 0.0, 0.0); 4];
+        for b in 0..=self.thresholds.len() {
+            for class in 0..2 {
+                let i = 2 * b + class;
+                // 0 tp, 1 fp, 2 fn, 3 tn: predicted positive above the threshold's bucket.
+                let cell = &mut cells[class + if b > j { 0 } else { 2 }];
+                cell.0 += self.counts[i];
+                cell.1 += self.weighted[i];
+                cell.2 += self.squares[i];
+            }
+        }
+        Some(cells)
     }
 
     /// Whether sample weights are counted (weighted metrics then read `weighted_at`).
@@ -129,20 +154,24 @@ impl ThresholdConfusion {
             }
         }
         self.counts = next;
-        if let Some(sums) = weighted {
-            self.add_weighted(&sums);
+        if let Some((sums, squares)) = weighted {
+            self.add_weighted(&sums, &squares);
         }
         Ok(())
     }
 
-    fn add_weighted(&mut self, sums: &[f64]) {
+    fn add_weighted(&mut self, sums: &[f64], squares: &[f64]) {
         if sums.is_empty() {
             return;
         }
         if self.weighted.is_empty() {
             self.weighted = vec![0.0; self.counts.len()];
+            self.squares = vec![0.0; self.counts.len()];
         }
         for (a, b) in self.weighted.iter_mut().zip(sums) {
+            *a += b;
+        }
+        for (a, b) in self.squares.iter_mut().zip(squares) {
             *a += b;
         }
     }
@@ -158,30 +187,34 @@ impl ThresholdConfusion {
             *a = add_count(*a, b, "threshold confusion")?;
         }
         self.counts = next;
-        self.add_weighted(&other.weighted);
+        self.add_weighted(&other.weighted, &other.squares);
         Ok(())
     }
 }
 
-/// Summed weights per bucket (labels and scores were validated by the counting pass).
+/// Summed weights and squared weights per bucket (labels and scores were validated by the
+/// counting pass).
 fn weighted_sums(
     y_true: Values<'_>,
     y_score: Values<'_>,
     w: &[f64],
     labels: &BinaryLabels<'_>,
     thresholds: &[f64],
-) -> Vec<f64> {
+) -> (Vec<f64>, Vec<f64>) {
     let mut sums = vec![0.0f64; 2 * (thresholds.len() + 1)];
+    let mut squares = sums.clone();
     for_each_label_block(y_true, labels, w.len(), |start, codes| {
         let end = start + codes.len();
         let scores: Vec<f64> = dispatch_numeric!(y_score.slice(start..end),
             s => s.iter().map(|x| x.as_f64()).collect(),
             Values::Dict { .. } => Vec::new());
         for ((&c, &v), &wi) in codes.iter().zip(&scores).zip(&w[start..end]) {
-            sums[2 * bucket_of(v, thresholds) + (c == 0) as usize] += wi;
+            let i = 2 * bucket_of(v, thresholds) + (c == 0) as usize;
+            sums[i] += wi;
+            squares[i] += wi * wi;
         }
     });
-    sums
+    (sums, squares)
 }
 
 fn check_nan_rows(
@@ -270,5 +303,38 @@ mod tests {
             .is_err());
         assert_eq!(multi, before);
         assert!(multi.merge(&ThresholdConfusion::new(&[0.5])).is_err());
+    }
+
+    #[test]
+    fn weighted_cells_equal_one_weighted_confusion_per_threshold() {
+        use crate::accum::WeightedConfusion;
+        let (p, n) = (Label::Int(1), Label::Int(0));
+        let l = BinaryLabels::new(&p, &n);
+        let y: Vec<u8> = (0..3000).map(|i| (i % 3 == 0) as u8).collect();
+        let s: Vec<f64> = (0..3000).map(|i| ((i * 37) % 101) as f64 / 100.0).collect();
+        // Quarters, so every sum is exact whatever its order.
+        let w: Vec<f64> = (0..3000).map(|i| ((i * 7) % 13) as f64 / 4.0).collect();
+        let ts = [0.9, 0.3, 0.5];
+        let (yv, sv, wv) = (
+            ("y", Values::U8(&y)),
+            ("s", Values::F64(&s)),
+            ("w", Values::F64(&w)),
+        );
+        let mut multi = ThresholdConfusion::new(&ts);
+        multi.update(yv, sv, Some(wv), &l).unwrap();
+        for t in ts {
+            let mut one = WeightedConfusion::default();
+            one.update(yv, sv, wv, &l, Some(t)).unwrap();
+            let k = one.counts;
+            // (tp, fp, fn, tn); `squares` is in (tp, fn, fp, tn) order.
+            let want = [
+                (k.tp, one.tp.value(), one.squares[0].value()),
+                (k.fp, one.fp.value(), one.squares[2].value()),
+                (k.fn_, one.fn_.value(), one.squares[1].value()),
+                (k.tn, one.tn.value(), one.squares[3].value()),
+            ];
+            assert_eq!(multi.weighted_cells_at(t), Some(want), "{t}");
+        }
+        assert_eq!(ThresholdConfusion::new(&ts).weighted_cells_at(0.5), None);
     }
 }

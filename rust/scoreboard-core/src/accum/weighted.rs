@@ -55,6 +55,9 @@ pub struct WeightedConfusion {
     /// Sums of squared weights of tp, fn, fp, tn (in that order): the variance of a weighted
     /// proportion (its effective sample size) for the Wilson interval.
     pub squares: [CompensatedSum; 4],
+    /// The rows of each cell (the validating pass counts them anyway): with the sums above, the
+    /// moments of the weight a row bootstrap draws from a cell (the weighted bootstrap).
+    pub counts: BinaryConfusion,
 }
 
 impl WeightedConfusion {
@@ -66,7 +69,8 @@ impl WeightedConfusion {
         labels: &BinaryLabels<'_>,
         threshold: Option<f64>,
     ) -> Result<()> {
-        BinaryConfusion::default().update(y_true, y_pred, labels, threshold)?;
+        let mut counts = BinaryConfusion::default();
+        counts.update(y_true, y_pred, labels, threshold)?;
         let w = read_weights(weight_name, weight)?;
         let (t, p) = (y_true.1, y_pred.1);
         let parts: Vec<[f64; 8]> = split_ranges(w.len())
@@ -98,6 +102,7 @@ impl WeightedConfusion {
             .collect();
         let mut next = *self;
         next.rows = add_count(next.rows, w.len() as u64, "weighted confusion")?;
+        next.counts.merge(&counts)?;
         for s in &parts {
             next.tp.add(s[0]);
             next.fn_.add(s[1]);
@@ -112,7 +117,10 @@ impl WeightedConfusion {
     }
 
     pub fn merge(&mut self, o: &WeightedConfusion) -> Result<()> {
+        let mut counts = self.counts;
+        counts.merge(&o.counts)?;
         self.rows = add_count(self.rows, o.rows, "weighted confusion")?;
+        self.counts = counts;
         self.tp.merge(&o.tp);
         self.fp.merge(&o.fp);
         self.fn_.merge(&o.fn_);

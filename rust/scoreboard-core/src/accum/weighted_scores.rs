@@ -31,6 +31,27 @@ pub struct WeightedPoint {
     /// means and of the weighted AUC (their normal and DeLong intervals).
     pub pos2: f64,
     pub neg2: f64,
+    /// Rows of the positive and of the negative weights: with Σ w and Σ w², the moments of the
+    /// weight a row bootstrap draws from this score (the weighted bootstrap interval).
+    pub pos_rows: u64,
+    pub neg_rows: u64,
+}
+
+impl WeightedPoint {
+    /// One row of weight `w` (> 0) at score key `key`.
+    #[inline]
+    pub fn row(key: u64, w: f64, positive: bool) -> WeightedPoint {
+        let (pos, neg) = if positive { (w, 0.0) } else { (0.0, w) };
+        WeightedPoint {
+            key,
+            pos,
+            neg,
+            pos2: pos * pos,
+            neg2: neg * neg,
+            pos_rows: positive as u64,
+            neg_rows: !positive as u64,
+        }
+    }
 }
 
 type Run = Arc<Vec<WeightedPoint>>;
@@ -63,6 +84,8 @@ impl RunPoint for WeightedPoint {
             neg: self.neg + other.neg,
             pos2: self.pos2 + other.pos2,
             neg2: self.neg2 + other.neg2,
+            pos_rows: self.pos_rows + other.pos_rows,
+            neg_rows: self.neg_rows + other.neg_rows,
         }
     }
 }
@@ -95,8 +118,9 @@ fn build_piece<T: AsF64>(
     labels: &BinaryLabels<'_>,
     unit_interval: bool,
 ) -> Piece {
-    let mut pos: Vec<(u64, f64)> = Vec::new();
-    let mut neg: Vec<(u64, f64)> = Vec::new();
+    // One list of (key, ±w): the sign is the class (kept weights are > 0), so one sort and one
+    // collapse build the run, with no merge of a positive and a negative run.
+    let mut rows: Vec<(u64, f64)> = Vec::new();
     let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (i, &c) in codes.iter().enumerate() {
@@ -105,12 +129,8 @@ fn build_piece<T: AsF64>(
             bad_labels += (c >> 1) as u64;
             // Without weights (the validation pass) nothing is kept.
             let w = weights.get(start + i).copied().unwrap_or(0.0);
-            if w > 0.0 {
-                match c {
-                    1 => pos.push((score_key(v), w)),
-                    0 => neg.push((score_key(v), w)),
-                    _ => {}
-                }
+            if w > 0.0 && c < 2 {
+                rows.push((score_key(v), if c == 1 { w } else { -w }));
             }
         }
     });
@@ -121,34 +141,17 @@ fn build_piece<T: AsF64>(
             bad_scores,
         };
     }
-    pos.sort_unstable_by_key(|p| p.0);
-    neg.sort_unstable_by_key(|p| p.0);
-    let collapse = |v: &[(u64, f64)], is_pos: bool| -> Vec<WeightedPoint> {
-        let mut out: Vec<WeightedPoint> = Vec::with_capacity(v.len());
-        for &(key, w) in v {
-            match out.last_mut() {
-                Some(last) if last.key == key => {
-                    if is_pos {
-                        last.pos += w;
-                        last.pos2 += w * w;
-                    } else {
-                        last.neg += w;
-                        last.neg2 += w * w;
-                    }
-                }
-                _ => out.push(WeightedPoint {
-                    key,
-                    pos: if is_pos { w } else { 0.0 },
-                    neg: if is_pos { 0.0 } else { w },
-                    pos2: if is_pos { w * w } else { 0.0 },
-                    neg2: if is_pos { 0.0 } else { w * w },
-                }),
-            }
+    rows.sort_unstable_by_key(|p| p.0);
+    let mut run: Vec<WeightedPoint> = Vec::with_capacity(rows.len());
+    for &(key, w) in &rows {
+        let row = WeightedPoint::row(key, w.abs(), w > 0.0);
+        match run.last_mut() {
+            Some(last) if last.key == key => *last = last.combine(row),
+            _ => run.push(row),
         }
-        out
-    };
+    }
     Piece {
-        run: merge_points(&collapse(&pos, true), &collapse(&neg, false)),
+        run,
         bad_labels,
         bad_scores,
     }

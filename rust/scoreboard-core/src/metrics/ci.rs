@@ -7,19 +7,22 @@
 //! - normal (CLT) for means of per-row losses, from second moments kept in the state,
 //! - order statistics (binomial ranks) for quantiles and medians,
 //! - a percentile bootstrap that resamples a count table multinomially (confusion tables, score
-//!   runs, score histograms), with a fixed seed so the same state always gives the same interval.
+//!   runs, score histograms), with a fixed seed so the same state always gives the same interval;
+//!   with sample weights, a moment-matched weighted bootstrap of the same tables, whose cells keep
+//!   their rows, Σ w and Σ w² (`WeightedCell`).
 
 use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::finalize_curve;
 use super::{reason, Outcome};
 use crate::accum::exact_values::median;
+use crate::accum::moments::CompensatedSum;
 use crate::accum::scores::key_score;
 use crate::accum::weighted::WeightedSpread;
 use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::{
     AccState, BinaryConfusion, ClassScores, ExactValues, MulticlassConfusion, RegressionMoments,
-    ScoreHistogram, ScoreRuns, WeightedConfusion, WeightedMoments,
+    ScoreHistogram, ScoreRuns, ThresholdConfusion, WeightedConfusion, WeightedMoments,
 };
 use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 
@@ -27,7 +30,8 @@ use crate::plan::{CiMethod, CiSpec, MetricKind, MetricSpec};
 /// value is undefined.
 pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Option<(f64, f64)> {
     let ci = metric.ci.as_ref()?;
-    let value = value?;
+    // A value that overflowed (NaN or infinite) has no interval.
+    let value = value.filter(|v| v.is_finite())?;
     if let (CiMethod::Wilson, AccState::Multiclass(c)) = (ci.method, state) {
         if c.is_weighted() && metric.kind == MetricKind::Accuracy {
             let z = normal_quantile(0.5 + ci.level / 2.0);
@@ -38,6 +42,16 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         if s.weighted {
             let z = normal_quantile(0.5 + ci.level / 2.0);
             return weighted_class_scores(metric, s, ci.method, value, z);
+        }
+    }
+    if let AccState::Thresholds(t) = state {
+        if t.is_weighted() {
+            return weighted_thresholds(metric, t, ci);
+        }
+    }
+    if let AccState::ScoreHistogram(h) = state {
+        if h.is_weighted() {
+            return weighted_histogram(metric, h, value, ci);
         }
     }
     if weighted_table(state) {
@@ -66,23 +80,47 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         (CiMethod::Bootstrap, AccState::Thresholds(t)) => {
             bootstrap(metric, &t.at(metric.threshold?)?, ci)
         }
+        (CiMethod::Bootstrap, AccState::WeightedBinary(c)) => {
+            // `squares` is in (tp, fn, fp, tn) order.
+            let k = &c.counts;
+            let cells = [
+                WeightedCell::new(k.tp, c.tp.value(), c.squares[0].value()),
+                WeightedCell::new(k.fp, c.fp.value(), c.squares[2].value()),
+                WeightedCell::new(k.fn_, c.fn_.value(), c.squares[1].value()),
+                WeightedCell::new(k.tn, c.tn.value(), c.squares[3].value()),
+            ];
+            bootstrap_weighted_confusion(metric, &cells, ci)
+        }
+        (CiMethod::Bootstrap, AccState::Multiclass(c)) if c.is_weighted() => {
+            bootstrap_weighted_multiclass(metric, c, ci)
+        }
         (CiMethod::Bootstrap, AccState::Multiclass(c)) => bootstrap_multiclass(metric, c, ci),
         (CiMethod::Bootstrap, AccState::ScoreRuns(r)) => {
             let points = r.points();
             let pooled = pool(
-                points.iter().map(|q| (q.score(), q.pos, q.neg)),
+                points.iter().map(|q| (q.score(), (q.pos, q.neg))),
                 points.len(),
                 r.n(),
             );
             bootstrap_points(metric, pooled, value, r.clip_eps(), ci)
         }
+        (CiMethod::Bootstrap, AccState::WeightedScoreRuns(r)) => {
+            let points = r.points();
+            let rows = points.iter().map(|q| q.pos_rows + q.neg_rows).sum();
+            let cells = points.iter().map(|q| {
+                let pos = WeightedCell::new(q.pos_rows, q.pos, q.pos2);
+                (
+                    key_score(q.key),
+                    [pos, WeightedCell::new(q.neg_rows, q.neg, q.neg2)],
+                )
+            });
+            let pooled = pool(cells, points.len(), rows);
+            bootstrap_weighted_points(metric, pooled, value, r.clip_eps(), ci)
+        }
         (CiMethod::Bootstrap, AccState::ScoreHistogram(h)) => {
             // Each bin is one tied score (its centre; only the order matters to these metrics).
             let width = 1.0 / h.bins() as f64;
-            let points = (0..h.bins()).map(|b| {
-                let (p, n) = h.bin(b);
-                ((b as f64 + 0.5) * width, p, n)
-            });
+            let points = (0..h.bins()).map(|b| ((b as f64 + 0.5) * width, h.bin(b)));
             let pooled = pool(points, h.bins(), h.n());
             bootstrap_points(metric, pooled, value, f64::EPSILON, ci)
         }
@@ -253,11 +291,88 @@ fn weighted_class_scores(
     }
 }
 
+/// Weighted Wilson and the weighted bootstrap of the weighted confusion at a metric's own
+/// threshold (the four cells are sums of the threshold's buckets).
+fn weighted_thresholds(
+    metric: &MetricSpec,
+    t: &ThresholdConfusion,
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    let [tp, fp, fn_, tn] = t
+        .weighted_cells_at(metric.threshold?)?
+        .map(|(rows, w, q)| WeightedCell::new(rows, w, q));
+    match ci.method {
+        CiMethod::Wilson => {
+            let sum = |x: f64| {
+                let mut s = CompensatedSum::default();
+                s.add(x);
+                s
+            };
+            let c = WeightedConfusion {
+                rows: tp.rows + fp.rows + fn_.rows + tn.rows,
+                tp: sum(tp.weight),
+                fp: sum(fp.weight),
+                fn_: sum(fn_.weight),
+                tn: sum(tn.weight),
+                // (tp, fn, fp, tn) order.
+                squares: [tp, fn_, fp, tn].map(|c| sum(c.squares)),
+                counts: BinaryConfusion {
+                    tp: tp.rows,
+                    fp: fp.rows,
+                    fn_: fn_.rows,
+                    tn: tn.rows,
+                },
+            };
+            weighted_wilson(metric, &c, normal_quantile(0.5 + ci.level / 2.0))
+        }
+        CiMethod::Bootstrap => bootstrap_weighted_confusion(metric, &[tp, fp, fn_, tn], ci),
+        _ => None,
+    }
+}
+
+/// Weighted DeLong and the weighted bootstrap over the bins of a weighted histogram (each bin one
+/// tied score, as unweighted).
+fn weighted_histogram(
+    metric: &MetricSpec,
+    h: &ScoreHistogram,
+    value: f64,
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    let width = 1.0 / h.bins() as f64;
+    let cells = |b: usize| {
+        let ((p, n), (wp, wn), (qp, qn)) = (h.bin(b), h.weighted_bin(b), h.squared_bin(b));
+        [WeightedCell::new(p, wp, qp), WeightedCell::new(n, wn, qn)]
+    };
+    match (ci.method, metric.kind) {
+        (CiMethod::Delong, MetricKind::RocAuc) => {
+            let points: Vec<WeightedPoint> = (0..h.bins())
+                .map(|b| {
+                    let [p, n] = cells(b);
+                    WeightedPoint {
+                        key: b as u64,
+                        pos: p.weight,
+                        neg: n.weight,
+                        pos2: p.squares,
+                        neg2: n.squares,
+                        pos_rows: p.rows,
+                        neg_rows: n.rows,
+                    }
+                })
+                .collect();
+            weighted_delong(&points, value, normal_quantile(0.5 + ci.level / 2.0))
+        }
+        (CiMethod::Bootstrap, _) => {
+            let points = (0..h.bins()).map(|b| ((b as f64 + 0.5) * width, cells(b)));
+            let pooled = pool(points, h.bins(), h.n());
+            bootstrap_weighted_points(metric, pooled, value, f64::EPSILON, ci)
+        }
+        _ => None,
+    }
+}
+
 /// States that sum sample weights beside counts the intervals below do not read.
 fn weighted_table(state: &AccState) -> bool {
     match state {
-        AccState::Multiclass(m) => m.is_weighted(),
-        AccState::ScoreHistogram(h) => h.is_weighted(),
         AccState::ExactValues(v) => v.is_weighted(),
         AccState::ClassScores(s) => s.weighted,
         _ => false,
@@ -665,6 +780,28 @@ pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64,
     (Outcome::of(auc), sums.interval(auc, z))
 }
 
+/// Percentile interval of `resamples` values of `resample` (those that are finite), from a
+/// generator seeded by `seed`: the same table always gives the same interval.
+fn percentile_bootstrap(
+    ci: &CiSpec,
+    mut resample: impl FnMut(&mut SplitMix64) -> Option<f64>,
+) -> Option<(f64, f64)> {
+    let mut rng = SplitMix64::new(ci.seed ^ 0x5C0E_B0A2_D000_0001);
+    let mut values = Vec::with_capacity(ci.resamples as usize);
+    for _ in 0..ci.resamples {
+        // Undefined (or overflowed) resamples are left out.
+        if let Some(v) = resample(&mut rng).filter(|v| v.is_finite()) {
+            values.push(v);
+        }
+    }
+    if values.len() < 2 {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let alpha = (1.0 - ci.level) / 2.0;
+    Some((percentile(&values, alpha), percentile(&values, 1.0 - alpha)))
+}
+
 /// Percentile bootstrap over a count table: `cells` is resampled multinomially (same total) and
 /// `value_of` finalizes each resample; the interval comes from the resamples whose value is
 /// defined. O(cells) per resample, seeded: the same table always gives the same interval.
@@ -677,20 +814,79 @@ fn bootstrap_cells(
     if n == 0 {
         return None;
     }
-    let mut rng = SplitMix64::new(ci.seed ^ 0x5C0E_B0A2_D000_0001);
-    let mut values = Vec::with_capacity(ci.resamples as usize);
-    for _ in 0..ci.resamples {
-        let drawn = multinomial(&mut rng, n, cells);
-        if let Some(v) = value_of(&drawn) {
-            values.push(v);
+    percentile_bootstrap(ci, |rng| value_of(&multinomial(rng, n, cells)))
+}
+
+/// One cell of a weighted count table: its rows, their summed weights and squared weights.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WeightedCell {
+    pub rows: u64,
+    pub weight: f64,
+    pub squares: f64,
+}
+
+impl WeightedCell {
+    pub fn new(rows: u64, weight: f64, squares: f64) -> WeightedCell {
+        WeightedCell {
+            rows,
+            weight,
+            squares,
         }
     }
-    if values.len() < 2 {
+
+    fn plus(self, o: WeightedCell) -> WeightedCell {
+        WeightedCell::new(
+            self.rows + o.rows,
+            self.weight + o.weight,
+            self.squares + o.squares,
+        )
+    }
+
+    /// The summed weight of `m` rows drawn with replacement from this cell: a sum of m draws
+    /// from its weights has mean m W / n and variance m (Q / n - (W / n)²), drawn as that normal
+    /// clipped at 0. Equal weights (no spread, up to rounding) give the mean exactly and draw no
+    /// normal, so unit weights resample exactly as the unweighted table.
+    fn draw(&self, m: u64, rng: &mut SplitMix64) -> f64 {
+        if m == 0 || self.rows == 0 {
+            return 0.0;
+        }
+        let n = self.rows as f64;
+        let mean = self.weight / n;
+        let spread = self.squares / n - mean * mean;
+        let m = m as f64;
+        if spread <= 1e-12 * mean * mean {
+            return m * mean;
+        }
+        (m * mean + (m * spread).sqrt() * rng.normal()).max(0.0)
+    }
+}
+
+/// Moment-matched weighted multinomial bootstrap: the rows are resampled multinomially over the
+/// cells (m_c ~ Multinomial(n, n_c / n), as `bootstrap_cells`) and each cell's resampled weight
+/// is drawn by `WeightedCell::draw`; `value_of` finalizes (drawn rows, drawn weights).
+/// O(cells) per resample, seeded like `bootstrap_cells`.
+fn bootstrap_weighted_cells(
+    cells: &[WeightedCell],
+    ci: &CiSpec,
+    mut value_of: impl FnMut(&[u64], &[f64]) -> Option<f64>,
+) -> Option<(f64, f64)> {
+    let rows: Vec<u64> = cells.iter().map(|c| c.rows).collect();
+    let n: u64 = rows.iter().sum();
+    // Weights so large that their squares overflow: no interval rather than a wrong one.
+    let finite = cells
+        .iter()
+        .all(|c| c.weight.is_finite() && c.squares.is_finite());
+    if n == 0 || !finite {
         return None;
     }
-    values.sort_by(f64::total_cmp);
-    let alpha = (1.0 - ci.level) / 2.0;
-    Some((percentile(&values, alpha), percentile(&values, 1.0 - alpha)))
+    let mut weights = vec![0.0; cells.len()];
+    percentile_bootstrap(ci, |rng| {
+        let drawn = multinomial(rng, n, &rows);
+        for ((w, c), &m) in weights.iter_mut().zip(cells).zip(&drawn) {
+            *w = c.draw(m, rng);
+        }
+        value_of(&drawn, &weights)
+    })
 }
 
 /// Bootstrap of a binary confusion table (tp, fp, fn, tn).
@@ -709,6 +905,43 @@ fn bootstrap(metric: &MetricSpec, c: &BinaryConfusion, ci: &CiSpec) -> Option<(f
             tn: d[3],
         };
         finalize_counts(metric, &counts, d.iter().sum(), Some(&exact)).value
+    })
+}
+
+/// Weighted bootstrap of a binary confusion table: (tp, fp, fn, tn) cells.
+fn bootstrap_weighted_confusion(
+    metric: &MetricSpec,
+    cells: &[WeightedCell; 4],
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    bootstrap_weighted_cells(cells, ci, |rows, w| {
+        let counts = Counts {
+            tp: w[0],
+            fp: w[1],
+            fn_: w[2],
+            tn: w[3],
+        };
+        finalize_counts(metric, &counts, rows.iter().sum(), None).value
+    })
+}
+
+/// Weighted bootstrap of a K x K multiclass table: O(K²) per resample.
+fn bootstrap_weighted_multiclass(
+    metric: &MetricSpec,
+    c: &MulticlassConfusion,
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    let cells: Vec<WeightedCell> = c
+        .raw_counts()
+        .iter()
+        .zip(c.raw_weights())
+        .map(|(&rows, (w, q))| WeightedCell::new(rows, w, q))
+        .collect();
+    bootstrap_weighted_cells(&cells, ci, |rows, w| {
+        multiclass::finalize(metric, &c.with_weights(rows.to_vec(), w))
+            .into_iter()
+            .find(|v| v.class.is_none())?
+            .value
     })
 }
 
@@ -736,15 +969,15 @@ fn bootstrap_multiclass(
 /// cost at `resamples` x 2,048 cells (about 0.1 s for 1,000 resamples) whatever the rows.
 pub const MAX_BOOTSTRAP_GROUPS: usize = 1024;
 
-/// Bootstrap of pooled (score, positives, negatives) points in increasing score order.
+/// Bootstrap of pooled (score, (positives, negatives)) points in increasing score order.
 fn bootstrap_points(
     metric: &MetricSpec,
-    pooled: Vec<(f64, u64, u64)>,
+    pooled: Vec<(f64, (u64, u64))>,
     value: f64,
     clip_eps: f64,
     ci: &CiSpec,
 ) -> Option<(f64, f64)> {
-    let cells: Vec<u64> = pooled.iter().flat_map(|&(_, p, n)| [p, n]).collect();
+    let cells: Vec<u64> = pooled.iter().flat_map(|&(_, (p, n))| [p, n]).collect();
     let finalize = |counts: &[u64]| {
         let points = pooled
             .iter()
@@ -757,32 +990,78 @@ fn bootstrap_points(
     Some((lo + shift, hi + shift))
 }
 
+/// `bootstrap_points` over weighted (score, [positive cell, negative cell]) points: the weighted
+/// bootstrap of the pooled cells, re-centred on the exact value in the same way.
+fn bootstrap_weighted_points(
+    metric: &MetricSpec,
+    pooled: Vec<(f64, [WeightedCell; 2])>,
+    value: f64,
+    clip_eps: f64,
+    ci: &CiSpec,
+) -> Option<(f64, f64)> {
+    let cells: Vec<WeightedCell> = pooled.iter().flat_map(|&(_, c)| c).collect();
+    let finalize = |weights: &[f64]| {
+        let points = pooled
+            .iter()
+            .zip(weights.chunks_exact(2))
+            .map(|(q, w)| (q.0, w[0], w[1]));
+        finalize_curve(metric, points, clip_eps).value
+    };
+    let observed: Vec<f64> = cells.iter().map(|c| c.weight).collect();
+    let shift = value - finalize(&observed)?;
+    let (lo, hi) = bootstrap_weighted_cells(&cells, ci, |_, w| finalize(w))?;
+    Some((lo + shift, hi + shift))
+}
+
+/// The cells of one score (or bin, or group) that `pool` adds up.
+trait Group: Copy + Default {
+    fn rows(&self) -> u64;
+    fn plus(self, other: Self) -> Self;
+}
+
+impl Group for (u64, u64) {
+    fn rows(&self) -> u64 {
+        self.0 + self.1
+    }
+    fn plus(self, o: Self) -> Self {
+        (self.0 + o.0, self.1 + o.1)
+    }
+}
+
+impl Group for [WeightedCell; 2] {
+    fn rows(&self) -> u64 {
+        self[0].rows + self[1].rows
+    }
+    fn plus(self, o: Self) -> Self {
+        [self[0].plus(o[0]), self[1].plus(o[1])]
+    }
+}
+
 /// Drops empty points and, when there are more than `MAX_BOOTSTRAP_GROUPS` of the `count`
 /// points (holding `rows` rows), pools adjacent ones into about that many groups of equal row
 /// count, without copying the points first.
-fn pool(
-    points: impl Iterator<Item = (f64, u64, u64)>,
+fn pool<G: Group>(
+    points: impl Iterator<Item = (f64, G)>,
     count: usize,
     rows: u64,
-) -> Vec<(f64, u64, u64)> {
-    let points = points.filter(|q| q.1 + q.2 > 0);
+) -> Vec<(f64, G)> {
+    let points = points.filter(|q| q.1.rows() > 0);
     if count <= MAX_BOOTSTRAP_GROUPS {
         return points.collect();
     }
     let target = rows.div_ceil(MAX_BOOTSTRAP_GROUPS as u64).max(1);
     let mut out = Vec::with_capacity(MAX_BOOTSTRAP_GROUPS + 1);
-    let (mut score_sum, mut pos, mut neg) = (0.0, 0u64, 0u64);
-    for (s, p, q) in points {
-        score_sum += s * (p + q) as f64;
-        pos += p;
-        neg += q;
-        if pos + neg >= target {
-            out.push((score_sum / (pos + neg) as f64, pos, neg));
-            (score_sum, pos, neg) = (0.0, 0, 0);
+    let (mut score_sum, mut group) = (0.0, G::default());
+    for (s, g) in points {
+        score_sum += s * g.rows() as f64;
+        group = group.plus(g);
+        if group.rows() >= target {
+            out.push((score_sum / group.rows() as f64, group));
+            (score_sum, group) = (0.0, G::default());
         }
     }
-    if pos + neg > 0 {
-        out.push((score_sum / (pos + neg) as f64, pos, neg));
+    if group.rows() > 0 {
+        out.push((score_sum / group.rows() as f64, group));
     }
     out
 }
@@ -1016,6 +1295,12 @@ mod tests {
             fn_: sum(fn_),
             tn: sum(tn),
             squares: [sum(tp), sum(fn_), sum(fp), sum(tn)],
+            counts: BinaryConfusion {
+                tp: 30,
+                fp: 10,
+                fn_: 20,
+                tn: 40,
+            },
         };
         let spec: MetricSpec =
             serde_json::from_str(r#"{"name": "recall", "kind": "recall", "accumulator": 0}"#)
@@ -1026,15 +1311,60 @@ mod tests {
     }
 
     #[test]
-    fn pooling_keeps_counts_and_order() {
-        let points: Vec<(f64, u64, u64)> = (0..10_000)
-            .map(|i| (i as f64 / 10_000.0, (i % 3) as u64, 1))
-            .collect();
-        let total = |p: &[(f64, u64, u64)]| {
-            p.iter()
-                .map(|q| (q.1, q.2))
-                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    fn weighted_draws_match_the_moments_of_resampled_weights() {
+        // A cell of 4 rows weighing 1, 2, 3, 10: m rows drawn with replacement weigh m·4 on
+        // average, with variance m·(114 / 4 - 16) = 12.5 m.
+        let cell = WeightedCell::new(4, 16.0, 114.0);
+        let mut rng = SplitMix64::new(3);
+        let draws: Vec<f64> = (0..40_000).map(|_| cell.draw(50, &mut rng)).collect();
+        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+        let var = draws.iter().map(|d| (d - mean) * (d - mean)).sum::<f64>() / draws.len() as f64;
+        assert!((mean - 200.0).abs() < 0.5, "{mean}");
+        assert!((var / 625.0 - 1.0).abs() < 0.05, "{var}");
+        assert!(draws.iter().all(|&d| d >= 0.0));
+        // Equal weights: exactly m times the weight, no normal drawn.
+        let equal = WeightedCell::new(5, 1.5, 0.45);
+        let (mut a, mut b) = (SplitMix64::new(9), SplitMix64::new(9));
+        for _ in 0..100 {
+            assert_eq!(equal.draw(7, &mut a), 7.0 * (1.5 / 5.0));
+        }
+        assert_eq!(a.next_u64(), b.next_u64());
+        assert_eq!(equal.draw(0, &mut rng), 0.0);
+    }
+
+    #[test]
+    fn unit_weights_bootstrap_as_the_counts() {
+        let ci: CiSpec = serde_json::from_str(
+            r#"{"level": 0.9, "method": "bootstrap", "resamples": 300, "seed": 7}"#,
+        )
+        .unwrap();
+        let spec: MetricSpec =
+            serde_json::from_str(r#"{"name": "f1", "kind": "f1", "accumulator": 0}"#).unwrap();
+        let c = BinaryConfusion {
+            tp: 30,
+            fp: 10,
+            fn_: 20,
+            tn: 40,
         };
+        let counts = [c.tp, c.fp, c.fn_, c.tn];
+        let cells = counts.map(|n| WeightedCell::new(n, n as f64, n as f64));
+        let weighted = bootstrap_weighted_confusion(&spec, &cells, &ci).unwrap();
+        assert_eq!(weighted, bootstrap(&spec, &c, &ci).unwrap());
+        // Skewed weights widen it.
+        let skewed = counts.map(|n| WeightedCell::new(n, n as f64, 4.0 * n as f64));
+        let (lo, hi) = bootstrap_weighted_confusion(&spec, &skewed, &ci).unwrap();
+        assert!(
+            hi - lo > 1.2 * (weighted.1 - weighted.0),
+            "{lo} {hi} {weighted:?}"
+        );
+    }
+
+    #[test]
+    fn pooling_keeps_counts_and_order() {
+        let points: Vec<(f64, (u64, u64))> = (0..10_000)
+            .map(|i| (i as f64 / 10_000.0, ((i % 3) as u64, 1)))
+            .collect();
+        let total = |p: &[(f64, (u64, u64))]| p.iter().fold((0, 0), |a, q| a.plus(q.1));
         let rows = total(&points);
         let pooled = pool(points.iter().copied(), points.len(), rows.0 + rows.1);
         assert!(pooled.len() <= MAX_BOOTSTRAP_GROUPS + 1);
