@@ -16,6 +16,9 @@ const DENSE_KEYS: usize = 1 << 22;
 const UNSEEN: u32 = u32::MAX;
 /// Rows per block of the dense pass: the block's slots stay in L1 across components.
 const BLOCK: usize = 2048;
+/// Rows whose keys are ranged and assigned together: their stamps (512 KiB) stay in L2 between
+/// the two passes.
+const SPAN: usize = 1 << 16;
 /// Up to this many panes in a chunk, a stamp's pane is found by comparing it with pane starts.
 const FEW_PANES: usize = 8;
 
@@ -42,7 +45,31 @@ pub enum KeyColumn<'a> {
     },
 }
 
-impl KeyColumn<'_> {
+impl<'a> KeyColumn<'a> {
+    /// The same component over rows `range` only.
+    fn slice(&self, range: std::ops::Range<usize>) -> KeyColumn<'a> {
+        match *self {
+            KeyColumn::Values(v) => KeyColumn::Values(&v[range]),
+            KeyColumn::Panes {
+                column,
+                stamps,
+                unit_ns,
+                origin_ns,
+                width_ns,
+            } => KeyColumn::Panes {
+                column,
+                stamps: &stamps[range],
+                unit_ns,
+                origin_ns,
+                width_ns,
+            },
+            KeyColumn::Codes { indices, codes } => KeyColumn::Codes {
+                indices: &indices[range],
+                codes,
+            },
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             KeyColumn::Values(v) => v.len(),
@@ -349,14 +376,34 @@ impl CellIndex {
             ids.resize(rows, id);
             return Ok(());
         }
+        if let Some(key) = keys.iter().find(|k| k.len() != rows) {
+            component(key, rows)?; // the length error
+        }
+        ids.resize(rows, 0);
+        // A span at a time, so that the pass finding a span's key range and the pass assigning
+        // its cells read the same stamps from cache, not twice from memory.
+        let known = self.len();
+        for (span, out) in ids.chunks_mut(SPAN).enumerate() {
+            let range = span * SPAN..span * SPAN + out.len();
+            let sliced: Vec<KeyColumn<'_>> = keys.iter().map(|k| k.slice(range.clone())).collect();
+            if let Err(err) = self.assign_span(&sliced, out) {
+                self.truncate(known);
+                // The error as the whole chunk gives it (rows and counts over every span).
+                for key in keys {
+                    component(key, rows)?;
+                }
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    fn assign_span(&mut self, keys: &[KeyColumn<'_>], ids: &mut [u32]) -> Result<()> {
+        let rows = ids.len();
         let components = keys
             .iter()
             .map(|k| component(k, rows))
             .collect::<Result<Vec<_>>>()?;
-        if rows == 0 {
-            return Ok(());
-        }
-        ids.resize(rows, 0);
         match dense_layout(&components) {
             Some((strides, total)) => self.assign_dense(&components, &strides, total, ids),
             None => {
@@ -380,7 +427,6 @@ impl CellIndex {
         total: usize,
         ids: &mut [u32],
     ) -> Result<()> {
-        let known = self.len();
         // Per dictionary entry, its slot offset: one lookup per row instead of two.
         let scaled: Vec<Vec<u32>> = components
             .iter()
@@ -401,10 +447,7 @@ impl CellIndex {
             let slots = &mut slots[..out.len()];
             slots.fill(0);
             for ((comp, &stride), scaled) in components.iter().zip(strides).zip(&scaled) {
-                if let Err(err) = comp.add_slots(start, slots, stride, scaled) {
-                    self.truncate(known);
-                    return Err(err);
-                }
+                comp.add_slots(start, slots, stride, scaled)?; // the caller forgets new cells
             }
             for (i, (id, &slot)) in out.iter_mut().zip(slots.iter()).enumerate() {
                 let at = slot as usize;
