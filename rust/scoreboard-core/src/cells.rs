@@ -673,6 +673,61 @@ mod tests {
         assert!(index.is_empty());
     }
 
+    /// Keys are assigned a span at a time: an error in a later span still names the chunk's
+    /// first bad row and counts every bad row, and no cell of the earlier spans is kept.
+    #[test]
+    fn errors_in_a_later_span_are_located_in_the_chunk() {
+        let rows = 3 * SPAN + 10;
+        let mut stamps: Vec<i64> = (0..rows as i64).map(|i| i * 1_000).collect();
+        stamps[2 * SPAN + 7] = i64::MAX / 1000;
+        stamps[rows - 1] = i64::MIN / 1000;
+        let indices: Vec<i32> = (0..rows).map(|i| (i % 3) as i32).collect();
+        let panes = KeyColumn::Panes {
+            column: "ts",
+            stamps: &stamps,
+            unit_ns: 1_000_000,
+            origin_ns: 0,
+            width_ns: 3_600_000_000_000,
+        };
+        let codes = KeyColumn::Codes {
+            indices: &indices,
+            codes: &[4, 5, 6],
+        };
+        let mut index = CellIndex::default();
+        let err = index.assign(&[codes, panes], rows).unwrap_err();
+        assert!(matches!(
+            err,
+            CoreError::InvalidData { first_row, count: 2, .. } if first_row == (2 * SPAN + 7) as u64
+        ));
+        assert!(index.is_empty());
+        let mut bad = indices.clone();
+        bad[SPAN + 1] = 3;
+        let bad_codes = KeyColumn::Codes {
+            indices: &bad,
+            codes: &[4, 5, 6],
+        };
+        assert!(matches!(
+            index.assign(&[bad_codes], rows),
+            Err(CoreError::BadChunk(_))
+        ));
+        assert!(index.is_empty());
+        // And the good rows of every span land where a one-span pass puts them.
+        stamps[2 * SPAN + 7] = 0;
+        stamps[rows - 1] = 0;
+        let panes = KeyColumn::Panes {
+            column: "ts",
+            stamps: &stamps,
+            unit_ns: 1_000_000,
+            origin_ns: 0,
+            width_ns: 3_600_000_000_000,
+        };
+        let ids = index.assign(&[codes, panes], rows).unwrap();
+        for (row, &id) in ids.iter().enumerate() {
+            let hour = (stamps[row] * 1_000_000).div_euclid(3_600_000_000_000);
+            assert_eq!(index.keys()[id as usize], vec![4 + (row % 3) as i64, hour]);
+        }
+    }
+
     #[test]
     fn grouping_is_a_stable_partition() {
         let ids = [2u32, 0, 2, 1, 0, 2];
