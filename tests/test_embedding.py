@@ -223,6 +223,18 @@ def test_columns_of_unequal_length_are_a_data_error_naming_the_column() -> None:
     assert "7 rows" in str(caught.value)
 
 
+@pytest.mark.parametrize("column", ["ts", "country", "y"])
+@pytest.mark.parametrize("shape", [(), (10, 2), (10, 2, 2)], ids=["0-d", "2-d", "3-d"])
+def test_arrays_of_the_wrong_shape_are_data_errors_naming_the_column(
+    column: str, shape: tuple[int, ...]
+) -> None:
+    batch = data(10, 1)
+    batch[column] = np.zeros(shape, dtype=batch[column].dtype)
+    with pytest.raises(sb.DataError) as caught:
+        live_plan().accumulator().update(batch)
+    assert caught.value.column == column
+
+
 def test_a_rejected_batch_adds_no_segment_value() -> None:
     acc = live_plan(max_series=5).accumulator()
     acc.update(data(10, 1))  # FR, US, DE, BR

@@ -5,7 +5,7 @@ from typing import Any, Final, TypeAlias, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor", "dictionary_indices"]
+__all__ = ["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor", "encode_text"]
 
 STATE_VERSION: Final[int]
 PLAN_FORMAT_VERSION: Final[int]
@@ -69,9 +69,8 @@ class Executor:
         """The plan hash this state belongs to."""
 
 def _panic_for_tests() -> None: ...
-def dictionary_indices(
+def encode_text(
     data: npt.NDArray[np.uint32], width: int
-) -> tuple[npt.NDArray[np.int32], list[int]]:
+) -> tuple[npt.NDArray[np.int32], list[str]]:
     """Dictionary encoding of fixed-width text (a numpy ``U`` array viewed as uint32 code
-    units, ``width`` per row): each row's index in first-seen order, and the first row of each
-    distinct value."""
+    units, ``width`` per row): each row's index in first-seen order, and the distinct values."""

@@ -133,7 +133,7 @@ class Accumulator:
         """Folds one batch in: a pyarrow RecordBatch or Table, a dict of arrays, or a DataFrame.
         All or nothing: a rejected batch leaves the state unchanged."""
         if not self._layout.needs_keys:
-            if isinstance(batch, Mapping):
+            if type(batch) is dict or isinstance(batch, Mapping):
                 # The service fast path: numpy arrays go straight to the core.
                 self._executor.update(self._kernel_inputs(batch))
                 return
@@ -469,27 +469,31 @@ def _input_arrays(batch: Any, names: list[str]) -> dict[str, InputArray]:
     arrays (a service's batch) is not built into an Arrow table: at 100 rows that costs more
     than the rest of the update. Columns of unequal length are a DataError."""
     columns: dict[str, InputArray] = {}
-    if isinstance(batch, Mapping):
+    if type(batch) is dict or isinstance(batch, Mapping):
         for name in names:
             values = _mapping_values(batch, name)
-            if not isinstance(values, np.ndarray):
+            if not isinstance(values, np.ndarray) or values.ndim not in (1, 2):
+                # Anything else goes through Arrow (which names what it cannot convert).
                 values = _single_array(sources.column_array(name, values, None))
             columns[name] = values
     else:
         table = _as_table(batch)
         columns = {name: _column(table, name) for name in names}
-    if len({len(values) for values in columns.values()}) > 1:
-        first, rows = next((name, len(values)) for name, values in columns.items())
-        other = next(name for name, values in columns.items() if len(values) != rows)
-        count = len(columns[other])
-        raise DataError(f"has {count} rows but column {first!r} has {rows}", column=other)
+    rows = -1
+    for name, values in columns.items():
+        if rows < 0:
+            first, rows = name, len(values)
+        elif len(values) != rows:
+            raise DataError(f"has {len(values)} rows but column {first!r} has {rows}", column=name)
     return columns
 
 
 def _plain_epochs(values: np.ndarray) -> bool:
-    """Whether a numpy timestamp column needs no Arrow: integers that fit int64, or datetime64
-    in s/ms/us/ns without NaT (nulls)."""
+    """Whether a numpy timestamp column needs no Arrow: 1-D integers that fit int64, or
+    datetime64 in s/ms/us/ns without NaT (nulls)."""
     kind = values.dtype.kind
+    if values.ndim != 1:
+        return False
     if kind == "i" or (kind == "u" and values.dtype.itemsize < 8):
         return True
     if kind == "M" and np.datetime_data(values.dtype)[0] in ("s", "ms", "us", "ns"):
@@ -641,6 +645,14 @@ def _from_pandas(frame: Any) -> pa.Table:
 
 def _mapping_column(batch: Mapping[str, Any], name: str, *, numeric: bool = False) -> KernelColumn:
     values = _mapping_values(batch, name)
+    if (
+        type(values) is np.ndarray
+        and values.ndim == 1
+        and values.dtype.kind in "biuf"
+        and values.dtype.char != "e"  # float16 is widened below
+        and values.flags.c_contiguous
+    ):
+        return values  # a service's usual column, as it is
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return _arrow_array(values, name, numeric=numeric)
     array = np.asarray(values)

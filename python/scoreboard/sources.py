@@ -253,19 +253,22 @@ def _open_parquet(
     except BaseException:
         parquet.close()
         raise
-    constants = _constant_row_groups(parquet, constant)
+    constants = _constant_row_groups(parquet, constant, columns)
     batches = _parquet_batches(parquet, columns, chunk_rows, str(path), constants)
     return _Opened(schema, batches, parquet.close)
 
 
 def _constant_row_groups(
-    parquet: pq.ParquetFile, constant: ConstantColumn | None
+    parquet: pq.ParquetFile, constant: ConstantColumn | None, columns: list[str]
 ) -> dict[int, tuple[pa.Field, int]]:
     """Row groups whose ``constant.column`` need not be decoded: index -> (field, value)."""
     if constant is None or constant.column not in parquet.schema_arrow.names:
         return {}
+    if not any(c != constant.column for c in columns):  # a batch needs another column's rows
+        return {}
     field = parquet.schema_arrow.field(constant.column)
-    if not (pa.types.is_timestamp(field.type) or pa.types.is_integer(field.type)):
+    kind = field.type
+    if not (pa.types.is_timestamp(kind) or pa.types.is_signed_integer(kind)):
         return {}
     metadata = parquet.metadata
     out: dict[int, tuple[pa.Field, int]] = {}
@@ -1018,9 +1021,10 @@ def text_dictionary(values: np.ndarray[Any, Any]) -> tuple[list[str], np.ndarray
     the distinct values in first-seen order and each row's int32 index into them."""
     if values.dtype.itemsize == 0:  # <U0: every row is ""
         return ([""] if len(values) else []), np.zeros(len(values), np.int32)
-    units = np.ascontiguousarray(values).view(np.uint32)
-    indices, first_rows = _core.dictionary_indices(units, values.dtype.itemsize // 4)
-    dictionary: list[str] = values[first_rows].tolist()
+    units = (values if values.flags.c_contiguous else np.ascontiguousarray(values)).view(np.uint32)
+    if values.dtype.byteorder == ">":  # the core reads native-order code units
+        units = units.byteswap()
+    indices, dictionary = _core.encode_text(units, values.dtype.itemsize // 4)
     return dictionary, indices
 
 

@@ -334,7 +334,8 @@ def raw_timestamps(
             return array.view(np.int64), TIMESTAMP_UNIT_NS[np.datetime_data(array.dtype)[0]]
         if unit is None:
             raise DataError(_INTEGER_UNIT, column=column)
-        return array.astype(np.int64, copy=False), TIMESTAMP_UNIT_NS[unit]
+        stamps = array if array.dtype == np.int64 else array.astype(np.int64)
+        return stamps, TIMESTAMP_UNIT_NS[unit]
     kind = array.type
     try:
         if pa.types.is_timestamp(kind):

@@ -25,6 +25,19 @@ pub fn dictionary_indices(data: &[u32], width: usize) -> (Vec<i32>, Vec<usize>) 
     (indices, first_rows)
 }
 
+/// The text of one row of UCS-4 code units, without its zero padding (numpy drops trailing NULs
+/// too); a unit that is not a Unicode scalar value becomes U+FFFD.
+pub fn ucs4_text(units: &[u32]) -> String {
+    let end = units
+        .iter()
+        .rposition(|&u| u != 0)
+        .map_or(0, |last| last + 1);
+    units[..end]
+        .iter()
+        .map(|&u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +49,13 @@ mod tests {
         let (indices, first) = dictionary_indices(&data, 2);
         assert_eq!(indices, vec![0, 1, 0, 2, 1]);
         assert_eq!(first, vec![0, 1, 3]);
+    }
+
+    #[test]
+    fn text_drops_only_trailing_padding() {
+        assert_eq!(ucs4_text(&[97, 0, 98, 0, 0]), "a\u{0}b");
+        assert_eq!(ucs4_text(&[0x65e5, 0x672c]), "日本");
+        assert_eq!(ucs4_text(&[0, 0]), "");
     }
 
     #[test]

@@ -18,13 +18,13 @@ fn _panic_for_tests(py: Python<'_>) -> PyResult<()> {
 
 /// Dictionary encoding of fixed-width text: `data` is a numpy `U` array viewed as its UCS-4 code
 /// units (uint32), `width` units per row. Returns the index of every row in first-seen order
-/// (int32) and the first row of each distinct value.
+/// (int32) and the distinct values (trailing NULs dropped, as numpy reads them).
 #[pyfunction]
-fn dictionary_indices<'py>(
+fn encode_text<'py>(
     py: Python<'py>,
     data: PyReadonlyArray1<'py, u32>,
     width: usize,
-) -> PyResult<(Bound<'py, PyArray1<i32>>, Vec<usize>)> {
+) -> PyResult<(Bound<'py, PyArray1<i32>>, Vec<String>)> {
     let units = data
         .as_slice()
         .map_err(|_| PyValueError::new_err("text code units must be contiguous"))?;
@@ -37,7 +37,11 @@ fn dictionary_indices<'py>(
     let (indices, first_rows) = errors::guard(py, || {
         Ok(py.detach(|| scoreboard_core::text::dictionary_indices(units, width)))
     })?;
-    Ok((indices.into_pyarray(py), first_rows))
+    let values = first_rows
+        .iter()
+        .map(|&row| scoreboard_core::text::ucs4_text(&units[row * width..(row + 1) * width]))
+        .collect();
+    Ok((indices.into_pyarray(py), values))
 }
 
 #[pymodule]
@@ -50,14 +54,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         scoreboard_core::plan::PLAN_FORMAT_VERSION,
     )?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
-    m.add_function(wrap_pyfunction!(dictionary_indices, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_text, m)?)?;
     m.add(
         "__all__",
         vec![
             "PLAN_FORMAT_VERSION",
             "STATE_VERSION",
             "Executor",
-            "dictionary_indices",
+            "encode_text",
         ],
     )?;
     Ok(())
