@@ -1,75 +1,146 @@
-//! Times keyed (windows x segments) updates on 1M-row chunks (development aid:
+//! Times keyed (daily windows x 20 segments) updates on 1M-row chunks (development aid:
 //! `cargo run --release --example keyed_timing`). The benchmarks of record are in benches/.
+//!
+//! * binary at a threshold, one chunk updated again and again (warm caches): keys given as
+//!   values, and fused (raw timestamps and dictionary indices), against the plain update;
+//! * the same over 20 chunks read once each, as a file's chunks are (cold: memory traffic, not
+//!   arithmetic, sets the pace);
+//! * regression, whose accumulator has no one-pass keyed kernel: rows are grouped by cell,
+//!   gathered and folded per cell.
 use scoreboard_core::cells::{CellIndex, KeyColumn};
 use scoreboard_core::{Chunk, Executor, Plan, Values};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-const PLAN: &str = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":10,
+const BINARY: &str = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":10,
     "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p","positive":1,
     "negative":0,"threshold":0.5}],"metrics":[{"name":"f1","kind":"f1","accumulator":0}]}"#;
+const REGRESSION: &str = r#"{"format_version":1,"plan_hash":"h","task":"regression",
+    "max_classes":10,"accumulators":[{"kind":"regression_moments","y_true":"y","y_pred":"p"}],
+    "metrics":[{"name":"mse","kind":"mse","accumulator":0}]}"#;
 const DAY_US: i64 = 86_400_000_000;
+const ROWS: usize = 1 << 20;
 
-fn main() {
-    let n = 1 << 20;
-    let mut x: u64 = 1;
-    let mut rnd = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let y: Vec<i8> = (0..n).map(|_| (rnd() % 10 < 3) as i8).collect();
-    let s: Vec<f64> = (0..n).map(|_| (rnd() % 1000) as f64 / 1e3).collect();
-    // Microsecond timestamps over 1.5 days, sorted (as in a time-ordered row group).
-    let mut ts: Vec<i64> = (0..n)
-        .map(|_| 20_000 * DAY_US + (rnd() % (3 * DAY_US as u64 / 2)) as i64)
+/// xorshift64: reproducible data without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// One chunk: labels, scores in [0, 1), sorted microsecond stamps over `span_us` from `start_us`,
+/// and dictionary indices of 20 segment values.
+struct Columns {
+    y: Vec<i8>,
+    s: Vec<f64>,
+    ts: Vec<i64>,
+    indices: Vec<i32>,
+}
+
+fn columns(rng: &mut Rng, start_us: i64, span_us: u64) -> Columns {
+    let mut ts: Vec<i64> = (0..ROWS)
+        .map(|_| start_us + (rng.next() % span_us.max(1)) as i64)
         .collect();
     ts.sort_unstable();
-    let day: Vec<i64> = ts.iter().map(|t| t.div_euclid(DAY_US)).collect();
-    let indices: Vec<i32> = (0..n).map(|_| (rnd() % 20) as i32).collect();
-    let codes: Vec<i64> = (0..20).rev().collect();
-    let seg: Vec<i64> = indices.iter().map(|&i| codes[i as usize]).collect();
-    let chunk = Chunk::new()
-        .with("y", Values::I8(&y))
-        .unwrap()
-        .with("p", Values::F64(&s))
-        .unwrap();
-    let given = [KeyColumn::Values(&day), KeyColumn::Values(&seg)];
-    let fused = [
+    Columns {
+        y: (0..ROWS).map(|_| (rng.next() % 10 < 3) as i8).collect(),
+        s: (0..ROWS)
+            .map(|_| (rng.next() % 1000) as f64 / 1e3)
+            .collect(),
+        ts,
+        indices: (0..ROWS).map(|_| (rng.next() % 20) as i32).collect(),
+    }
+}
+
+fn fused<'a>(c: &'a Columns, codes: &'a [i64]) -> [KeyColumn<'a>; 2] {
+    [
         KeyColumn::Panes {
             column: "ts",
-            stamps: &ts,
+            stamps: &c.ts,
             unit_ns: 1_000,
             origin_ns: 0,
             width_ns: DAY_US * 1_000,
         },
         KeyColumn::Codes {
-            indices: &indices,
-            codes: &codes,
+            indices: &c.indices,
+            codes,
         },
-    ];
-    // The fastest of 20 single-chunk runs: the machine may be shared, and the minimum is the
-    // least disturbed figure.
-    let fastest = |f: &mut dyn FnMut()| {
-        (0..20)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .min()
-            .unwrap_or_default()
-    };
-    for (label, keys) in [("given keys", &given), ("fused keys", &fused)] {
-        let mut exec = Executor::new(Plan::from_json(PLAN).unwrap());
-        let update = fastest(&mut || exec.update_cells(&chunk, keys).unwrap());
+    ]
+}
+
+/// The fastest of 20 runs: the machine may be shared, and the minimum is the least disturbed.
+fn fastest(f: &mut dyn FnMut()) -> Duration {
+    (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn main() {
+    let mut rng = Rng(1);
+    let codes: Vec<i64> = (0..20).rev().collect();
+    // Warm: one chunk over a day and a half, again and again.
+    let warm = columns(&mut rng, 20_000 * DAY_US, 3 * DAY_US as u64 / 2);
+    let chunk = Chunk::new()
+        .with("y", Values::I8(&warm.y))
+        .unwrap()
+        .with("p", Values::F64(&warm.s))
+        .unwrap();
+    let day: Vec<i64> = warm.ts.iter().map(|t| t.div_euclid(DAY_US)).collect();
+    let seg: Vec<i64> = warm.indices.iter().map(|&i| codes[i as usize]).collect();
+    let given = [KeyColumn::Values(&day), KeyColumn::Values(&seg)];
+    for (label, keys) in [("given keys", given), ("fused keys", fused(&warm, &codes))] {
+        let mut exec = Executor::new(Plan::from_json(BINARY).unwrap());
+        let update = fastest(&mut || exec.update_cells(&chunk, &keys).unwrap());
         let mut index = CellIndex::default();
         let assign = fastest(&mut || {
-            std::hint::black_box(index.assign(keys, n).unwrap());
+            std::hint::black_box(index.assign(&keys, ROWS).unwrap());
         });
-        println!("{label}: keyed update {update:?}, of which cell assignment {assign:?}");
+        println!("binary, {label}: keyed update {update:?}, of which cell assignment {assign:?}");
     }
-    let mut plain = Executor::new(Plan::from_json(PLAN).unwrap());
+    let mut plain = Executor::new(Plan::from_json(BINARY).unwrap());
     let update = fastest(&mut || plain.update(&chunk).unwrap());
-    println!("plain update {update:?} (chunks of {n} rows)");
+    println!("binary, plain update {update:?} (chunks of {ROWS} rows)");
+
+    // Cold: 20 chunks, one day each, each read once.
+    let chunks: Vec<Columns> = (0..20)
+        .map(|d| columns(&mut rng, (20_000 + d) * DAY_US, DAY_US as u64))
+        .collect();
+    let mut keyed = Executor::new(Plan::from_json(BINARY).unwrap());
+    let mut plain = Executor::new(Plan::from_json(BINARY).unwrap());
+    let (mut keyed_time, mut plain_time) = (Duration::ZERO, Duration::ZERO);
+    for c in &chunks {
+        let chunk = Chunk::new()
+            .with("y", Values::I8(&c.y))
+            .unwrap()
+            .with("p", Values::F64(&c.s))
+            .unwrap();
+        let t = Instant::now();
+        keyed.update_cells(&chunk, &fused(c, &codes)).unwrap();
+        keyed_time += t.elapsed();
+        let t = Instant::now();
+        plain.update(&chunk).unwrap();
+        plain_time += t.elapsed();
+    }
+    println!("binary, 20 chunks read once: keyed {keyed_time:?}, plain {plain_time:?}");
+
+    // Gathered per cell: regression.
+    let chunk = Chunk::new()
+        .with("y", Values::F64(&warm.s))
+        .unwrap()
+        .with("p", Values::F64(&chunks[0].s))
+        .unwrap();
+    let mut keyed = Executor::new(Plan::from_json(REGRESSION).unwrap());
+    let update = fastest(&mut || keyed.update_cells(&chunk, &fused(&warm, &codes)).unwrap());
+    let mut plain = Executor::new(Plan::from_json(REGRESSION).unwrap());
+    let plain_update = fastest(&mut || plain.update(&chunk).unwrap());
+    println!("regression: keyed update {update:?}, plain {plain_update:?}");
 }
