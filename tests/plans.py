@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import scoreboard as sb
 from scoreboard.spec import spec_from_mapping
 from scoreboard.spec.source import SourceMap
@@ -25,3 +27,24 @@ def make_plan(task: str, metrics: list[Any], **fields: Any) -> sb.Plan:
         **fields,
     }
     return sb.compile(spec_from_mapping(doc, SourceMap("<test>")))
+
+
+def assert_intervals_do_not_depend_on_chunking(plan: sb.Plan, data: dict[str, Any]) -> None:
+    """The intervals of ``data`` in one update, in 701-row chunks, and as a merge of the chunks'
+    states (through bytes) agree to 1e-9; every metric has one."""
+    rows = len(next(iter(data.values())))
+    whole = plan.accumulator()
+    whole.update(data)
+    chunked = plan.accumulator()
+    merged = plan.accumulator()
+    for start in range(0, rows, 701):
+        part = {k: v[start : start + 701] for k, v in data.items()}
+        chunked.update(part)
+        other = plan.accumulator()
+        other.update(part)
+        merged.merge(plan.accumulator_from_bytes(other.to_bytes()))
+    want = {r.metric: (r.ci_low, r.ci_high) for r in whole.results()}
+    assert all(lo is not None for lo, _ in want.values())
+    for acc in (chunked, merged):
+        for r in acc.results():
+            assert (r.ci_low, r.ci_high) == pytest.approx(want[r.metric], rel=1e-9, abs=1e-12)

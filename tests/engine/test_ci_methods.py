@@ -17,7 +17,7 @@ from scipy.special import expit
 from scipy.stats import norm
 from sklearn import metrics as skm
 
-from plans import make_plan
+from plans import assert_intervals_do_not_depend_on_chunking, make_plan
 from scoreboard.exceptions import SpecError
 
 SIMULATIONS = 400
@@ -469,22 +469,7 @@ def test_intervals_do_not_depend_on_chunking_or_merging(
     task: str, metrics: list[Any], sample: Any, fields: dict[str, Any]
 ) -> None:
     plan = make_plan(task, metrics, ci={}, **fields)
-    data = sample(np.random.default_rng(7), 3000)
-    whole = plan.accumulator()
-    whole.update(data)
-    chunked = plan.accumulator()
-    merged = plan.accumulator()
-    for start in range(0, 3000, 701):
-        part = {k: v[start : start + 701] for k, v in data.items()}
-        chunked.update(part)
-        other = plan.accumulator()
-        other.update(part)
-        merged.merge(plan.accumulator_from_bytes(other.to_bytes()))
-    want = {r.metric: (r.ci_low, r.ci_high) for r in whole.results()}
-    assert all(lo is not None for lo, _ in want.values())
-    for acc in (chunked, merged):
-        for r in acc.results():
-            assert (r.ci_low, r.ci_high) == pytest.approx(want[r.metric], rel=1e-9, abs=1e-12)
+    assert_intervals_do_not_depend_on_chunking(plan, sample(np.random.default_rng(7), 3000))
 
 
 @pytest.mark.parametrize(

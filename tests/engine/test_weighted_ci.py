@@ -15,7 +15,7 @@ import pytest
 from sklearn import metrics as skm
 from test_ci_methods import assert_covers, coverage, large_sample_values, score_sample
 
-from plans import make_plan
+from plans import assert_intervals_do_not_depend_on_chunking, make_plan
 
 BINARY_COLUMNS = {"y_true": "y", "y_score": "p", "weight": "w"}
 LABEL_COLUMNS = {"y_true": "y", "y_pred": "p", "weight": "w"}
@@ -170,22 +170,7 @@ def test_weighted_intervals_do_not_depend_on_chunking_or_merging(
     task: str, metrics: list[Any], sample: Any, fields: dict[str, Any]
 ) -> None:
     plan = make_plan(task, metrics, ci={"resamples": 300}, **fields)
-    data = sample(np.random.default_rng(7), 3000)
-    whole = plan.accumulator()
-    whole.update(data)
-    chunked = plan.accumulator()
-    merged = plan.accumulator()
-    for start in range(0, 3000, 701):
-        part = {k: v[start : start + 701] for k, v in data.items()}
-        chunked.update(part)
-        other = plan.accumulator()
-        other.update(part)
-        merged.merge(plan.accumulator_from_bytes(other.to_bytes()))
-    want = {r.metric: (r.ci_low, r.ci_high) for r in whole.results()}
-    assert all(lo is not None for lo, _ in want.values())
-    for acc in (chunked, merged):
-        for r in acc.results():
-            assert (r.ci_low, r.ci_high) == pytest.approx(want[r.metric], rel=1e-9, abs=1e-12)
+    assert_intervals_do_not_depend_on_chunking(plan, sample(np.random.default_rng(7), 3000))
 
 
 @pytest.mark.parametrize(("task", "metrics", "sample", "fields"), CASES)
