@@ -5,7 +5,7 @@ from typing import Any, Final, TypeAlias, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor", "encode_text"]
+__all__ = ["PLAN_FORMAT_VERSION", "STATE_VERSION", "Executor", "encode_text", "extent"]
 
 STATE_VERSION: Final[int]
 PLAN_FORMAT_VERSION: Final[int]
@@ -74,3 +74,6 @@ def encode_text(
 ) -> tuple[npt.NDArray[np.int32], list[str]]:
     """Dictionary encoding of fixed-width text (a numpy ``U`` array viewed as uint32 code
     units, ``width`` per row): each row's index in first-seen order, and the distinct values."""
+
+def extent(values: npt.NDArray[np.int64]) -> tuple[int, int]:
+    """(minimum, maximum) of a non-empty int64 array, in one pass."""

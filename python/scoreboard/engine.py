@@ -237,17 +237,18 @@ class Accumulator:
             values = values.filter(pa.array(keep))
         raw, unit_ns = raw_timestamps(values, column, self._layout.timestamp_unit)
         if self.allowed_lateness_ns is not None and len(raw):
+            earliest, latest = _core.extent(raw)
             if prepared.watermark_ns is not None:
                 # t * unit >= watermark - lateness, in the raw unit: t >= ceil(that / unit).
                 oldest = -(-(prepared.watermark_ns - self.allowed_lateness_ns) // unit_ns)
-                if raw.min() < oldest:  # one reduction when nothing is late (the usual case)
+                if earliest < oldest:
                     on_time = raw >= oldest
                     prepared.late += int((~on_time).sum())
                     prepared.keep(on_time)
                     raw = raw[on_time]
             if len(raw):
-                latest = int(raw.max()) * unit_ns
-                prepared.watermark_ns = max(latest, prepared.watermark_ns or latest)
+                latest_ns = latest * unit_ns
+                prepared.watermark_ns = max(latest_ns, prepared.watermark_ns or latest_ns)
         return raw, unit_ns
 
     def merge(self, other: Accumulator) -> None:

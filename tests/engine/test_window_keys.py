@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import scoreboard as sb
 from plans import make_plan
+from scoreboard import _core
 from scoreboard.engine import Accumulator
 
 UNITS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
@@ -146,3 +147,15 @@ def test_a_rejected_batch_adds_no_cell() -> None:
         acc.update(bad)
     assert acc._executor.cell_keys() == cells
     assert acc.rows == 2
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=50))
+def test_core_extent_is_numpy_min_and_max(values: list[int]) -> None:
+    stamps = np.array(values, dtype=np.int64)
+    assert _core.extent(stamps) == (int(stamps.min()), int(stamps.max()))
+    assert _core.extent(stamps[::2]) == (int(stamps[::2].min()), int(stamps[::2].max()))
+
+
+def test_core_extent_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        _core.extent(np.zeros(0, np.int64))
