@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use crate::error::{CoreError, Result};
 
 /// Above this many possible (mixed-radix) keys in a chunk, cells are looked up by hashing.
@@ -380,21 +382,51 @@ impl CellIndex {
             component(key, rows)?; // the length error
         }
         ids.resize(rows, 0);
-        // A span at a time, so that the pass finding a span's key range and the pass assigning
-        // its cells read the same stamps from cache, not twice from memory.
         let known = self.len();
-        for (span, out) in ids.chunks_mut(SPAN).enumerate() {
-            let range = span * SPAN..span * SPAN + out.len();
-            let sliced: Vec<KeyColumn<'_>> = keys.iter().map(|k| k.slice(range.clone())).collect();
-            if let Err(err) = self.assign_span(&sliced, out) {
+        if rows <= SPAN {
+            let outcome = self.assign_span(keys, ids);
+            if outcome.is_err() {
                 self.truncate(known);
-                // The error as the whole chunk gives it (rows and counts over every span).
-                for key in keys {
-                    component(key, rows)?;
+            }
+            return outcome;
+        }
+        // A span at a time, so that the pass finding a span's key range and the pass assigning
+        // its cells read the same stamps from cache, not twice from memory; the spans on every
+        // thread, each with cell ids of its own, then renumbered in span order, so that cells
+        // are numbered by first appearance as one pass would.
+        let spans: Vec<Result<Vec<Vec<i64>>>> = ids
+            .par_chunks_mut(SPAN)
+            .enumerate()
+            .map(|(span, out)| {
+                let range = span * SPAN..span * SPAN + out.len();
+                let sliced: Vec<KeyColumn<'_>> =
+                    keys.iter().map(|k| k.slice(range.clone())).collect();
+                let mut local = CellIndex::default();
+                local.assign_span(&sliced, out)?;
+                Ok(local.keys)
+            })
+            .collect();
+        let mut renumbering = Vec::with_capacity(spans.len());
+        for span in spans {
+            match span {
+                Ok(local_keys) => renumbering.push(local_keys.iter().map(|k| self.id(k)).collect()),
+                Err(err) => {
+                    self.truncate(known);
+                    // The error as the whole chunk gives it (rows and counts over every span).
+                    for key in keys {
+                        component(key, rows)?;
+                    }
+                    return Err(err);
                 }
-                return Err(err);
             }
         }
+        ids.par_chunks_mut(SPAN).zip(renumbering).for_each(
+            |(out, global): (&mut [u32], Vec<u32>)| {
+                for id in out {
+                    *id = global[*id as usize];
+                }
+            },
+        );
         Ok(())
     }
 
@@ -726,6 +758,15 @@ mod tests {
             let hour = (stamps[row] * 1_000_000).div_euclid(3_600_000_000_000);
             assert_eq!(index.keys()[id as usize], vec![4 + (row % 3) as i64, hour]);
         }
+        // Spans run on every thread, yet cells are numbered by first appearance, as one pass
+        // over the rows numbers them.
+        let mut first_seen: Vec<u32> = Vec::new();
+        for &id in &ids {
+            if !first_seen.contains(&id) {
+                first_seen.push(id);
+            }
+        }
+        assert_eq!(first_seen, (0..index.len() as u32).collect::<Vec<_>>());
     }
 
     #[test]
