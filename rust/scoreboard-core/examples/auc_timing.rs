@@ -9,18 +9,12 @@ use scoreboard_core::plan::{Label, ZeroDivision};
 use scoreboard_core::Values;
 use std::time::Instant;
 
+mod common;
+
 fn main() {
-    let n: usize = std::env::var("ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000_000);
-    let mut x: u64 = 1;
-    let mut uniform = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let n = common::env_size("ROWS", 20_000_000);
+    let mut rng = common::Rng::new();
+    let mut uniform = move || rng.uniform();
     let y: Vec<i8> = (0..n).map(|_| (uniform() < 0.3) as i8).collect();
     let s: Vec<f64> = y
         .iter()

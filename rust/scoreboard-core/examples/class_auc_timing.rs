@@ -9,21 +9,13 @@ use scoreboard_core::plan::{Label, MetricSpec};
 use scoreboard_core::Values;
 use std::time::Instant;
 
+mod common;
+
 fn main() {
-    let env = |name: &str, default: usize| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let env = common::env_size;
     let (n, k, chunk) = (env("ROWS", 2_000_000), env("K", 10), env("CHUNK", 65_536));
-    let mut x: u64 = 1;
-    let mut uniform = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = common::Rng::new();
+    let mut uniform = move || rng.uniform();
     let y: Vec<i64> = (0..n).map(|_| (uniform() * k as f64) as i64).collect();
     // Column c leans towards class c: distinct scores, informative but noisy.
     let columns: Vec<Vec<f64>> = (0..k)

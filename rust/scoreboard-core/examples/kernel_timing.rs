@@ -6,17 +6,15 @@ use scoreboard_core::plan::Label;
 use scoreboard_core::Values;
 use std::time::Instant;
 
+mod common;
+
 fn main() {
     let n = 20_000_000usize;
-    let mut x: u64 = 1;
-    let mut rnd = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let y: Vec<i8> = (0..n).map(|_| (rnd() % 10 < 3) as i8).collect();
-    let s: Vec<f64> = (0..n).map(|_| (rnd() % 1_000_000) as f64 / 1e6).collect();
+    let mut rng = common::Rng::new();
+    let y: Vec<i8> = (0..n).map(|_| (rng.next_u64() % 10 < 3) as i8).collect();
+    let s: Vec<f64> = (0..n)
+        .map(|_| (rng.next_u64() % 1_000_000) as f64 / 1e6)
+        .collect();
     let hard: Vec<bool> = s.iter().map(|&v| v >= 0.5).collect();
     let (p, q) = (Label::Int(1), Label::Int(0));
     let labels = BinaryLabels::new(&p, &q);

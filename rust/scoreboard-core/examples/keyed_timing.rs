@@ -11,6 +11,8 @@ use scoreboard_core::cells::{CellIndex, KeyColumn};
 use scoreboard_core::{Chunk, Executor, Plan, Values};
 use std::time::{Duration, Instant};
 
+mod common;
+
 const BINARY: &str = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":10,
     "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p","positive":1,
     "negative":0,"threshold":0.5}],"metrics":[{"name":"f1","kind":"f1","accumulator":0}]}"#;
@@ -19,18 +21,6 @@ const REGRESSION: &str = r#"{"format_version":1,"plan_hash":"h","task":"regressi
     "metrics":[{"name":"mse","kind":"mse","accumulator":0}]}"#;
 const DAY_US: i64 = 86_400_000_000;
 const ROWS: usize = 1 << 20;
-
-/// xorshift64: reproducible data without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// One chunk: labels, scores in [0, 1), sorted microsecond stamps over `span_us` from `start_us`,
 /// and dictionary indices of 20 segment values.
@@ -41,18 +31,18 @@ struct Columns {
     indices: Vec<i32>,
 }
 
-fn columns(rng: &mut Rng, start_us: i64, span_us: u64) -> Columns {
+fn columns(rng: &mut common::Rng, start_us: i64, span_us: u64) -> Columns {
     let mut ts: Vec<i64> = (0..ROWS)
-        .map(|_| start_us + (rng.next() % span_us.max(1)) as i64)
+        .map(|_| start_us + (rng.next_u64() % span_us.max(1)) as i64)
         .collect();
     ts.sort_unstable();
     Columns {
-        y: (0..ROWS).map(|_| (rng.next() % 10 < 3) as i8).collect(),
+        y: (0..ROWS).map(|_| (rng.next_u64() % 10 < 3) as i8).collect(),
         s: (0..ROWS)
-            .map(|_| (rng.next() % 1000) as f64 / 1e3)
+            .map(|_| (rng.next_u64() % 1000) as f64 / 1e3)
             .collect(),
         ts,
-        indices: (0..ROWS).map(|_| (rng.next() % 20) as i32).collect(),
+        indices: (0..ROWS).map(|_| (rng.next_u64() % 20) as i32).collect(),
     }
 }
 
@@ -72,20 +62,13 @@ fn fused<'a>(c: &'a Columns, codes: &'a [i64]) -> [KeyColumn<'a>; 2] {
     ]
 }
 
-/// The fastest of 20 runs: the machine may be shared, and the minimum is the least disturbed.
-fn fastest(f: &mut dyn FnMut()) -> Duration {
-    (0..20)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
+/// The fastest of 20 runs.
+fn fastest(f: impl FnMut()) -> Duration {
+    common::fastest(20, f)
 }
 
 fn main() {
-    let mut rng = Rng(1);
+    let mut rng = common::Rng::new();
     let codes: Vec<i64> = (0..20).rev().collect();
     // Warm: one chunk over a day and a half, again and again.
     let warm = columns(&mut rng, 20_000 * DAY_US, 3 * DAY_US as u64 / 2);
@@ -99,15 +82,15 @@ fn main() {
     let given = [KeyColumn::Values(&day), KeyColumn::Values(&seg)];
     for (label, keys) in [("given keys", given), ("fused keys", fused(&warm, &codes))] {
         let mut exec = Executor::new(Plan::from_json(BINARY).unwrap());
-        let update = fastest(&mut || exec.update_cells(&chunk, &keys).unwrap());
+        let update = fastest(|| exec.update_cells(&chunk, &keys).unwrap());
         let mut index = CellIndex::default();
-        let assign = fastest(&mut || {
+        let assign = fastest(|| {
             std::hint::black_box(index.assign(&keys, ROWS).unwrap());
         });
         println!("binary, {label}: keyed update {update:?}, of which cell assignment {assign:?}");
     }
     let mut plain = Executor::new(Plan::from_json(BINARY).unwrap());
-    let update = fastest(&mut || plain.update(&chunk).unwrap());
+    let update = fastest(|| plain.update(&chunk).unwrap());
     println!("binary, plain update {update:?} (chunks of {ROWS} rows)");
 
     // Cold: 20 chunks, one day each, each read once.
@@ -139,8 +122,8 @@ fn main() {
         .with("p", Values::F64(&chunks[0].s))
         .unwrap();
     let mut keyed = Executor::new(Plan::from_json(REGRESSION).unwrap());
-    let update = fastest(&mut || keyed.update_cells(&chunk, &fused(&warm, &codes)).unwrap());
+    let update = fastest(|| keyed.update_cells(&chunk, &fused(&warm, &codes)).unwrap());
     let mut plain = Executor::new(Plan::from_json(REGRESSION).unwrap());
-    let plain_update = fastest(&mut || plain.update(&chunk).unwrap());
+    let plain_update = fastest(|| plain.update(&chunk).unwrap());
     println!("regression: keyed update {update:?}, plain {plain_update:?}");
 }

@@ -9,31 +9,18 @@ use scoreboard_core::accum::{
 };
 use scoreboard_core::plan::Label;
 use scoreboard_core::Values;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn best(mut f: impl FnMut()) -> Duration {
-    (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap_or_default()
+mod common;
+
+fn best(f: impl FnMut()) -> Duration {
+    common::fastest(3, f)
 }
 
 fn main() {
-    let n: usize = std::env::var("ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
-    let mut x: u64 = 1;
-    let mut uniform = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let n = common::env_size("ROWS", 10_000_000);
+    let mut rng = common::Rng::new();
+    let mut uniform = move || rng.uniform();
     let y: Vec<i8> = (0..n).map(|_| (uniform() < 0.3) as i8).collect();
     let s: Vec<f64> = y
         .iter()
