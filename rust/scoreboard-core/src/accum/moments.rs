@@ -320,19 +320,12 @@ fn block_sums<T: AsF64, U: AsF64>(y: &[T], p: &[U]) -> BlockSums {
     joint[0][1] = total(y1);
     joint[2][0] = total(e2);
     joint[0][2] = total(y2);
-    for (k, &(i, jj)) in [
-        (1, 1),
-        (3, 0),
-        (2, 1),
-        (1, 2),
-        (0, 3),
-        (4, 0),
-        (2, 2),
-        (0, 4),
-    ]
-    .iter()
-    .enumerate()
-    {
+    // `j` holds the orders of `ORDERS` but (2, 0) and (0, 2) (those are `e2` and `y2`), in
+    // `ORDERS`' order.
+    let mixed = ORDERS
+        .iter()
+        .filter(|&&order| order != (2, 0) && order != (0, 2));
+    for (k, &(i, jj)) in mixed.enumerate() {
         joint[i][jj] = total(j[k]);
     }
     BlockSums {
