@@ -575,10 +575,8 @@ def _timestamps_within_one_pane(plan: Plan) -> sources.ConstantColumn | None:
         # error names their row.
         if max(abs(low), abs(high)) * unit_ns >= 2**62:
             return False
-        return all(
-            (low * unit_ns - p.origin_ns()) // p.size == (high * unit_ns - p.origin_ns()) // p.size
-            for p in panes
-        )
+        stamps = np.array([low, high], dtype=np.int64) * unit_ns
+        return all(len(set(p.panes(stamps, None).tolist())) == 1 for p in panes)
 
     return sources.ConstantColumn(layout.timestamp, one_pane)
 
