@@ -264,9 +264,13 @@ def write_by_day(df: pd.DataFrame, path: Any, *, ts: pa.DataType | None = None) 
             writer.write_table(table.slice(lo, hi - lo))
 
 
-def spy_fills(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def spy_fills(monkeypatch: pytest.MonkeyPatch, *, small_groups: bool = True) -> list[int]:
+    """Rows of every filled timestamp batch. ``small_groups``: row groups of any size may be
+    filled (the test files' groups are far smaller than the real threshold)."""
     from scoreboard import sources
 
+    if small_groups:
+        monkeypatch.setattr(sources, "_MIN_FILLED_ROWS", 1)
     filled: list[int] = []
     original = sources._filled
 
@@ -303,6 +307,20 @@ def test_row_groups_inside_one_pane_skip_their_timestamps(
     res = both.evaluate(path)
     assert fills == []
     assert _same(res, both.evaluate(pq.read_table(path)))
+
+
+def test_small_row_groups_are_decoded_rather_than_filled(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a group on its own costs more than decoding a small group's timestamps."""
+    df = frame(3000)
+    path = tmp_path / "daily.parquet"
+    write_by_day(df, path)  # 100 rows a group
+    daily = plan(windows=[{"name": "daily", "tumbling": "1d"}])
+    fills = spy_fills(monkeypatch, small_groups=False)
+    res = daily.evaluate(path)
+    assert fills == []
+    assert _same(res, daily.evaluate(pq.read_table(path)))
 
 
 def test_timestamps_are_decoded_when_a_group_has_nulls_or_a_metric_reads_them(
