@@ -27,15 +27,31 @@ GROUPS: dict[str, tuple[str, list[Any]]] = {
     "ci pr_auc": ("binary", ["pr_auc"]),
     # Normal intervals from the moments.
     "ci regression": ("regression", ["mse", "rmse", "mae", "mean_error"]),
+    # Grouped DeLong: the runs count rows per (score, group), the interval walks them once more.
+    "ci multiclass roc_auc (K=10, 2M rows)": ("multiclass", ["roc_auc"]),
 }
+# The multiclass group's rows, capped as benches/bench_catalogue.py caps its multiclass group.
+MULTICLASS_ROWS = min(ROWS, 2_000_000)
+MULTICLASS_K = 10
+
+
+def class_scores() -> dict[str, np.ndarray]:
+    """Labels and an (n, K) matrix of distinct probabilities leaning to the true class."""
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, MULTICLASS_K, MULTICLASS_ROWS)
+    p = rng.random((MULTICLASS_ROWS, MULTICLASS_K))
+    p[np.arange(MULTICLASS_ROWS), y] += 0.5
+    p /= p.sum(axis=1, keepdims=True)
+    return {"y": y, "p": p}
 
 
 def evaluate(task: str, metrics: list[Any], with_ci: bool, data: dict[str, np.ndarray]) -> Any:
     columns = (
-        {"y_true": "y", "y_score": "p"} if task == "binary" else {"y_true": "y", "y_pred": "p"}
+        {"y_true": "y", "y_pred": "p"} if task == "regression" else {"y_true": "y", "y_score": "p"}
     )
+    extra: dict[str, Any] = {"labels": list(range(MULTICLASS_K))} if task == "multiclass" else {}
     plan = make_plan(
-        task, [{"kind": m, "ci": {}} if with_ci else m for m in metrics], columns=columns
+        task, [{"kind": m, "ci": {}} if with_ci else m for m in metrics], columns=columns, **extra
     )
 
     def fn() -> dict[str, float]:
@@ -55,12 +71,13 @@ def test_ci_overhead(
     benchmark: Any, group: str, variant: str, binary: BinaryData, regression: PairData
 ) -> None:
     task, metrics = GROUPS[group]
-    data = (
-        {"y": binary.y, "p": binary.score}
-        if task == "binary"
-        else {"y": regression.y, "p": regression.pred}
-    )
+    rows = MULTICLASS_ROWS if task == "multiclass" else ROWS
+    data = {
+        "binary": lambda: {"y": binary.y, "p": binary.score},
+        "regression": lambda: {"y": regression.y, "p": regression.pred},
+        "multiclass": class_scores,
+    }[task]()
     fn = evaluate(task, metrics, variant == "with_ci", data)
-    got = run(benchmark, fn, group=group, impl=variant, rows=ROWS)
+    got = run(benchmark, fn, group=group, impl=variant, rows=rows)
     if variant == "with_ci":
         assert got == evaluate(task, metrics, False, data)()  # the values do not change

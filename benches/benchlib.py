@@ -133,13 +133,14 @@ def write_binary_parquet_streaming(path: Path, rows: int, seed: int = SEED + 3) 
 # Plans and results
 
 
-def make_plan(task: str, metrics: list[Any], columns: Mapping[str, str]) -> sb.Plan:
+def make_plan(task: str, metrics: list[Any], columns: Mapping[str, str], **fields: Any) -> sb.Plan:
     doc = {
         "version": 1,
         "model": f"bench-{task}",
         "task": task,
         "columns": dict(columns),
         "metrics": metrics,
+        **fields,
     }
     if task == "binary":
         doc["threshold"] = THRESHOLD

@@ -1,10 +1,11 @@
 //! Times the multiclass score state with ROC AUC curves (development aid: `cargo run --release
 //! --example class_auc_timing`): K = 10 classes, 2M rows of distinct float scores, fed in one
 //! chunk and in 64K-row chunks; then one-vs-rest and one-vs-one macro ROC AUC. `ROWS`, `K` and
-//! `CHUNK` override the sizes; `NOCURVES=1` keeps no runs (the update's cost without ROC AUC).
+//! `CHUNK` override the sizes; `NOCURVES=1` keeps no runs (the update's cost without ROC AUC);
+//! `INTERVAL_GROUPS=32` keeps interval groups and also times the grouped DeLong interval of ovr.
 //! The benchmarks of record are in benches/.
 use scoreboard_core::accum::ClassScores;
-use scoreboard_core::metrics::class_scores::finalize;
+use scoreboard_core::metrics::class_scores::{auc_interval, finalize};
 use scoreboard_core::plan::{Label, MetricSpec};
 use scoreboard_core::Values;
 use std::time::Instant;
@@ -14,6 +15,7 @@ mod common;
 fn main() {
     let env = common::env_size;
     let (n, k, chunk) = (env("ROWS", 2_000_000), env("K", 10), env("CHUNK", 65_536));
+    let groups = env("INTERVAL_GROUPS", 0) as u8;
     let mut rng = common::Rng::new();
     let mut uniform = move || rng.uniform();
     let y: Vec<i64> = (0..n).map(|_| (uniform() * k as f64) as i64).collect();
@@ -54,6 +56,7 @@ fn main() {
                         None,
                         &labels,
                         false,
+                        groups,
                     )
                     .unwrap();
                 start = end;
@@ -65,10 +68,13 @@ fn main() {
             let t = Instant::now();
             let b = finalize(&ovo, &state).value;
             let ovo_time = t.elapsed();
+            let t = Instant::now();
+            let interval = a.and_then(|v| auc_interval(&ovr, &state, v, 0.95));
+            let interval_time = t.elapsed();
             let rate = n as f64 / (update + ovr_time).as_secs_f64() / 1e6;
             println!(
                 "chunk {step}: update {update:?}, ovr {ovr_time:?} ({a:?}), ovo {ovo_time:?} \
-                 ({b:?}); update+ovr {rate:.2} M rows/s"
+                 ({b:?}); update+ovr {rate:.2} M rows/s; interval {interval_time:?} {interval:?}"
             );
         }
     }

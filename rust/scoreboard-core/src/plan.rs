@@ -133,6 +133,10 @@ pub enum AccumulatorSpec {
         /// Sample weights, summed alongside the counts.
         #[serde(default)]
         weight: Option<String>,
+        /// Interval groups of the score runs (0: none): the grouped DeLong interval of
+        /// multiclass ROC AUC (`metrics::class_scores::auc_interval`).
+        #[serde(default)]
+        interval_groups: u8,
     },
     /// A relative-error quantile sketch of one numeric column.
     QuantileSketch { column: String },
@@ -448,6 +452,17 @@ impl Plan {
                 if !(1..=(1 << 24)).contains(bins) {
                     return Err(CoreError::InvalidPlan(format!(
                         "a score histogram needs 1 to 16777216 bins, not {bins}"
+                    )));
+                }
+            }
+            if let AccumulatorSpec::ClassScores {
+                interval_groups, ..
+            } = spec
+            {
+                if *interval_groups > crate::accum::class_scores::MAX_GROUPS {
+                    return Err(CoreError::InvalidPlan(format!(
+                        "class scores keep at most {} interval groups, not {interval_groups}",
+                        crate::accum::class_scores::MAX_GROUPS
                     )));
                 }
             }

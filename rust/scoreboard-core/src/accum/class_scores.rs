@@ -37,23 +37,65 @@ use crate::error::{CoreError, Result};
 use crate::plan::Label;
 
 /// One distinct score (its `score_key`) of one class's rows in one score column, and how many
-/// rows have it.
+/// rows have it. When the state keeps interval groups, a score's rows are counted per group
+/// (one point per (score, group), in that order); otherwise every point is in group 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyCount {
     pub key: u64,
-    pub count: u64,
+    /// The count in the low `GROUP_SHIFT` bits, the group above them.
+    tally: u64,
+}
+
+/// Counts stay below 2^58 (the state refuses more rows), which leaves 6 bits for the group.
+const GROUP_SHIFT: u32 = 58;
+/// Rows a class-scores state may count.
+const MAX_ROWS: u64 = (1 << GROUP_SHIFT) - 1;
+/// Most interval groups a state may keep.
+pub const MAX_GROUPS: u8 = 64;
+
+impl KeyCount {
+    pub fn new(key: u64, group: u8, count: u64) -> KeyCount {
+        debug_assert!(count <= MAX_ROWS && group < MAX_GROUPS);
+        KeyCount {
+            key,
+            tally: (group as u64) << GROUP_SHIFT | count,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.tally & MAX_ROWS
+    }
+
+    /// The interval group of the rows counted (see `row_group`).
+    pub fn group(&self) -> usize {
+        (self.tally >> GROUP_SHIFT) as usize
+    }
 }
 
 impl RunPoint for KeyCount {
-    fn key(&self) -> u64 {
-        self.key
+    /// (key, group): the group bits are the tally's top bits.
+    type Order = (u64, u64);
+    fn order(&self) -> (u64, u64) {
+        (self.key, self.tally >> GROUP_SHIFT)
     }
     fn combine(self, other: Self) -> Self {
+        // Same key and group: the counts add (their sum is at most the state's rows).
         KeyCount {
             key: self.key,
-            count: self.count + other.count,
+            tally: self.tally + other.count(),
         }
     }
+}
+
+/// The interval group of the row at `position` in a state's stream (its rows before this chunk
+/// plus its index in the chunk): a hash of the position, so groups are a random partition of
+/// the rows that does not depend on how they were chunked.
+pub fn row_group(position: u64, groups: u8) -> u8 {
+    let mut z = position.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z % groups as u64) as u8
 }
 
 /// A sorted run of distinct keys with counts, increasing, and its level in the LSM tree of runs
@@ -204,6 +246,7 @@ impl ClassScores {
         weight: Option<(&str, Values<'_>)>,
         labels: &[Label],
         unit_interval: bool,
+        groups: u8,
     ) -> Result<()> {
         if self.weighted != weight.is_some() {
             return Err(CoreError::IncompatibleState(
@@ -255,6 +298,9 @@ impl ClassScores {
         };
         let mut next = self.clone();
         next.rows = add_count(next.rows, n as u64, "class scores")?;
+        if next.rows > MAX_ROWS {
+            return Err(CoreError::Overflow("class scores"));
+        }
         next.clip_eps = next.clip_eps.max(eps);
         let clip = |x: f64| x.clamp(eps, 1.0 - eps);
         let (mut block, mut block_sq) = (0.0, 0.0);
@@ -317,9 +363,18 @@ impl ClassScores {
                 .zip(&self.support)
                 .map(|(after, before)| (after - before) as usize)
                 .collect();
+            // Each row's interval group, from its position in this state's stream.
+            let row_groups: Option<Vec<u8>> = (groups > 1).then(|| {
+                (self.rows..next.rows)
+                    .map(|position| row_group(position, groups))
+                    .collect()
+            });
             let runs: Vec<Vec<Vec<KeyCount>>> = columns
                 .par_iter()
-                .map(|col| class_runs(col, &codes, &sizes))
+                .map(|col| match &row_groups {
+                    Some(g) => grouped_class_runs(col, &codes, g, &sizes),
+                    None => class_runs(col, &codes, &sizes),
+                })
                 .collect();
             for (stacks, column) in next.curves.iter_mut().zip(runs) {
                 for (stack, run) in stacks.iter_mut().zip(column) {
@@ -360,6 +415,9 @@ impl ClassScores {
         }
         let mut next = self.clone();
         next.rows = add_count(next.rows, o.rows, "class scores")?;
+        if next.rows > MAX_ROWS {
+            return Err(CoreError::Overflow("class scores"));
+        }
         for (a, b) in next.support.iter_mut().zip(&o.support) {
             *a += b;
         }
@@ -492,8 +550,52 @@ fn class_runs(scores: &[f64], codes: &[u32], sizes: &[usize]) -> Vec<Vec<KeyCoun
             let mut run: Vec<KeyCount> = Vec::with_capacity(size);
             for &key in bucket.iter() {
                 match run.last_mut() {
-                    Some(last) if last.key == key => last.count += 1,
-                    _ => run.push(KeyCount { key, count: 1 }),
+                    Some(last) if last.key == key => last.tally += 1,
+                    _ => run.push(KeyCount::new(key, 0, 1)),
+                }
+            }
+            run
+        })
+        .collect()
+}
+
+/// `class_runs` with interval groups: per class, one point per distinct (score, group). Each
+/// row is sorted as `key << 64 | group`, so a run comes out in (key, group) order.
+fn grouped_class_runs(
+    scores: &[f64],
+    codes: &[u32],
+    groups: &[u8],
+    sizes: &[usize],
+) -> Vec<Vec<KeyCount>> {
+    let mut next: Vec<usize> = sizes
+        .iter()
+        .scan(0, |start, &size| {
+            *start += size;
+            Some(*start - size)
+        })
+        .collect();
+    let mut items = vec![0u128; scores.len()];
+    for ((&s, &c), &g) in scores.iter().zip(codes).zip(groups) {
+        let slot = &mut next[c as usize];
+        items[*slot] = (score_key(s) as u128) << 64 | g as u128;
+        *slot += 1;
+    }
+    let mut rest = items.as_mut_slice();
+    let mut scratch = Vec::new();
+    sizes
+        .iter()
+        .map(|&size| {
+            let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            rest = tail;
+            radix_sort(bucket, &mut scratch);
+            let mut run: Vec<KeyCount> = Vec::with_capacity(size);
+            for &item in bucket.iter() {
+                let (key, group) = ((item >> 64) as u64, item as u8);
+                match run.last_mut() {
+                    Some(last) if last.key == key && last.group() == group as usize => {
+                        last.tally += 1
+                    }
+                    _ => run.push(KeyCount::new(key, group, 1)),
                 }
             }
             run
@@ -504,23 +606,45 @@ fn class_runs(scores: &[f64], codes: &[u32], sizes: &[usize]) -> Vec<Vec<KeyCoun
 /// Below this many keys a comparison sort beats the radix passes.
 const RADIX_MIN: usize = 2048;
 
+/// What `radix_sort` sorts: its bytes, least significant first, as digits.
+trait RadixKey: Copy + Ord + Default {
+    /// Bit offsets of the bytes that can differ.
+    const SHIFTS: &'static [u32];
+    fn digit(self, shift: u32) -> usize;
+}
+
+impl RadixKey for u64 {
+    const SHIFTS: &'static [u32] = &[0, 8, 16, 24, 32, 40, 48, 56];
+    fn digit(self, shift: u32) -> usize {
+        ((self >> shift) & 0xff) as usize
+    }
+}
+
+/// `key << 64 | group`: the group's byte, then the key's.
+impl RadixKey for u128 {
+    const SHIFTS: &'static [u32] = &[0, 64, 72, 80, 88, 96, 104, 112, 120];
+    fn digit(self, shift: u32) -> usize {
+        ((self >> shift) & 0xff) as usize
+    }
+}
+
 /// Sorts keys by LSD radix on bytes, skipping every byte all keys share (the top bytes of scores
 /// in a narrow range); `scratch` is reused between calls. Small slices use a comparison sort.
-fn radix_sort(keys: &mut [u64], scratch: &mut Vec<u64>) {
+fn radix_sort<T: RadixKey>(keys: &mut [T], scratch: &mut Vec<T>) {
     if keys.len() < RADIX_MIN {
         keys.sort_unstable();
         return;
     }
-    let mut counts = vec![[0usize; 256]; 8];
+    let mut counts = vec![[0usize; 256]; T::SHIFTS.len()];
     for &key in keys.iter() {
-        for (byte, count) in counts.iter_mut().enumerate() {
-            count[((key >> (8 * byte)) & 0xff) as usize] += 1;
+        for (&shift, count) in T::SHIFTS.iter().zip(counts.iter_mut()) {
+            count[key.digit(shift)] += 1;
         }
     }
     scratch.clear();
-    scratch.resize(keys.len(), 0);
+    scratch.resize(keys.len(), T::default());
     let mut in_keys = true;
-    for (byte, count) in counts.iter().enumerate() {
+    for (&shift, count) in T::SHIFTS.iter().zip(&counts) {
         if count.contains(&keys.len()) {
             continue;
         }
@@ -531,9 +655,9 @@ fn radix_sort(keys: &mut [u64], scratch: &mut Vec<u64>) {
             start += c;
         }
         if in_keys {
-            scatter(keys, scratch, 8 * byte, &mut next);
+            scatter(keys, scratch, shift, &mut next);
         } else {
-            scatter(scratch, keys, 8 * byte, &mut next);
+            scatter(scratch, keys, shift, &mut next);
         }
         in_keys = !in_keys;
     }
@@ -543,9 +667,9 @@ fn radix_sort(keys: &mut [u64], scratch: &mut Vec<u64>) {
 }
 
 /// One stable radix pass: each key to the next free slot of its byte at `shift`.
-fn scatter(from: &[u64], to: &mut [u64], shift: usize, next: &mut [usize; 256]) {
+fn scatter<T: RadixKey>(from: &[T], to: &mut [T], shift: u32, next: &mut [usize; 256]) {
     for &key in from {
-        let slot = &mut next[((key >> shift) & 0xff) as usize];
+        let slot = &mut next[key.digit(shift)];
         to[*slot] = key;
         *slot += 1;
     }
@@ -587,9 +711,25 @@ mod tests {
     }
 
     fn update(state: &mut ClassScores, y: &[i64], columns: &[Vec<f64>]) -> Result<()> {
+        update_grouped(state, y, columns, 0)
+    }
+
+    fn update_grouped(
+        state: &mut ClassScores,
+        y: &[i64],
+        columns: &[Vec<f64>],
+        groups: u8,
+    ) -> Result<()> {
         let scores: Vec<(&str, Values<'_>)> =
             columns.iter().map(|c| ("s", Values::F64(c))).collect();
-        state.update(("y", Values::I64(y)), &scores, None, &labels(), false)
+        state.update(
+            ("y", Values::I64(y)),
+            &scores,
+            None,
+            &labels(),
+            false,
+            groups,
+        )
     }
 
     /// Rows of class 0..3 with scores from a few distinct values (ties within and across
@@ -625,10 +765,76 @@ mod tests {
                 }
                 let expected: Vec<KeyCount> = reference
                     .into_iter()
-                    .map(|(key, count)| KeyCount { key, count })
+                    .map(|(key, count)| KeyCount::new(key, 0, count))
                     .collect();
                 assert_eq!(run.as_slice(), &expected[..], "column {c} class {class}");
             }
+        }
+    }
+
+    #[test]
+    fn grouped_runs_split_each_score_by_row_group_whatever_the_chunking() {
+        let (y, columns) = data(5000);
+        let mut plain = ClassScores::new(3, &[], true);
+        update(&mut plain, &y, &columns).unwrap();
+        let mut whole = ClassScores::new(3, &[], true);
+        update_grouped(&mut whole, &y, &columns, 32).unwrap();
+        let mut chunked = ClassScores::new(3, &[], true);
+        for lo in (0..y.len()).step_by(97) {
+            let hi = (lo + 97).min(y.len());
+            let part: Vec<Vec<f64>> = columns.iter().map(|c| c[lo..hi].to_vec()).collect();
+            update_grouped(&mut chunked, &y[lo..hi], &part, 32).unwrap();
+        }
+        for (c, column) in columns.iter().enumerate() {
+            assert_eq!(chunked.column_runs(c), whole.column_runs(c));
+            for (class, run) in whole.column_runs(c).iter().enumerate() {
+                // Points in (key, group) order, each group the hash of its rows' positions.
+                assert!(run.windows(2).all(|w| w[0].order() < w[1].order()));
+                let mut reference = std::collections::BTreeMap::<(u64, usize), u64>::new();
+                for (i, (&l, &v)) in y.iter().zip(column).enumerate() {
+                    if l == class as i64 {
+                        let group = row_group(i as u64, 32) as usize;
+                        *reference.entry((score_key(v), group)).or_default() += 1;
+                    }
+                }
+                let got: Vec<((u64, usize), u64)> = run
+                    .iter()
+                    .map(|p| ((p.key, p.group()), p.count()))
+                    .collect();
+                assert_eq!(got, reference.into_iter().collect::<Vec<_>>());
+                // Summed over groups: the ungrouped run.
+                let mut summed: Vec<KeyCount> = Vec::new();
+                for p in run.iter() {
+                    match summed.last_mut() {
+                        Some(last) if last.key == p.key => last.tally += p.count(),
+                        _ => summed.push(KeyCount::new(p.key, 0, p.count())),
+                    }
+                }
+                assert_eq!(summed, *plain.column_runs(c)[class]);
+            }
+        }
+        assert!((0..32).all(|g| whole.column_runs(0)[0].iter().any(|p| p.group() == g)));
+    }
+
+    #[test]
+    fn radix_sort_of_keys_with_groups_orders_by_key_then_group() {
+        let mut x: u64 = 11;
+        let mut scratch = Vec::new();
+        for len in [5, RADIX_MIN + 1, 20_000] {
+            let items: Vec<u128> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let key = score_key((x % 97) as f64 / 97.0);
+                    (key as u128) << 64 | (x >> 58) as u128
+                })
+                .collect();
+            let mut expected = items.clone();
+            expected.sort_unstable();
+            let mut got = items;
+            radix_sort(&mut got, &mut scratch);
+            assert_eq!(got, expected, "{len} items");
         }
     }
 
@@ -688,7 +894,7 @@ mod tests {
         // The merged runs are cached; an update after a finalizer read them is still counted.
         let before = chunked.column_runs(0)[0]
             .iter()
-            .map(|p| p.count)
+            .map(|p| p.count())
             .sum::<u64>();
         update(
             &mut chunked,
@@ -698,7 +904,7 @@ mod tests {
         .unwrap();
         let after = chunked.column_runs(0)[0]
             .iter()
-            .map(|p| p.count)
+            .map(|p| p.count())
             .sum::<u64>();
         assert_eq!(
             after,

@@ -214,6 +214,7 @@ impl AccState {
                     labels,
                     unit_interval,
                     weight,
+                    interval_groups,
                     ..
                 },
             ) => {
@@ -227,6 +228,7 @@ impl AccState {
                     optional_column(chunk, weight)?,
                     labels,
                     *unit_interval,
+                    *interval_groups,
                 )
             }
             (

@@ -420,10 +420,10 @@ pub(crate) fn merge_points<P: RunPoint>(a: &[P], b: &[P]) -> Vec<P> {
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         let (x, y) = (a[i], b[j]);
-        if x.key() < y.key() {
+        if x.order() < y.order() {
             out.push(x);
             i += 1;
-        } else if y.key() < x.key() {
+        } else if y.order() < x.order() {
             out.push(y);
             j += 1;
         } else {
@@ -437,14 +437,17 @@ pub(crate) fn merge_points<P: RunPoint>(a: &[P], b: &[P]) -> Vec<P> {
     out
 }
 
-/// A point of a sorted run of distinct scores: its key, and how two points of one key add up.
+/// A point of a sorted run of distinct scores: what orders the run (the score key, and for
+/// grouped points their group), and how two points of one order add up.
 pub(crate) trait RunPoint: Copy {
-    fn key(&self) -> u64;
+    type Order: Ord + Copy;
+    fn order(&self) -> Self::Order;
     fn combine(self, other: Self) -> Self;
 }
 
 impl RunPoint for Point {
-    fn key(&self) -> u64 {
+    type Order = u64;
+    fn order(&self) -> u64 {
         self.key
     }
     fn combine(self, other: Self) -> Self {

@@ -74,7 +74,8 @@ impl PartialEq for WeightedScoreRuns {
 }
 
 impl RunPoint for WeightedPoint {
-    fn key(&self) -> u64 {
+    type Order = u64;
+    fn order(&self) -> u64 {
         self.key
     }
     fn combine(self, other: Self) -> Self {

@@ -3,7 +3,8 @@
 //!
 //! - Wilson for proportions (binary and multiclass confusion cells, top-k hits; with sample
 //!   weights, Wilson at the effective sample size of the linearised variance of the ratio),
-//! - DeLong for ROC AUC (exact score runs, score histogram),
+//! - DeLong for ROC AUC (exact score runs, score histogram; multiclass: grouped DeLong, in
+//!   `class_scores.rs`),
 //! - normal (CLT) for means of per-row losses, from second moments kept in the state,
 //! - order statistics (binomial ranks) for quantiles and medians,
 //! - a percentile bootstrap that resamples a count table multinomially (confusion tables, score
@@ -211,6 +212,9 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         }
         (CiMethod::Normal, AccState::ColumnStats(c)) if kind == MetricKind::Mean => {
             normal(value, c.spread.m2, c.n, z)
+        }
+        (CiMethod::Delong, AccState::ClassScores(s)) if kind == MetricKind::RocAuc => {
+            super::class_scores::auc_interval(metric, s, value, ci.level)
         }
         (CiMethod::Normal, AccState::ClassScores(s)) if kind == MetricKind::LogLoss => {
             let n = s.rows as f64;
