@@ -4,8 +4,8 @@
 //! The benchmarks of record are in benches/.
 use scoreboard_core::accum::binary::BinaryLabels;
 use scoreboard_core::accum::{ScoreHistogram, ScoreRuns};
-use scoreboard_core::metrics::scores::{average_precision, roc_auc};
-use scoreboard_core::plan::{Label, ZeroDivision};
+use scoreboard_core::metrics::scores::finalize_exact;
+use scoreboard_core::plan::{Label, MetricSpec};
 use scoreboard_core::Values;
 use std::time::Instant;
 
@@ -25,6 +25,12 @@ fn main() {
             (0.35 + 0.3 * l as f64 + 0.2 * z).clamp(0.0, 1.0)
         })
         .collect();
+    let metric = |kind: &str| -> MetricSpec {
+        serde_json::from_str(&format!(
+            r#"{{"name": "{kind}", "kind": "{kind}", "accumulator": 0}}"#
+        ))
+        .unwrap()
+    };
     let (p, q) = (Label::Int(1), Label::Int(0));
     let labels = BinaryLabels::new(&p, &q);
     for _ in 0..5 {
@@ -39,16 +45,9 @@ fn main() {
         .unwrap();
         let update = t.elapsed();
         let t = Instant::now();
-        let points = runs.points();
-        let (pos, neg) = points
-            .iter()
-            .fold((0, 0), |(a, b), q| (a + q.pos, b + q.neg));
-        let auc = roc_auc(points.iter().rev().map(|q| (q.pos, q.neg)), pos, neg);
-        let ap = average_precision(
-            points.iter().rev().map(|q| (q.pos as f64, q.neg as f64)),
-            pos as f64,
-            ZeroDivision::default(),
-        );
+        // As the engine finalizes them: each metric on its own.
+        let auc = finalize_exact(&metric("roc_auc"), &runs);
+        let ap = finalize_exact(&metric("pr_auc"), &runs);
         let finalize = t.elapsed();
         let t = Instant::now();
         let mut h = ScoreHistogram::new(65_536);
@@ -58,7 +57,7 @@ fn main() {
         println!(
             "exact: update {update:?} + finalize {finalize:?} ({} points, auc {:?}, ap {:?}); \
              binned update {binned:?}",
-            points.len(),
+            runs.points().len(),
             auc.value,
             ap.value
         );

@@ -10,6 +10,7 @@ pub mod exact_values;
 pub mod moments;
 pub mod multiclass;
 pub mod quantile_sketch;
+mod radix;
 pub mod score_histogram;
 pub mod scores;
 pub mod thresholds;

@@ -204,7 +204,8 @@ impl ScoreRuns {
         // merge each range's positives and negatives; ranges are in key order.
         let mut slot_arrays = split_sizes(&mut keys, &sizes);
         slot_arrays.par_iter_mut().for_each(|a| a.sort_unstable());
-        // One output, written in range order (no per-range vectors to concatenate).
+        // One output, written in range order (no per-range vectors to concatenate: the pages of
+        // a fresh allocation cost more to fault in than the run-length walk itself).
         let mut run = Vec::with_capacity(len);
         for pair in slot_arrays.chunks(2) {
             run_length(pair[0], pair[1], &mut run);

@@ -10,8 +10,10 @@
 use super::binary::unreachable_kind;
 use super::{reason, Outcome};
 use crate::accum::moments::CompensatedSum;
+use crate::accum::scores::Point;
 use crate::accum::{ScoreHistogram, ScoreRuns};
 use crate::plan::{MetricKind, MetricSpec, ZeroDivision};
+use rayon::prelude::*;
 
 /// Finalizes a metric from exact score runs.
 pub fn finalize_exact(metric: &MetricSpec, state: &ScoreRuns) -> Outcome {
@@ -19,10 +21,13 @@ pub fn finalize_exact(metric: &MetricSpec, state: &ScoreRuns) -> Outcome {
         return Outcome::undefined(reason::INSUFFICIENT_DATA);
     }
     let points = state.points();
-    let (p, n) = totals(points.iter().map(|q| (q.pos, q.neg)));
-    if metric.kind == MetricKind::RocAuc {
-        // Exact integer arithmetic when the counts are integers.
-        return roc_auc(points.iter().rev().map(|q| (q.pos, q.neg)), p, n);
+    match metric.kind {
+        MetricKind::RocAuc => return roc_auc_of_points(points),
+        MetricKind::PrAuc => {
+            let groups = points.iter().rev().map(|q| (q.pos as f64, q.neg as f64));
+            return average_precision(groups, metric.zero_division);
+        }
+        _ => {}
     }
     let weighted = points
         .iter()
@@ -47,7 +52,7 @@ where
     let zd = metric.zero_division;
     match metric.kind {
         MetricKind::RocAuc => roc_auc_weighted(groups(), p, n),
-        MetricKind::PrAuc => average_precision(groups(), p, zd),
+        MetricKind::PrAuc => average_precision(groups(), zd),
         MetricKind::LogLoss => log_loss(points, clip_eps),
         MetricKind::Brier => brier(points),
         MetricKind::Ece => ece(points, metric.n_bins.unwrap_or(10)),
@@ -84,7 +89,7 @@ pub fn finalize_binned(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, Opt
         }
         MetricKind::PrAuc => {
             let fgroups = groups().map(|(a, b)| (a as f64, b as f64));
-            let o = average_precision(fgroups, p as f64, metric.zero_division);
+            let o = average_precision(fgroups, metric.zero_division);
             let bound = if p > 0 && o.reason.is_none() {
                 let fgroups = groups().map(|(a, b)| (a as f64, b as f64));
                 Some(average_precision_bound(fgroups, p as f64))
@@ -129,7 +134,7 @@ fn finalize_weighted_bins(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, 
             (o, bound)
         }
         MetricKind::PrAuc => {
-            let o = average_precision(groups(), p, metric.zero_division);
+            let o = average_precision(groups(), metric.zero_division);
             let bound = if p > 0.0 && o.reason.is_none() {
                 Some(average_precision_bound(groups(), p))
             } else {
@@ -139,6 +144,46 @@ fn finalize_weighted_bins(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, 
         }
         _ => (unreachable_kind(metric), None),
     }
+}
+
+/// Distinct scores per block of `roc_auc_of_points` (fixed, so nothing depends on the threads).
+const AUC_BLOCK: usize = 1 << 18;
+
+/// `roc_auc` of exact score runs, in blocks walked in parallel: the integer area is a sum over
+/// blocks, each started from the positives above it, so the value is bit for bit `roc_auc`'s.
+pub fn roc_auc_of_points(points: &[Point]) -> Outcome {
+    let blocks: Vec<(u64, u64)> = points
+        .par_chunks(AUC_BLOCK)
+        .map(|block| totals(block.iter().map(|q| (q.pos, q.neg))))
+        .collect();
+    let (p, n) = totals(blocks.iter().copied());
+    if p == 0 || n == 0 {
+        return Outcome::undefined(reason::SINGLE_CLASS);
+    }
+    // The positives scoring above each block (blocks are in increasing score order).
+    let mut above: Vec<u128> = blocks
+        .iter()
+        .rev()
+        .scan(0u128, |tp, &(pos, _)| {
+            let before = *tp;
+            *tp += pos as u128;
+            Some(before)
+        })
+        .collect();
+    above.reverse();
+    let twice_area: u128 = points
+        .par_chunks(AUC_BLOCK)
+        .zip(above)
+        .map(|(block, mut tp)| {
+            let mut area: u128 = 0;
+            for q in block.iter().rev() {
+                area += q.neg as u128 * (2 * tp + q.pos as u128);
+                tp += q.pos as u128;
+            }
+            area
+        })
+        .sum();
+    Outcome::of(twice_area as f64 / (2.0 * p as f64 * n as f64))
 }
 
 fn totals(groups: impl Iterator<Item = (u64, u64)>) -> (u64, u64) {
@@ -180,12 +225,8 @@ pub fn roc_auc_weighted(groups_desc: impl Iterator<Item = (f64, f64)>, p: f64, n
 /// interpolation. No positives: `zero_division` (scikit-learn returns 0 and warns).
 pub fn average_precision(
     groups_desc: impl Iterator<Item = (f64, f64)>,
-    p: f64,
     zd: ZeroDivision,
 ) -> Outcome {
-    if p == 0.0 {
-        return Outcome::ratio(0.0, 0.0, zd);
-    }
     let (mut tp, mut fp) = (0.0, 0.0);
     let mut sum = CompensatedSum::default();
     for (pos, neg) in groups_desc {
@@ -195,8 +236,12 @@ pub fn average_precision(
             sum.add(pos * (tp / (tp + fp)));
         }
     }
-    // One division by P at the end rather than one per threshold.
-    Outcome::of(sum.value() / p)
+    // P is the walk's last tp: one pass. One division by P at the end rather than one per
+    // threshold.
+    if tp == 0.0 {
+        return Outcome::ratio(0.0, 0.0, zd);
+    }
+    Outcome::of(sum.value() / tp)
 }
 
 /// How far the exact average precision can be from the binned one. Within a bin that starts after
@@ -361,7 +406,7 @@ mod tests {
         let groups = [(1u64, 0u64), (2, 2)];
         let fgroups = groups.map(|(a, b)| (a as f64, b as f64));
         let bound = average_precision_bound(fgroups.into_iter(), 3.0);
-        let binned = average_precision(fgroups.into_iter(), 3.0, ZeroDivision::default())
+        let binned = average_precision(fgroups.into_iter(), ZeroDivision::default())
             .value
             .unwrap();
         // Best order: + + - - after the first positive: (1 + 1 + 1) / 3 = 1.
