@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from benchlib import run
+from benchlib import class_score_data, run
 from scoreboard.plan import compile_spec
 from scoreboard.spec import spec_from_mapping
 from scoreboard.spec.source import SourceMap
@@ -170,14 +170,7 @@ MULTICLASS_GROUP = "multiclass K=10 roc_auc ovr macro"
 
 @pytest.fixture(scope="module")
 def class_scores() -> dict[str, np.ndarray]:
-    """int64 labels and an (n, K) float64 matrix of distinct probabilities that lean towards the
-    true class (rows sum to 1, as scikit-learn requires of multiclass scores)."""
-    rng = np.random.default_rng(2)
-    y = rng.integers(0, MULTICLASS_K, MULTICLASS_ROWS)
-    p = rng.random((MULTICLASS_ROWS, MULTICLASS_K))
-    p[np.arange(MULTICLASS_ROWS), y] += 0.5
-    p /= p.sum(axis=1, keepdims=True)
-    return {"y": y, "p": p}
+    return class_score_data(MULTICLASS_ROWS, MULTICLASS_K)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchlib import ROWS, BinaryData, PairData, make_plan, run, values
+from benchlib import ROWS, BinaryData, PairData, class_score_data, make_plan, run, values
 
 VARIANTS = ["scoreboard", "with_ci"]
 GROUPS: dict[str, tuple[str, list[Any]]] = {
@@ -30,19 +30,10 @@ GROUPS: dict[str, tuple[str, list[Any]]] = {
     # Grouped DeLong: the runs count rows per (score, group), the interval walks them once more.
     "ci multiclass roc_auc (K=10, 2M rows)": ("multiclass", ["roc_auc"]),
 }
-# The multiclass group's rows, capped as benches/bench_catalogue.py caps its multiclass group.
+# The multiclass group's rows, capped as benches/bench_catalogue.py caps its multiclass group
+# (same data).
 MULTICLASS_ROWS = min(ROWS, 2_000_000)
 MULTICLASS_K = 10
-
-
-def class_scores() -> dict[str, np.ndarray]:
-    """Labels and an (n, K) matrix of distinct probabilities leaning to the true class."""
-    rng = np.random.default_rng(2)
-    y = rng.integers(0, MULTICLASS_K, MULTICLASS_ROWS)
-    p = rng.random((MULTICLASS_ROWS, MULTICLASS_K))
-    p[np.arange(MULTICLASS_ROWS), y] += 0.5
-    p /= p.sum(axis=1, keepdims=True)
-    return {"y": y, "p": p}
 
 
 def evaluate(task: str, metrics: list[Any], with_ci: bool, data: dict[str, np.ndarray]) -> Any:
@@ -75,7 +66,7 @@ def test_ci_overhead(
     data = {
         "binary": lambda: {"y": binary.y, "p": binary.score},
         "regression": lambda: {"y": regression.y, "p": regression.pred},
-        "multiclass": class_scores,
+        "multiclass": lambda: class_score_data(MULTICLASS_ROWS, MULTICLASS_K),
     }[task]()
     fn = evaluate(task, metrics, variant == "with_ci", data)
     got = run(benchmark, fn, group=group, impl=variant, rows=rows)

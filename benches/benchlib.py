@@ -309,3 +309,14 @@ def human_rows(rows: int) -> str:
         if rows >= scale and rows % scale == 0:
             return f"{rows // scale}{suffix}"
     return str(rows)
+
+
+def class_score_data(rows: int, k: int, seed: int = 2) -> dict[str, np.ndarray]:
+    """int64 labels and an (n, k) float64 matrix of distinct probabilities that lean towards the
+    true class (rows sum to 1, as scikit-learn requires of multiclass scores)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, rows)
+    p = rng.random((rows, k))
+    p[np.arange(rows), y] += 0.5
+    p /= p.sum(axis=1, keepdims=True)
+    return {"y": y, "p": p}

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::add_count;
 use super::column_stats::numeric;
 use super::moments::CompensatedSum;
-use super::radix::radix_sort;
+use super::radix::{radix_sort, RadixKey};
 use super::scores::{merge_all, push_run, score_key, RunPoint};
 use super::weighted::read_weights;
 use super::weighted_scores::WeightedPoint;
@@ -373,8 +373,17 @@ impl ClassScores {
             let runs: Vec<Vec<Vec<KeyCount>>> = columns
                 .par_iter()
                 .map(|col| match &row_groups {
-                    Some(g) => grouped_class_runs(col, &codes, g, &sizes),
-                    None => class_runs(col, &codes, &sizes),
+                    Some(groups) => class_runs(
+                        col.iter()
+                            .zip(groups)
+                            .map(|(&s, &g)| (score_key(s) as u128) << 64 | g as u128),
+                        &codes,
+                        &sizes,
+                        |item| ((item >> 64) as u64, item as u8),
+                    ),
+                    None => class_runs(col.iter().map(|&s| score_key(s)), &codes, &sizes, |key| {
+                        (key, 0)
+                    }),
                 })
                 .collect();
             for (stacks, column) in next.curves.iter_mut().zip(runs) {
@@ -524,49 +533,15 @@ fn class_codes(name: &str, values: Values<'_>, labels: &[Label]) -> Result<Vec<u
     Ok(codes)
 }
 
-/// The runs of one score column of a chunk, one per true class (`sizes` rows each): the keys
-/// bucketed by class (a counting pass), each bucket sorted on its own and run-length encoded.
-fn class_runs(scores: &[f64], codes: &[u32], sizes: &[usize]) -> Vec<Vec<KeyCount>> {
-    let mut next: Vec<usize> = sizes
-        .iter()
-        .scan(0, |start, &size| {
-            *start += size;
-            Some(*start - size)
-        })
-        .collect();
-    let mut keys = vec![0u64; scores.len()];
-    for (&s, &c) in scores.iter().zip(codes) {
-        let slot = &mut next[c as usize];
-        keys[*slot] = score_key(s);
-        *slot += 1;
-    }
-    let mut rest = keys.as_mut_slice();
-    let mut scratch = Vec::new();
-    sizes
-        .iter()
-        .map(|&size| {
-            let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(size);
-            rest = tail;
-            radix_sort(bucket, &mut scratch);
-            let mut run: Vec<KeyCount> = Vec::with_capacity(size);
-            for &key in bucket.iter() {
-                match run.last_mut() {
-                    Some(last) if last.key == key => last.tally += 1,
-                    _ => run.push(KeyCount::new(key, 0, 1)),
-                }
-            }
-            run
-        })
-        .collect()
-}
-
-/// `class_runs` with interval groups: per class, one point per distinct (score, group). Each
-/// row is sorted as `key << 64 | group`, so a run comes out in (key, group) order.
-fn grouped_class_runs(
-    scores: &[f64],
+/// The runs of one score column of a chunk, one per true class (`sizes` rows each): each row's
+/// sort item bucketed by class (a counting pass), each bucket sorted on its own and run-length
+/// encoded. An item is the row's score key, or with interval groups `key << 64 | group` (so a
+/// run comes out in (key, group) order); `split` reads (key, group) back.
+fn class_runs<T: RadixKey>(
+    items: impl Iterator<Item = T>,
     codes: &[u32],
-    groups: &[u8],
     sizes: &[usize],
+    split: impl Fn(T) -> (u64, u8),
 ) -> Vec<Vec<KeyCount>> {
     let mut next: Vec<usize> = sizes
         .iter()
@@ -575,13 +550,13 @@ fn grouped_class_runs(
             Some(*start - size)
         })
         .collect();
-    let mut items = vec![0u128; scores.len()];
-    for ((&s, &c), &g) in scores.iter().zip(codes).zip(groups) {
+    let mut bucketed = vec![T::default(); codes.len()];
+    for (item, &c) in items.zip(codes) {
         let slot = &mut next[c as usize];
-        items[*slot] = (score_key(s) as u128) << 64 | g as u128;
+        bucketed[*slot] = item;
         *slot += 1;
     }
-    let mut rest = items.as_mut_slice();
+    let mut rest = bucketed.as_mut_slice();
     let mut scratch = Vec::new();
     sizes
         .iter()
@@ -591,7 +566,7 @@ fn grouped_class_runs(
             radix_sort(bucket, &mut scratch);
             let mut run: Vec<KeyCount> = Vec::with_capacity(size);
             for &item in bucket.iter() {
-                let (key, group) = ((item >> 64) as u64, item as u8);
+                let (key, group) = split(item);
                 match run.last_mut() {
                     Some(last) if last.key == key && last.group() == group as usize => {
                         last.tally += 1
