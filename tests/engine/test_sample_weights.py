@@ -246,10 +246,6 @@ def test_weighted_thresholds_and_error_sums() -> None:
     )
 
 
-def _as_entry(metric: Any) -> dict[str, Any]:
-    return {"kind": metric} if isinstance(metric, str) else dict(metric)
-
-
 def test_confidence_intervals_with_weights() -> None:
     """Weighted proportions get Wilson at their effective sample size (with unit weights: the
     unweighted interval); weighted exact roc_auc gets the weighted DeLong interval, the other
@@ -276,23 +272,17 @@ def test_confidence_intervals_with_weights() -> None:
         "binary", [{"kind": "roc_auc", "bins": 10, "ci": {}}], columns=WEIGHTED_COLUMNS
     )
     assert binned.metrics[0]["ci"]["method"] == "delong"
-    # Weighted exact values: no interval yet, rather than one read off the unweighted values.
-    weighted_tables = [
-        ("regression", ["median_absolute_error"], {"y_true": "y", "y_pred": "p", "weight": "w"}),
-    ]
-    for task, metrics, columns in weighted_tables:
-        assert all(
-            r.ci_low is None
-            for r in make_plan(task, metrics, columns=columns, ci={}).evaluate(
-                {
-                    "y": data["y"],
-                    "p": data["p"] if task != "multiclass" else data["y"],
-                    "w": np.ones(5),
-                }
-            )
-        )
-        with pytest.raises(SpecError, match="no auto confidence interval"):
-            make_plan(task, [{**_as_entry(metrics[0]), "ci": {}}], columns=columns)
+    # Weighted exact values: weighted percentiles and the weighted delta method (coverage in
+    # tests/engine/test_ci_methods.py).
+    exact = make_plan(
+        "regression", ["median_absolute_error", "d2_absolute_error"], columns=regression, ci={}
+    )
+    assert [m["ci"]["method"] for m in exact.metrics] == ["order_statistic", "normal"]
+    rng = np.random.default_rng(0)
+    y = rng.random(50)
+    for r in exact.evaluate({"y": y, "p": y + rng.normal(0, 0.1, 50), "w": rng.random(50)}):
+        assert r.ci_low is not None and r.ci_high is not None and r.value is not None
+        assert r.ci_low <= r.value <= r.ci_high
 
 
 # --- multiclass ----------------------------------------------------------------------------

@@ -359,9 +359,8 @@ _MULTICLASS_TABLE = frozenset(
 _REGRESSION_MEANS = frozenset({"mse", "rmse", "mae", "mean_error"})
 
 
-# States that take a weight column whose intervals read unweighted counts: none with weights yet
-# (but those below).
-_WEIGHTED_WITHOUT_CI = frozenset({"class_scores", "exact_values"})
+# States that take a weight column and have intervals for only some of their metrics with it.
+_WEIGHTED_WITH_SOME_CI = frozenset({"class_scores", "exact_values"})
 
 
 def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
@@ -370,10 +369,15 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
     kind, acc_kind = metric["kind"], acc["kind"]
     if metric.get("average") == "none":
         return []
-    if "weight" in acc and acc_kind in _WEIGHTED_WITHOUT_CI:
+    if "weight" in acc and acc_kind in _WEIGHTED_WITH_SOME_CI:
         # Weighted class scores keep squared weights: log loss and top-k accuracy.
         if acc_kind == "class_scores" and kind in ("log_loss", "top_k_accuracy"):
             return ["normal"] if kind == "log_loss" else ["wilson"]
+        # The exact values keep each row's weight: the delta method and weighted percentiles.
+        if acc_kind == "exact_values" and kind == "d2_absolute_error":
+            return ["normal"]
+        if acc_kind == "exact_values" and kind in ("median_absolute_error", "quantile"):
+            return ["order_statistic"]
         return []
     # With weights these states keep rows, Σ w and Σ w² per cell: Wilson at the effective sample
     # size, the weighted (moment-matched) bootstrap.

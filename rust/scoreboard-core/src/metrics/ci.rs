@@ -16,7 +16,7 @@ use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::finalize_curve;
 use super::{reason, Outcome};
-use crate::accum::exact_values::median;
+use crate::accum::exact_values::{median, weighted_percentile};
 use crate::accum::moments::CompensatedSum;
 use crate::accum::scores::key_score;
 use crate::accum::weighted::WeightedSpread;
@@ -55,10 +55,11 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
             return weighted_histogram(metric, h, value, ci);
         }
     }
-    if weighted_table(state) {
-        // These intervals read the unweighted counts: none rather than a wrong one (the
-        // compiler offers no method here either).
-        return None;
+    if let AccState::ExactValues(v) = state {
+        if v.is_weighted() {
+            let z = normal_quantile(0.5 + ci.level / 2.0);
+            return weighted_exact_values(metric, v, ci.method, value, z);
+        }
     }
     let z = normal_quantile(0.5 + ci.level / 2.0);
     let kind = metric.kind;
@@ -374,15 +375,6 @@ fn weighted_histogram(
     }
 }
 
-/// States that sum sample weights beside counts the intervals below do not read.
-fn weighted_table(state: &AccState) -> bool {
-    match state {
-        AccState::ExactValues(v) => v.is_weighted(),
-        AccState::ClassScores(s) => s.weighted,
-        _ => false,
-    }
-}
-
 fn histogram_groups(h: &ScoreHistogram) -> Vec<(f64, f64)> {
     (0..h.bins())
         .rev()
@@ -631,6 +623,73 @@ fn d2_delta(y: &[f64], p: &[f64], value: f64, z: f64) -> Option<(f64, f64)> {
     let half = z * (ss / (nf - 1.0) / nf).sqrt();
     half.is_finite()
         .then(|| (value - half, (value + half).min(1.0)))
+}
+
+/// Intervals over the exact values with sample weights: the weighted d2_absolute_error by the
+/// delta method (as `d2_delta`, with the weighted median and means, and the linearised variance
+/// Σ w² g² / (Σ w)² of the other weighted intervals); the weighted median absolute error between
+/// the weighted percentiles at 1/2 ± z √(1/4 / n_eff), n_eff = (Σ w)² / Σ w² (Kish's effective
+/// sample size; equal weights give the normal approximation of the binomial ranks). A quantile
+/// of a column ignores weights, as its value does.
+fn weighted_exact_values(
+    metric: &MetricSpec,
+    v: &ExactValues,
+    method: CiMethod,
+    value: f64,
+    z: f64,
+) -> Option<(f64, f64)> {
+    let (y, w) = (v.column(0), v.weights());
+    let total: f64 = w.iter().sum();
+    let squares: f64 = w.iter().map(|x| x * x).sum();
+    if y.len() < 3 || total <= 0.0 || !(total * total).is_finite() || squares <= 0.0 {
+        return None;
+    }
+    match (method, metric.kind) {
+        (CiMethod::OrderStatistic, MetricKind::Quantile) => {
+            order_statistic(metric.kind, metric, v, z)
+        }
+        (CiMethod::OrderStatistic, MetricKind::MedianAbsoluteError) => {
+            let p = v.column(1);
+            let errors: Vec<f64> = y.iter().zip(&p).map(|(a, b)| (b - a).abs()).collect();
+            let half = z * (0.25 * squares / (total * total)).sqrt();
+            let lo = weighted_percentile(&errors, &w, (0.5 - half).max(0.0))?;
+            let hi = weighted_percentile(&errors, &w, (0.5 + half).min(1.0))?;
+            Some((lo.min(value), hi.max(value)))
+        }
+        (CiMethod::Normal, MetricKind::D2AbsoluteError) => {
+            let p = v.column(1);
+            let m = weighted_percentile(&y, &w, 0.5)?;
+            let a = y
+                .iter()
+                .zip(&p)
+                .zip(&w)
+                .map(|((t, q), wi)| wi * (t - q).abs())
+                .sum::<f64>()
+                / total;
+            let b = y
+                .iter()
+                .zip(&w)
+                .map(|(t, wi)| wi * (t - m).abs())
+                .sum::<f64>()
+                / total;
+            if b <= 0.0 || !b.is_finite() {
+                return None;
+            }
+            let ss: f64 = y
+                .iter()
+                .zip(&p)
+                .zip(&w)
+                .map(|((t, q), wi)| {
+                    let g = -((t - q).abs() - a) / b + a / (b * b) * ((t - m).abs() - b);
+                    wi * wi * g * g
+                })
+                .sum();
+            let half = z * (ss / (total * total)).sqrt();
+            half.is_finite()
+                .then(|| (value - half, (value + half).min(1.0)))
+        }
+        _ => None,
+    }
 }
 
 /// 0-based ranks (lo, hi) of the order statistics around quantile `q` of `n` values: the count of
