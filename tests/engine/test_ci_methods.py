@@ -239,6 +239,38 @@ def test_weighted_d2_and_median_absolute_error_coverage() -> None:
     assert_covers(coverage(plan, weighted_ratio_sample, truth, simulations=1000))
 
 
+def test_weighted_r2_explained_variance_and_mape_coverage() -> None:
+    """The delta method with weighted moments and the linearised variance Σ w² g² / (Σ w)²."""
+    columns = WEIGHTED_PAIR_COLUMNS
+    ratios = ["r2", "explained_variance"]
+    plan = make_plan("regression", ratios, columns=columns, ci={})
+    assert [m["ci"]["method"] for m in plan.metrics] == ["normal", "normal"]
+    truth = large_sample_values(ratios, "regression", weighted_ratio_sample, columns=columns)
+    unweighted = {"r2": 1 - 0.41, "explained_variance": 1 - 0.4}
+    assert all(abs(truth[m] - unweighted[m]) > 0.02 for m in ratios)  # the weights matter
+    assert_covers(coverage(plan, weighted_ratio_sample, truth, simulations=1000))
+    plan = make_plan("regression", ["mape"], columns=columns, ci={})
+    truth = large_sample_values(["mape"], "regression", weighted_positive_sample, columns=columns)
+    assert_covers(coverage(plan, weighted_positive_sample, truth, simulations=1000))
+
+
+def test_unit_weights_give_about_the_unweighted_ratio_intervals() -> None:
+    """Equal weights: the unweighted delta-method intervals, up to their n / (n - 1)."""
+    data = ratio_sample(np.random.default_rng(4), 500)
+    metrics = ["r2", "explained_variance", "mape"]
+    plain = make_plan("regression", metrics, ci={}).evaluate(data)
+    weighted = make_plan("regression", metrics, columns=WEIGHTED_PAIR_COLUMNS, ci={}).evaluate(
+        {**data, "w": np.full(500, 3.0)}
+    )
+    for r in plain:
+        w = weighted.get(r.metric)
+        assert w.value == pytest.approx(r.value, rel=1e-12)
+        assert r.ci_low is not None and r.ci_high is not None
+        assert w.ci_low is not None and w.ci_high is not None
+        width, plain_width = w.ci_high - w.ci_low, r.ci_high - r.ci_low
+        assert width == pytest.approx(plain_width * math.sqrt(499 / 500), rel=1e-9)
+
+
 def test_mape_coverage() -> None:
     plan = make_plan("regression", ["mape"], ci={})
     assert plan.metrics[0]["ci"]["method"] == "normal"
@@ -550,7 +582,7 @@ def test_weighted_class_score_coverage() -> None:
         ("multiclass", MULTICLASS_AUC_METRICS, class_score_sample, CLASS_SCORE_COLUMNS),
         (
             "regression",
-            WEIGHTED_EXACT_METRICS,
+            [*WEIGHTED_EXACT_METRICS, "r2", "explained_variance", "mape"],
             weighted_ratio_sample,
             {"columns": WEIGHTED_PAIR_COLUMNS},
         ),

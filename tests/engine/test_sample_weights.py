@@ -262,8 +262,10 @@ def test_confidence_intervals_with_weights() -> None:
     ap = make_plan("binary", [{"kind": "pr_auc", "ci": {}}], columns=WEIGHTED_COLUMNS)
     assert ap.metrics[0]["ci"]["method"] == "bootstrap"
     regression = {"y_true": "y", "y_pred": "p", "weight": "w"}
-    with pytest.raises(SpecError):
-        make_plan("regression", [{"kind": "r2", "ci": {}}], columns=regression)
+    ratios = make_plan(
+        "regression", ["r2", "explained_variance", "mape"], columns=regression, ci={}
+    )
+    assert [m["ci"]["method"] for m in ratios.metrics] == ["normal"] * 3
     # The weighted multiclass matrix and histogram: the weighted bootstrap (Wilson for accuracy,
     # weighted DeLong for binned roc_auc).
     mcc = make_plan("multiclass", [{"kind": "mcc", "ci": {}}], columns=regression)

@@ -405,9 +405,9 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
     if acc_kind in ("regression_moments", "weighted_regression_moments"):
         if kind in _REGRESSION_MEANS:
             return ["normal"]
-        # Unweighted only: MAPE from its second moment, R² and explained variance by the delta
-        # method from the joint moments of (error, target).
-        if acc_kind == "regression_moments" and kind in ("mape", "r2", "explained_variance"):
+        # MAPE from its second moment, R² and explained variance by the delta method from the
+        # joint moments of (error, target) (with weights: under the squared weights).
+        if kind in ("mape", "r2", "explained_variance"):
             return ["normal"]
         return []
     if acc_kind == "error_sums":

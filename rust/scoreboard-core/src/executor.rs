@@ -18,7 +18,7 @@ use crate::plan::Plan;
 
 /// Version of the serialised state layout. Bump it when `StateBody` changes; `from_bytes` rejects
 /// any other version explicitly rather than misreading it.
-pub const STATE_VERSION: u32 = 5;
+pub const STATE_VERSION: u32 = 6;
 const MAGIC: &[u8; 4] = b"SBST";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

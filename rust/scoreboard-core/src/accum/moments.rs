@@ -108,7 +108,7 @@ pub struct RegressionMoments {
 /// The (a, b) orders of `CoMoments`: every Σ (e - ē)^a (y - ȳ)^b that the variances of R² and
 /// explained variance read (a + b <= 4 without (3, 1) and (1, 3)). The set is closed downwards,
 /// which the exact re-centring of `CoMoments::recentred` needs.
-const ORDERS: [(usize, usize); 10] = [
+pub(crate) const ORDERS: [(usize, usize); 10] = [
     (2, 0),
     (1, 1),
     (0, 2),
@@ -189,7 +189,7 @@ impl CoMoments {
 
 /// Σ (u + du)^a (v + dv)^b for every order, from the sums `p[i][j]` = Σ u^i v^j (binomial
 /// expansion; the first-order central sums are zero by definition and stay so).
-fn recentred(p: &[[f64; 5]; 5], du: f64, dv: f64) -> [[f64; 5]; 5] {
+pub(crate) fn recentred(p: &[[f64; 5]; 5], du: f64, dv: f64) -> [[f64; 5]; 5] {
     let mut out = [[0.0; 5]; 5];
     let mut pu = [1.0; 5];
     let mut pv = [1.0; 5];

@@ -591,8 +591,51 @@ fn normal_weighted(
             let h = half(&m.error_w2, value);
             Some((value - h, value + h))
         }
+        MetricKind::Mape => {
+            let h = half(&m.absolute_percentage_error_w2, value);
+            Some(non_negative((value - h, value + h)))
+        }
+        MetricKind::R2 | MetricKind::ExplainedVariance => {
+            weighted_ratio_score_delta(kind, m, value, z)
+        }
         _ => None,
     }
+}
+
+/// `ratio_score_delta` with sample weights: the same influence g of a row, with weighted means
+/// and central moments (ē, m20 = Var_w(e), m02 = Var_w(y)), and the linearised variance
+/// Σ w² g² / (Σ w)², expanded into the joint moments of (e, y) under w² read about the
+/// w-weighted means (`WeightedCoMoments::about`, which keeps the first orders: they are not zero
+/// about another mean).
+fn weighted_ratio_score_delta(
+    kind: MetricKind,
+    m: &WeightedMoments,
+    value: f64,
+    z: f64,
+) -> Option<(f64, f64)> {
+    let w = m.weight.value();
+    let (m20, m02) = (m.error.m2 / w, m.target.m2 / w);
+    if m.rows < 3 || m02 <= 0.0 || !m02.is_finite() || !m20.is_finite() {
+        return None;
+    }
+    let mean_e = if kind == MetricKind::R2 {
+        m.error.mean
+    } else {
+        0.0
+    };
+    let numerator = m20 + mean_e * mean_e;
+    // g = k1 (ẽ² - m20) + k2 ẽ + k3 (ỹ² - m02).
+    let (k1, k2, k3) = (-1.0 / m02, -2.0 * mean_e / m02, numerator / (m02 * m02));
+    let s = m.joint_w2.about([m.error.mean, m.target.mean]);
+    let sum = k1 * k1 * (s[4][0] - 2.0 * m20 * s[2][0] + m20 * m20 * s[0][0])
+        + k2 * k2 * s[2][0]
+        + k3 * k3 * (s[0][4] - 2.0 * m02 * s[0][2] + m02 * m02 * s[0][0])
+        + 2.0 * k1 * k2 * (s[3][0] - m20 * s[1][0])
+        + 2.0 * k1 * k3 * (s[2][2] - m20 * s[0][2] - m02 * s[2][0] + m20 * m02 * s[0][0])
+        + 2.0 * k2 * k3 * (s[1][2] - m02 * s[1][0]);
+    let half = z * (sum.max(0.0) / (w * w)).sqrt();
+    half.is_finite()
+        .then(|| (value - half, (value + half).min(1.0)))
 }
 
 /// Delta-method interval of d2_absolute_error = 1 - A / B, A = mean |y - p|, B = mean
