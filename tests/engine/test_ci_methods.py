@@ -533,14 +533,38 @@ def test_multiclass_roc_auc_interval_keeps_the_value_and_matches_row_level_delon
         assert (r.ci_high - r.ci_low) / 2 == pytest.approx(half_width, rel=0.3)
 
 
-def test_multiclass_roc_auc_intervals_need_unweighted_rows() -> None:
-    """With sample weights no interval yet (spec-wide ci: none; per metric: an error)."""
-    columns = {"columns": {"y_true": "y", "y_score": "p", "weight": "w"}, "labels": [0, 1, 2]}
-    plan = make_plan("multiclass", ["roc_auc"], ci={}, **columns)
-    assert plan.metrics[0].get("ci") is None
-    assert "interval_groups" not in plan.accumulators[0]
-    with pytest.raises(SpecError, match="no delong confidence interval for roc_auc"):
-        make_plan("multiclass", [{"kind": "roc_auc", "ci": {"method": "delong"}}], **columns)
+OVR_AUC_METRICS = MULTICLASS_AUC_METRICS[:2]  # scikit-learn weights one-vs-rest only
+WEIGHTED_CLASS_COLUMNS: dict[str, Any] = {
+    "columns": {"y_true": "y", "y_score": "p", "weight": "w"},
+    "labels": [0, 1, 2],
+}
+
+
+def weighted_class_auc_sample(rng: np.random.Generator, rows: int = 1000) -> dict[str, Any]:
+    data = class_score_sample(rng, rows)
+    # Weights grow with the true class and with the score of class 0, so they move the AUCs.
+    data["w"] = (1.0 + data["y"]) * (0.5 + data["p"][:, 0]) * rng.uniform(0.2, 1.8, rows)
+    return data
+
+
+def test_weighted_multiclass_roc_auc_coverage() -> None:
+    plan = make_plan("multiclass", OVR_AUC_METRICS, ci={}, **WEIGHTED_CLASS_COLUMNS)
+    assert {m["ci"]["method"] for m in plan.metrics} == {"delong"}
+    truth = large_sample_values(
+        OVR_AUC_METRICS, "multiclass", weighted_class_auc_sample, **WEIGHTED_CLASS_COLUMNS
+    )
+    assert_covers(coverage(plan, weighted_class_auc_sample, truth, simulations=1000))
+
+
+def test_unit_weights_give_the_unweighted_multiclass_roc_auc_interval() -> None:
+    data = class_score_sample(np.random.default_rng(6), 3000)
+    plain = make_plan("multiclass", OVR_AUC_METRICS, ci={}, **CLASS_SCORE_COLUMNS)
+    weighted = make_plan("multiclass", OVR_AUC_METRICS, ci={}, **WEIGHTED_CLASS_COLUMNS)
+    got = weighted.evaluate({**data, "w": np.full(3000, 2.0)})
+    for r in plain.evaluate(data):
+        w = got.get(r.metric)
+        assert w.value == pytest.approx(r.value, rel=1e-12)
+        assert (w.ci_low, w.ci_high) == pytest.approx((r.ci_low, r.ci_high), rel=1e-9)
 
 
 # Weighted class scores: weights grow with the class.
@@ -580,6 +604,7 @@ def test_weighted_class_score_coverage() -> None:
             {},
         ),
         ("multiclass", MULTICLASS_AUC_METRICS, class_score_sample, CLASS_SCORE_COLUMNS),
+        ("multiclass", OVR_AUC_METRICS, weighted_class_auc_sample, WEIGHTED_CLASS_COLUMNS),
         (
             "regression",
             [*WEIGHTED_EXACT_METRICS, "r2", "explained_variance", "mape"],
@@ -618,7 +643,7 @@ def test_intervals_do_not_depend_on_chunking_or_merging(
     plan = make_plan(task, metrics, ci={}, **fields)
     # Multiclass roc_auc groups rows by their position in each state: a merge of states started
     # apart groups them otherwise (an interval as valid, not the same one).
-    grouped = metrics is MULTICLASS_AUC_METRICS
+    grouped = metrics is MULTICLASS_AUC_METRICS or metrics is OVR_AUC_METRICS
     assert_intervals_do_not_depend_on_chunking(
         plan, sample(np.random.default_rng(7), 3000), merged_rel=0.1 if grouped else 1e-9
     )

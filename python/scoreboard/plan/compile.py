@@ -300,7 +300,7 @@ def _class_scores_accumulator(spec: Spec) -> dict[str, Any]:
     else:
         names = list(score or ())
     entries = spec.metric_entries
-    grouped = spec.columns.weight is None and any(
+    grouped = any(
         e.kind == "roc_auc"
         and (config := e.ci if e.ci is not None else spec.ci) is not None
         and config.method in ("auto", "delong")
@@ -370,9 +370,12 @@ def _ci_methods(metric: dict[str, Any], acc: dict[str, Any]) -> list[str]:
     if metric.get("average") == "none":
         return []
     if "weight" in acc and acc_kind in _WEIGHTED_WITH_SOME_CI:
-        # Weighted class scores keep squared weights: log loss and top-k accuracy.
+        # Weighted class scores keep squared weights: log loss and top-k accuracy; one-vs-rest
+        # roc_auc its grouped weighted DeLong.
         if acc_kind == "class_scores" and kind in ("log_loss", "top_k_accuracy"):
             return ["normal"] if kind == "log_loss" else ["wilson"]
+        if acc_kind == "class_scores" and kind == "roc_auc" and acc.get("interval_groups"):
+            return ["delong"]
         # The exact values keep each row's weight: the delta method and weighted percentiles.
         if acc_kind == "exact_values" and kind == "d2_absolute_error":
             return ["normal"]

@@ -357,6 +357,12 @@ impl ClassScores {
         next.log_loss.add(block);
         next.log_loss_squares.add(block_sq);
         next.add_squared_weights(block_w2);
+        // Each row's interval group, from its position in this state's stream.
+        let row_groups: Option<Vec<u8>> = (groups > 1 && next.has_curves()).then(|| {
+            (self.rows..next.rows)
+                .map(|position| row_group(position, groups))
+                .collect()
+        });
         if !next.curves.is_empty() {
             let sizes: Vec<usize> = next
                 .support
@@ -364,12 +370,6 @@ impl ClassScores {
                 .zip(&self.support)
                 .map(|(after, before)| (after - before) as usize)
                 .collect();
-            // Each row's interval group, from its position in this state's stream.
-            let row_groups: Option<Vec<u8>> = (groups > 1).then(|| {
-                (self.rows..next.rows)
-                    .map(|position| row_group(position, groups))
-                    .collect()
-            });
             let runs: Vec<Vec<Vec<KeyCount>>> = columns
                 .par_iter()
                 .map(|col| match &row_groups {
@@ -396,7 +396,9 @@ impl ClassScores {
             let runs: Vec<Vec<WeightedPoint>> = columns
                 .par_iter()
                 .enumerate()
-                .map(|(c, col)| weighted_column_run(col, &codes, w, c as u32))
+                .map(|(c, col)| {
+                    weighted_column_run(col, &codes, w, c as u32, row_groups.as_deref())
+                })
                 .collect();
             for (stack, run) in next.weighted_curves.iter_mut().zip(runs) {
                 push_run(stack, 0, Arc::new(run));
@@ -580,26 +582,30 @@ fn class_runs<T: RadixKey>(
 }
 
 /// The weighted binary run of score column `class`: rows of that class positive, the others
-/// negative, rows of weight 0 left out (as `_binary_clf_curve`).
+/// negative, rows of weight 0 left out (as `_binary_clf_curve`); with interval groups, one point
+/// per (score, group).
 fn weighted_column_run(
     scores: &[f64],
     codes: &[u32],
     weights: &[f64],
     class: u32,
+    groups: Option<&[u8]>,
 ) -> Vec<WeightedPoint> {
-    let mut rows: Vec<(u64, bool, f64)> = scores
+    let group = |i: usize| groups.map_or(0, |g| g[i]);
+    let mut rows: Vec<(u64, u8, bool, f64)> = scores
         .iter()
         .zip(codes)
         .zip(weights)
-        .filter(|(_, &w)| w > 0.0)
-        .map(|((&s, &c), &w)| (score_key(s), c == class, w))
+        .enumerate()
+        .filter(|(_, (_, &w))| w > 0.0)
+        .map(|(i, ((&s, &c), &w))| (score_key(s), group(i), c == class, w))
         .collect();
-    rows.sort_unstable_by_key(|r| r.0);
+    rows.sort_unstable_by_key(|r| (r.0, r.1));
     let mut out: Vec<WeightedPoint> = Vec::with_capacity(rows.len());
-    for (key, positive, w) in rows {
-        let row = WeightedPoint::row(key, w, positive);
+    for (key, group, positive, w) in rows {
+        let row = WeightedPoint::row(key, w, positive, group);
         match out.last_mut() {
-            Some(last) if last.key == key => *last = last.combine(row),
+            Some(last) if last.order() == row.order() => *last = last.combine(row),
             _ => out.push(row),
         }
     }

@@ -35,12 +35,15 @@ pub struct WeightedPoint {
     /// weight a row bootstrap draws from this score (the weighted bootstrap interval).
     pub pos_rows: u64,
     pub neg_rows: u64,
+    /// The interval group of the rows (multiclass one-vs-rest runs that keep groups, see
+    /// `class_scores::row_group`; 0 otherwise): a score's rows are then one point per group.
+    pub group: u8,
 }
 
 impl WeightedPoint {
-    /// One row of weight `w` (> 0) at score key `key`.
+    /// One row of weight `w` (> 0) at score key `key`, in interval group `group`.
     #[inline]
-    pub fn row(key: u64, w: f64, positive: bool) -> WeightedPoint {
+    pub fn row(key: u64, w: f64, positive: bool, group: u8) -> WeightedPoint {
         let (pos, neg) = if positive { (w, 0.0) } else { (0.0, w) };
         WeightedPoint {
             key,
@@ -50,6 +53,7 @@ impl WeightedPoint {
             neg2: neg * neg,
             pos_rows: positive as u64,
             neg_rows: !positive as u64,
+            group,
         }
     }
 }
@@ -74,13 +78,14 @@ impl PartialEq for WeightedScoreRuns {
 }
 
 impl RunPoint for WeightedPoint {
-    type Order = u64;
-    fn order(&self) -> u64 {
-        self.key
+    type Order = (u64, u8);
+    fn order(&self) -> (u64, u8) {
+        (self.key, self.group)
     }
     fn combine(self, other: Self) -> Self {
         WeightedPoint {
             key: self.key,
+            group: self.group,
             pos: self.pos + other.pos,
             neg: self.neg + other.neg,
             pos2: self.pos2 + other.pos2,
@@ -145,7 +150,7 @@ fn build_piece<T: AsF64>(
     rows.sort_unstable_by_key(|p| p.0);
     let mut run: Vec<WeightedPoint> = Vec::with_capacity(rows.len());
     for &(key, w) in &rows {
-        let row = WeightedPoint::row(key, w.abs(), w > 0.0);
+        let row = WeightedPoint::row(key, w.abs(), w > 0.0, 0);
         match run.last_mut() {
             Some(last) if last.key == key => *last = last.combine(row),
             _ => run.push(row),

@@ -292,6 +292,10 @@ fn weighted_class_scores(
             };
             wilson(p * n_eff, n_eff, z)
         }
+        (CiMethod::Delong, MetricKind::RocAuc) => {
+            let level = metric.ci.as_ref().map_or(0.95, |c| c.level);
+            super::class_scores::weighted_auc_interval(metric, s, value, level)
+        }
         _ => None,
     }
 }
@@ -361,6 +365,7 @@ fn weighted_histogram(
                         neg2: n.squares,
                         pos_rows: p.rows,
                         neg_rows: n.rows,
+                        group: 0,
                     }
                 })
                 .collect();

@@ -10,6 +10,8 @@ use rayon::prelude::*;
 
 use super::ci::normal_quantile;
 use crate::accum::class_scores::{KeyCount, MAX_GROUPS};
+use crate::accum::scores::RunPoint;
+use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::ClassScores;
 use crate::plan::{Average, MetricKind, MetricSpec, MultiClass};
 
@@ -145,14 +147,7 @@ pub fn auc_interval(
     for term in &sums {
         total.add(term);
     }
-    let groups = total.rows.iter().filter(|&&rows| rows > 0).count();
-    if groups < 2 {
-        return None;
-    }
-    let g = groups as f64;
-    let variance = g / (g - 1.0) * total.influence.iter().map(|t| t * t).sum::<f64>();
-    let half = student_t_quantile(0.5 + level / 2.0, g - 1.0) * variance.sqrt();
-    Some(((value - half).max(0.0), (value + half).min(1.0)))
+    grouped_interval(&total, value, level)
 }
 
 /// Per interval group: the summed influence of its rows, and how many rows entered it.
@@ -243,6 +238,108 @@ fn group_influence(pos: &[KeyCount], negs: &[&[KeyCount]]) -> Option<GroupSums> 
     Some(sums)
 }
 
+/// The points of a weighted run summed per distinct score (a score's rows are one point per
+/// interval group when the state keeps groups), in increasing score order.
+fn by_score(run: &[WeightedPoint]) -> impl DoubleEndedIterator<Item = WeightedPoint> + '_ {
+    run.chunk_by(|a, b| a.key == b.key).map(|block| {
+        block
+            .iter()
+            .skip(1)
+            .fold(block[0], |sum, p| sum.combine(*p))
+    })
+}
+
+/// `auc_interval` with sample weights (one-vs-rest, macro or weighted by weighted prevalence):
+/// a row's influence on a column's weighted AUC is w (placement - AUC) / W_pos for a positive
+/// (its placement the weight fraction of negatives below it, ties 1/2) and likewise over W_neg
+/// for a negative; summed per interval group as in `auc_interval`. Unit weights give its interval.
+pub fn weighted_auc_interval(
+    metric: &MetricSpec,
+    s: &ClassScores,
+    value: f64,
+    level: f64,
+) -> Option<(f64, f64)> {
+    if s.weighted_curves.is_empty() || metric.multi_class == Some(MultiClass::Ovo) {
+        return None;
+    }
+    let weighted = metric.average == Some(Average::Weighted);
+    let total: f64 = s.support_weight.iter().map(|w| w.value()).sum();
+    let sums: Vec<Option<GroupSums>> = (0..s.k)
+        .into_par_iter()
+        .map(|c| {
+            let weight = if weighted {
+                s.support_weight[c].value() / total
+            } else {
+                1.0 / s.k as f64
+            };
+            if weight == 0.0 {
+                return Some(GroupSums::default());
+            }
+            weighted_group_influence(&s.weighted_column_run(c)).map(|g| g.scaled(weight))
+        })
+        .collect();
+    let mut all = GroupSums::default();
+    for term in sums {
+        all.add(&term?);
+    }
+    grouped_interval(&all, value, level)
+}
+
+/// Each row's weighted influence on the weighted AUC of one run, summed per group.
+fn weighted_group_influence(run: &[WeightedPoint]) -> Option<GroupSums> {
+    let (w_pos, w_neg) = run
+        .iter()
+        .fold((0.0, 0.0), |(p, n), q| (p + q.pos, n + q.neg));
+    if !(w_pos > 0.0 && w_neg > 0.0) {
+        return None;
+    }
+    // Per group: Σ pos × placement, Σ pos, Σ neg × placement, Σ neg.
+    let mut pos_placed = [0.0f64; MAX_GROUPS as usize];
+    let mut neg_placed = [0.0f64; MAX_GROUPS as usize];
+    let mut pos_weight = [0.0f64; MAX_GROUPS as usize];
+    let mut neg_weight = [0.0f64; MAX_GROUPS as usize];
+    let mut rows = [0u64; MAX_GROUPS as usize];
+    let (mut neg_below, mut pos_below) = (0.0, 0.0);
+    for block in run.chunk_by(|a, b| a.key == b.key) {
+        let (pos, neg) = block
+            .iter()
+            .fold((0.0, 0.0), |(p, n), q| (p + q.pos, n + q.neg));
+        let pos_placement = (neg_below + 0.5 * neg) / w_neg;
+        let neg_placement = (w_pos - pos_below - pos + 0.5 * pos) / w_pos;
+        for q in block {
+            let g = q.group as usize;
+            pos_placed[g] += q.pos * pos_placement;
+            pos_weight[g] += q.pos;
+            neg_placed[g] += q.neg * neg_placement;
+            neg_weight[g] += q.neg;
+            rows[g] += q.pos_rows + q.neg_rows;
+        }
+        neg_below += neg;
+        pos_below += pos;
+    }
+    let auc = pos_placed.iter().sum::<f64>() / w_pos;
+    let mut sums = GroupSums::default();
+    for g in 0..MAX_GROUPS as usize {
+        sums.influence[g] = (pos_placed[g] - auc * pos_weight[g]) / w_pos
+            + (neg_placed[g] - auc * neg_weight[g]) / w_neg;
+        sums.rows[g] = rows[g];
+    }
+    Some(sums)
+}
+
+/// value ± t_{G-1} √(G / (G - 1) Σ_g T_g²) over the G groups that have rows, clipped to [0, 1].
+fn grouped_interval(sums: &GroupSums, value: f64, level: f64) -> Option<(f64, f64)> {
+    let groups = sums.rows.iter().filter(|&&rows| rows > 0).count();
+    if groups < 2 {
+        return None;
+    }
+    let g = groups as f64;
+    let variance = g / (g - 1.0) * sums.influence.iter().map(|t| t * t).sum::<f64>();
+    let half = student_t_quantile(0.5 + level / 2.0, g - 1.0) * variance.sqrt();
+    half.is_finite()
+        .then(|| ((value - half).max(0.0), (value + half).min(1.0)))
+}
+
 /// Student's t quantile with `df` degrees of freedom (Cornish-Fisher expansion about the normal
 /// quantile, Abramowitz & Stegun 26.7.5): within 1e-3 of the exact value from 5 degrees of
 /// freedom on, 1e-5 at the 31 of 32 interval groups.
@@ -276,7 +373,7 @@ fn weighted_ovr_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     let mut weights = Vec::with_capacity(k);
     for c in 0..k {
         let run = s.weighted_column_run(c);
-        let groups: Vec<(f64, f64)> = run.iter().rev().map(|q| (q.pos, q.neg)).collect();
+        let groups: Vec<(f64, f64)> = by_score(&run).rev().map(|b| (b.pos, b.neg)).collect();
         let (p, n) = groups
             .iter()
             .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x, b + y));
