@@ -12,6 +12,8 @@
 //!   with sample weights, a moment-matched weighted bootstrap of the same tables, whose cells keep
 //!   their rows, Σ w and Σ w² (`WeightedCell`).
 
+use rayon::prelude::*;
+
 use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::finalize_curve;
@@ -98,32 +100,29 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         }
         (CiMethod::Bootstrap, AccState::Multiclass(c)) => bootstrap_multiclass(metric, c, ci),
         (CiMethod::Bootstrap, AccState::ScoreRuns(r)) => {
-            let points = r.points();
-            let pooled = pool(
-                points.iter().map(|q| (q.score(), (q.pos, q.neg))),
-                points.len(),
-                r.n(),
-            );
+            let pooled = pool(r.points(), |q| (q.score(), (q.pos, q.neg)), r.n());
             bootstrap_points(metric, pooled, value, r.clip_eps(), ci)
         }
         (CiMethod::Bootstrap, AccState::WeightedScoreRuns(r)) => {
             let points = r.points();
             let rows = points.iter().map(|q| q.pos_rows + q.neg_rows).sum();
-            let cells = points.iter().map(|q| {
+            let cell = |q: &WeightedPoint| {
                 let pos = WeightedCell::new(q.pos_rows, q.pos, q.pos2);
                 (
                     key_score(q.key),
                     [pos, WeightedCell::new(q.neg_rows, q.neg, q.neg2)],
                 )
-            });
-            let pooled = pool(cells, points.len(), rows);
+            };
+            let pooled = pool(points, cell, rows);
             bootstrap_weighted_points(metric, pooled, value, r.clip_eps(), ci)
         }
         (CiMethod::Bootstrap, AccState::ScoreHistogram(h)) => {
             // Each bin is one tied score (its centre; only the order matters to these metrics).
             let width = 1.0 / h.bins() as f64;
-            let points = (0..h.bins()).map(|b| ((b as f64 + 0.5) * width, h.bin(b)));
-            let pooled = pool(points, h.bins(), h.n());
+            let points: Vec<(f64, (u64, u64))> = (0..h.bins())
+                .map(|b| ((b as f64 + 0.5) * width, h.bin(b)))
+                .collect();
+            let pooled = pool(&points, |&q| q, h.n());
             bootstrap_points(metric, pooled, value, f64::EPSILON, ci)
         }
         (CiMethod::Delong, AccState::ScoreRuns(r)) if kind == MetricKind::RocAuc => {
@@ -372,8 +371,10 @@ fn weighted_histogram(
             weighted_delong(&points, value, normal_quantile(0.5 + ci.level / 2.0))
         }
         (CiMethod::Bootstrap, _) => {
-            let points = (0..h.bins()).map(|b| ((b as f64 + 0.5) * width, cells(b)));
-            let pooled = pool(points, h.bins(), h.n());
+            let points: Vec<(f64, [WeightedCell; 2])> = (0..h.bins())
+                .map(|b| ((b as f64 + 0.5) * width, cells(b)))
+                .collect();
+            let pooled = pool(&points, |&q| q, h.n());
             bootstrap_weighted_points(metric, pooled, value, f64::EPSILON, ci)
         }
         _ => None,
@@ -1148,33 +1149,56 @@ impl Group for [WeightedCell; 2] {
     }
 }
 
-/// Drops empty points and, when there are more than `MAX_BOOTSTRAP_GROUPS` of the `count`
-/// points (holding `rows` rows), pools adjacent ones into about that many groups of equal row
-/// count, without copying the points first.
-fn pool<G: Group>(
-    points: impl Iterator<Item = (f64, G)>,
-    count: usize,
+/// The consecutive points `pool` sums together before grouping them (one parallel pass over
+/// the points; groups' boundaries fall between runs): a sixteenth of a group's points or fewer.
+fn pool_run(points: usize) -> usize {
+    (points / (16 * MAX_BOOTSTRAP_GROUPS)).max(1)
+}
+
+/// The non-empty `points` as (score, group) cells (`cell` reads one) and, when there are more
+/// than `MAX_BOOTSTRAP_GROUPS` of them (holding `rows` rows), adjacent ones pooled into about
+/// that many groups of equal row count, each at its row-weighted mean score. One parallel pass
+/// sums runs of `pool_run` points; a run joins group ⌊rows before it / target⌋.
+fn pool<P: Sync, G: Group + Send>(
+    points: &[P],
+    cell: impl Fn(&P) -> (f64, G) + Sync,
     rows: u64,
 ) -> Vec<(f64, G)> {
-    let points = points.filter(|q| q.1.rows() > 0);
-    if count <= MAX_BOOTSTRAP_GROUPS {
-        return points.collect();
+    if points.len() <= MAX_BOOTSTRAP_GROUPS {
+        return points
+            .iter()
+            .map(&cell)
+            .filter(|q| q.1.rows() > 0)
+            .collect();
     }
     let target = rows.div_ceil(MAX_BOOTSTRAP_GROUPS as u64).max(1);
-    let mut out = Vec::with_capacity(MAX_BOOTSTRAP_GROUPS + 1);
-    let (mut score_sum, mut group) = (0.0, G::default());
-    for (s, g) in points {
-        score_sum += s * g.rows() as f64;
-        group = group.plus(g);
-        if group.rows() >= target {
-            out.push((score_sum / group.rows() as f64, group));
-            (score_sum, group) = (0.0, G::default());
+    // (Σ score × rows, summed cell) of each run of points.
+    let runs: Vec<(f64, G)> = points
+        .par_chunks(pool_run(points.len()))
+        .map(|run| {
+            run.iter().fold((0.0, G::default()), |(weighted, sum), p| {
+                let (score, g) = cell(p);
+                (weighted + score * g.rows() as f64, sum.plus(g))
+            })
+        })
+        .collect();
+    let mut groups: Vec<(u64, f64, G)> = Vec::with_capacity(MAX_BOOTSTRAP_GROUPS + 1);
+    let mut before = 0u64;
+    for (weighted, g) in runs.into_iter().filter(|r| r.1.rows() > 0) {
+        let index = before / target;
+        before += g.rows();
+        match groups.last_mut() {
+            Some(last) if last.0 == index => {
+                last.1 += weighted;
+                last.2 = last.2.plus(g);
+            }
+            _ => groups.push((index, weighted, g)),
         }
     }
-    if group.rows() > 0 {
-        out.push((score_sum / group.rows() as f64, group));
-    }
-    out
+    groups
+        .into_iter()
+        .map(|(_, weighted, g)| (weighted / g.rows() as f64, g))
+        .collect()
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -1477,10 +1501,36 @@ mod tests {
             .collect();
         let total = |p: &[(f64, (u64, u64))]| p.iter().fold((0, 0), |a, q| a.plus(q.1));
         let rows = total(&points);
-        let pooled = pool(points.iter().copied(), points.len(), rows.0 + rows.1);
-        assert!(pooled.len() <= MAX_BOOTSTRAP_GROUPS + 1);
+        let pooled = pool(&points, |&q| q, rows.0 + rows.1);
+        assert!(pooled.len() <= MAX_BOOTSTRAP_GROUPS + 1 && pooled.len() > 900);
         assert_eq!(total(&pooled), rows);
         assert!(pooled.windows(2).all(|w| w[0].0 < w[1].0));
-        assert_eq!(pool(points[..50].iter().copied(), 50, 50).len(), 50);
+        assert_eq!(pool(&points[..50], |&q| q, 50).len(), 50);
+        // Groups follow runs of `pool_run` points: the one sequential pass over the runs.
+        let many: Vec<(f64, (u64, u64))> = (0..300_000)
+            .map(|i| (i as f64, ((i % 5 == 0) as u64, (i % 7) as u64)))
+            .collect();
+        let rows = total(&many);
+        let target = (rows.0 + rows.1).div_ceil(MAX_BOOTSTRAP_GROUPS as u64);
+        let mut expected: Vec<(u64, f64, (u64, u64))> = Vec::new();
+        let mut before = 0u64;
+        assert_eq!(pool_run(many.len()), 18);
+        for run in many.chunks(pool_run(many.len())) {
+            let g = total(run);
+            let weighted: f64 = run.iter().map(|q| q.0 * q.1.rows() as f64).sum();
+            let index = before / target;
+            before += g.rows();
+            match expected.last_mut() {
+                Some(last) if last.0 == index => *last = (index, last.1 + weighted, last.2.plus(g)),
+                _ => expected.push((index, weighted, g)),
+            }
+        }
+        let got = pool(&many, |&q| q, rows.0 + rows.1);
+        assert_eq!(got.len(), expected.len());
+        assert!(got.len() <= MAX_BOOTSTRAP_GROUPS + 1);
+        for (a, b) in got.iter().zip(&expected) {
+            assert_eq!(a.1, b.2);
+            assert!((a.0 - b.1 / b.2.rows() as f64).abs() <= 1e-9 * a.0.abs());
+        }
     }
 }
