@@ -542,20 +542,8 @@ fn ratio_score_delta(
     if m02 <= 0.0 || !m02.is_finite() {
         return None;
     }
-    let mean_e = if kind == MetricKind::R2 {
-        j.mean[0]
-    } else {
-        0.0
-    };
-    let numerator = m20 + mean_e * mean_e;
-    // g = k1 (ẽ² - m20) + k2 ẽ + k3 (ỹ² - m02).
-    let (k1, k2, k3) = (-1.0 / m02, -2.0 * mean_e / m02, numerator / (m02 * m02));
-    let variance = k1 * k1 * (c(4, 0) - m20 * m20)
-        + k2 * k2 * m20
-        + k3 * k3 * (c(0, 4) - m02 * m02)
-        + 2.0 * k1 * k2 * c(3, 0)
-        + 2.0 * k1 * k3 * (c(2, 2) - m20 * m02)
-        + 2.0 * k2 * k3 * c(1, 2);
+    // The central sums: first orders zero, m[0][0] = n.
+    let variance = influence_squares(kind, j.mean[0], m20, m02, &j.m) / n;
     if !variance.is_finite() {
         return None;
     }
@@ -624,24 +612,28 @@ fn weighted_ratio_score_delta(
     if m.rows < 3 || m02 <= 0.0 || !m02.is_finite() || !m20.is_finite() {
         return None;
     }
-    let mean_e = if kind == MetricKind::R2 {
-        m.error.mean
-    } else {
-        0.0
-    };
+    let sums = m.joint_w2.about([m.error.mean, m.target.mean]);
+    let sum = influence_squares(kind, m.error.mean, m20, m02, &sums);
+    let half = z * (sum.max(0.0) / (w * w)).sqrt();
+    half.is_finite()
+        .then(|| (value - half, (value + half).min(1.0)))
+}
+
+/// Σ g² over the rows of a row's influence on R² or explained variance (Σ w² g² when `s` holds
+/// sums under w²): g = k1 (ẽ² - m20) + k2 ẽ + k3 (ỹ² - m02), with k1 = -1 / m02,
+/// k2 = -2 ē / m02 (R² only: explained variance has no 2 ē ẽ term) and k3 = A / m02², A the
+/// numerator (m20 + ē² or m20). `s[a][b]` = Σ ẽ^a ỹ^b about the means, first orders included
+/// (zero for central sums, not for sums under w² read about the w-weighted means).
+fn influence_squares(kind: MetricKind, mean_e: f64, m20: f64, m02: f64, s: &[[f64; 5]; 5]) -> f64 {
+    let mean_e = if kind == MetricKind::R2 { mean_e } else { 0.0 };
     let numerator = m20 + mean_e * mean_e;
-    // g = k1 (ẽ² - m20) + k2 ẽ + k3 (ỹ² - m02).
     let (k1, k2, k3) = (-1.0 / m02, -2.0 * mean_e / m02, numerator / (m02 * m02));
-    let s = m.joint_w2.about([m.error.mean, m.target.mean]);
-    let sum = k1 * k1 * (s[4][0] - 2.0 * m20 * s[2][0] + m20 * m20 * s[0][0])
+    k1 * k1 * (s[4][0] - 2.0 * m20 * s[2][0] + m20 * m20 * s[0][0])
         + k2 * k2 * s[2][0]
         + k3 * k3 * (s[0][4] - 2.0 * m02 * s[0][2] + m02 * m02 * s[0][0])
         + 2.0 * k1 * k2 * (s[3][0] - m20 * s[1][0])
         + 2.0 * k1 * k3 * (s[2][2] - m20 * s[0][2] - m02 * s[2][0] + m20 * m02 * s[0][0])
-        + 2.0 * k2 * k3 * (s[1][2] - m02 * s[1][0]);
-    let half = z * (sum.max(0.0) / (w * w)).sqrt();
-    half.is_finite()
-        .then(|| (value - half, (value + half).min(1.0)))
+        + 2.0 * k2 * k3 * (s[1][2] - m02 * s[1][0])
 }
 
 /// Delta-method interval of d2_absolute_error = 1 - A / B, A = mean |y - p|, B = mean
