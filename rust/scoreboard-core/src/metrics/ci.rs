@@ -815,6 +815,18 @@ impl DelongSums {
         self.n += neg;
     }
 
+    /// Appends the sums of the next groups (in the same order), taken from zero: their A and B
+    /// shift by the negatives and positives counted here.
+    fn then(&mut self, next: &DelongSums) {
+        let (p0, n0) = (self.p, self.n);
+        self.pa += next.pa + n0 * next.p;
+        self.pa2 += next.pa2 + 2.0 * n0 * next.pa + n0 * n0 * next.p;
+        self.nb += next.nb + p0 * next.n;
+        self.nb2 += next.nb2 + 2.0 * p0 * next.nb + p0 * p0 * next.n;
+        self.p += next.p;
+        self.n += next.n;
+    }
+
     fn interval(&self, auc: f64, z: f64) -> Option<(f64, f64)> {
         let (p, n) = (self.p, self.n);
         if p < 2.0 || n < 2.0 {
@@ -861,6 +873,9 @@ fn weighted_delong(points: &[WeightedPoint], auc: f64, z: f64) -> Option<(f64, f
     Some(((auc - half).max(0.0), (auc + half).min(1.0)))
 }
 
+/// Distinct scores per block of `roc_auc_with_delong` (fixed: results never depend on threads).
+const DELONG_BLOCK: usize = 1 << 18;
+
 /// ROC AUC of exact score runs and its DeLong interval in ONE pass over the runs (with a float
 /// score per row the runs are as long as the data, and each pass is memory-bound): the value is
 /// the same exact integer computation as `scores::roc_auc`.
@@ -868,13 +883,31 @@ pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64,
     if r.n() == 0 {
         return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
     }
+    // Blocks of scores, each walked from its highest score down and started from zero, in
+    // parallel; then chained from the highest block down (the integer area exactly, the DeLong
+    // sums shifted by what the blocks above counted).
+    let blocks: Vec<(u128, u128, u128, DelongSums)> = r
+        .points()
+        .par_chunks(DELONG_BLOCK)
+        .map(|block| {
+            let mut sums = DelongSums::default();
+            let (mut tp, mut twice_area, mut n) = (0u128, 0u128, 0u128);
+            for q in block.iter().rev() {
+                twice_area += q.neg as u128 * (2 * tp + q.pos as u128);
+                tp += q.pos as u128;
+                n += q.neg as u128;
+                sums.add(q.pos as f64, q.neg as f64);
+            }
+            (twice_area, tp, n, sums)
+        })
+        .collect();
     let mut sums = DelongSums::default();
     let (mut tp, mut twice_area, mut n) = (0u128, 0u128, 0u128);
-    for q in r.points().iter().rev() {
-        twice_area += q.neg as u128 * (2 * tp + q.pos as u128);
-        tp += q.pos as u128;
-        n += q.neg as u128;
-        sums.add(q.pos as f64, q.neg as f64);
+    for (area, pos, neg, block) in blocks.iter().rev() {
+        twice_area += area + 2 * tp * neg;
+        tp += pos;
+        n += neg;
+        sums.then(block);
     }
     if tp == 0 || n == 0 {
         return (Outcome::undefined(reason::SINGLE_CLASS), None);
@@ -1484,6 +1517,54 @@ mod tests {
             hi - lo > 1.2 * (weighted.1 - weighted.0),
             "{lo} {hi} {weighted:?}"
         );
+    }
+
+    #[test]
+    fn roc_auc_with_delong_in_blocks_is_the_single_pass() {
+        use crate::accum::binary::BinaryLabels;
+        use crate::plan::Label;
+        use crate::Values;
+        // More distinct scores than two blocks, with ties.
+        let n = 3 * DELONG_BLOCK;
+        let mut x: u64 = 9;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let y: Vec<i64> = (0..n).map(|_| (next() % 3 == 0) as i64).collect();
+        let s: Vec<f64> = y
+            .iter()
+            .map(|&l| ((next() % 4_000_000) as f64 + 1_500_000.0 * l as f64) / 6_000_000.0)
+            .collect();
+        let (p, q) = (Label::Int(1), Label::Int(0));
+        let mut r = ScoreRuns::default();
+        r.update(
+            ("y", Values::I64(&y)),
+            ("s", Values::F64(&s)),
+            &BinaryLabels::new(&p, &q),
+            false,
+        )
+        .unwrap();
+        assert!(r.points().len() > 2 * DELONG_BLOCK);
+        let ci = CiSpec {
+            level: 0.95,
+            method: CiMethod::Delong,
+            resamples: 1000,
+            seed: 0,
+        };
+        let (value, interval) = roc_auc_with_delong(&r, &ci);
+        let groups = || r.points().iter().rev().map(|q| (q.pos, q.neg));
+        let (pos, neg) = groups().fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+        let auc = super::super::scores::roc_auc(groups(), pos, neg)
+            .value
+            .unwrap();
+        assert_eq!(value.value, Some(auc));
+        let z = normal_quantile(0.975);
+        let single = delong(groups().map(|(a, b)| (a as f64, b as f64)), auc, z).unwrap();
+        let (lo, hi) = interval.unwrap();
+        assert!((lo - single.0).abs() < 1e-12 && (hi - single.1).abs() < 1e-12);
     }
 
     #[test]
