@@ -133,26 +133,46 @@ pub struct ClassScores {
     /// Per score column c, an LSM tree of weighted binary runs of class c against the rest (the
     /// one-vs-rest AUC is all scikit-learn computes with weights), in place of `curves`.
     pub weighted_curves: Vec<Vec<(u8, Arc<Vec<WeightedPoint>>)>>,
-    /// The merged runs of every (column, class), built by the first finalizer that needs them
-    /// (several roc_auc metrics share one merge).
+    /// The merged runs of every (column, class), and the merged weighted run of every column,
+    /// built by the first finalizer that needs them (several roc_auc metrics, and a value and its
+    /// interval, share one merge).
     #[serde(skip)]
-    merged: MergedRuns,
+    merged: Cached<Vec<Vec<Arc<Vec<KeyCount>>>>>,
+    #[serde(skip)]
+    merged_weighted: Cached<Vec<Arc<Vec<WeightedPoint>>>>,
 }
 
-/// A cache of `ClassScores::all_runs`: never serialised, never compared, and empty in a clone
-/// (updates and merges work on a clone, so a changed state never sees a stale cache).
-#[derive(Debug, Default)]
-struct MergedRuns(OnceLock<Vec<Vec<Arc<Vec<KeyCount>>>>>);
+/// A cache of merged runs: never serialised, never compared, and empty in a clone (updates and
+/// merges work on a clone, so a changed state never sees a stale cache).
+#[derive(Debug)]
+struct Cached<T>(OnceLock<T>);
 
-impl Clone for MergedRuns {
-    fn clone(&self) -> Self {
-        MergedRuns::default()
+impl<T> Default for Cached<T> {
+    fn default() -> Self {
+        Cached(OnceLock::new())
     }
 }
 
-impl PartialEq for MergedRuns {
+impl<T> Clone for Cached<T> {
+    fn clone(&self) -> Self {
+        Cached::default()
+    }
+}
+
+impl<T> PartialEq for Cached<T> {
     fn eq(&self, _: &Self) -> bool {
         true
+    }
+}
+
+/// One LSM stack of runs as a single run: shared, not copied, when it is one run already (a
+/// single chunk, or a merged tree).
+fn merged_stack<P: RunPoint + Send + Sync>(stack: &[(u8, Arc<Vec<P>>)]) -> Arc<Vec<P>> {
+    match stack {
+        [(_, one)] => one.clone(),
+        runs => Arc::new(merge_all(
+            &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+        )),
     }
 }
 
@@ -180,7 +200,8 @@ impl ClassScores {
             log_loss_w2: Default::default(),
             hit_squared_weight: Vec::new(),
             weighted_curves: Vec::new(),
-            merged: MergedRuns::default(),
+            merged: Cached::default(),
+            merged_weighted: Cached::default(),
         }
     }
 
@@ -203,14 +224,15 @@ impl ClassScores {
     }
 
     /// The merged weighted run of score column `c`: per distinct score, the summed weights of
-    /// class `c` (`pos`) and of the other classes (`neg`).
+    /// class `c` (`pos`) and of the other classes (`neg`). Every column is merged once and cached.
     pub fn weighted_column_run(&self, c: usize) -> Arc<Vec<WeightedPoint>> {
-        match self.weighted_curves[c].as_slice() {
-            [(_, one)] => one.clone(),
-            runs => Arc::new(merge_all(
-                &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
-            )),
-        }
+        self.merged_weighted.0.get_or_init(|| {
+            self.weighted_curves
+                .par_iter()
+                .map(|stack| merged_stack(stack))
+                .collect()
+        })[c]
+            .clone()
     }
 
     /// The merged runs of score column `c`, one per true class (the rows of class `j` at `[j]`).
@@ -230,13 +252,7 @@ impl ClassScores {
     fn merge_column(&self, c: usize) -> Vec<Arc<Vec<KeyCount>>> {
         self.curves[c]
             .par_iter()
-            .map(|runs| match runs.as_slice() {
-                // One run (a single chunk, or a merged tree): shared, not copied.
-                [(_, one)] => one.clone(),
-                runs => Arc::new(merge_all(
-                    &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
-                )),
-            })
+            .map(|stack| merged_stack(stack))
             .collect()
     }
 

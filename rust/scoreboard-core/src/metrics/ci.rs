@@ -43,8 +43,7 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
     }
     if let AccState::ClassScores(s) = state {
         if s.weighted {
-            let z = normal_quantile(0.5 + ci.level / 2.0);
-            return weighted_class_scores(metric, s, ci.method, value, z);
+            return weighted_class_scores(metric, s, ci, value);
         }
     }
     if let AccState::Thresholds(t) = state {
@@ -259,16 +258,16 @@ fn weighted_accuracy(c: &MulticlassConfusion, p: f64, z: f64) -> Option<(f64, f6
 fn weighted_class_scores(
     metric: &MetricSpec,
     s: &ClassScores,
-    method: CiMethod,
+    ci: &CiSpec,
     value: f64,
-    z: f64,
 ) -> Option<(f64, f64)> {
+    let z = normal_quantile(0.5 + ci.level / 2.0);
     let total = s.total_weight.value();
     let s_all = s.squared_weight.value();
     if total <= 0.0 || s_all <= 0.0 || s.rows < 2 {
         return None;
     }
-    match (method, metric.kind) {
+    match (ci.method, metric.kind) {
         (CiMethod::Normal, MetricKind::LogLoss) => {
             let m2 = s.log_loss_w2[1].value() - 2.0 * value * s.log_loss_w2[0].value()
                 + value * value * s_all;
@@ -292,8 +291,7 @@ fn weighted_class_scores(
             wilson(p * n_eff, n_eff, z)
         }
         (CiMethod::Delong, MetricKind::RocAuc) => {
-            let level = metric.ci.as_ref().map_or(0.95, |c| c.level);
-            super::class_scores::weighted_auc_interval(metric, s, value, level)
+            super::class_scores::weighted_auc_interval(metric, s, value, ci.level)
         }
         _ => None,
     }
@@ -657,7 +655,7 @@ fn d2_delta(y: &[f64], p: &[f64], value: f64, z: f64) -> Option<(f64, f64)> {
         .iter()
         .zip(p)
         .map(|(t, q)| {
-            let g = -((t - q).abs() - a) / b + a / (b * b) * ((t - m).abs() - b);
+            let g = d2_influence(*t, *q, m, a, b);
             g * g
         })
         .sum();
@@ -721,7 +719,7 @@ fn weighted_exact_values(
                 .zip(&p)
                 .zip(&w)
                 .map(|((t, q), wi)| {
-                    let g = -((t - q).abs() - a) / b + a / (b * b) * ((t - m).abs() - b);
+                    let g = d2_influence(*t, *q, m, a, b);
                     wi * wi * g * g
                 })
                 .sum();
@@ -731,6 +729,12 @@ fn weighted_exact_values(
         }
         _ => None,
     }
+}
+
+/// A row's influence on d2_absolute_error = 1 - A / B (see `d2_delta`): target `t`, prediction
+/// `q`, median `m` of the targets, A the mean absolute error, B the mean |t - m|.
+fn d2_influence(t: f64, q: f64, m: f64, a: f64, b: f64) -> f64 {
+    -((t - q).abs() - a) / b + a / (b * b) * ((t - m).abs() - b)
 }
 
 /// 0-based ranks (lo, hi) of the order statistics around quantile `q` of `n` values: the count of
