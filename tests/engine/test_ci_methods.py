@@ -6,6 +6,7 @@ depend on chunking or merging, follow the level, and an undefined value has none
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,8 @@ from scipy.stats import norm
 from sklearn import metrics as skm
 
 from plans import assert_intervals_do_not_depend_on_chunking, make_plan
-from scoreboard.exceptions import SpecError
+from scoreboard import _core
+from scoreboard.exceptions import PlanError, SpecError
 
 SIMULATIONS = 400
 
@@ -554,6 +556,16 @@ def test_weighted_multiclass_roc_auc_coverage() -> None:
         OVR_AUC_METRICS, "multiclass", weighted_class_auc_sample, **WEIGHTED_CLASS_COLUMNS
     )
     assert_covers(coverage(plan, weighted_class_auc_sample, truth, simulations=1000))
+
+
+def test_a_plan_with_too_many_interval_groups_is_refused() -> None:
+    """The core checks the field itself (a plan may come from elsewhere than this compiler)."""
+    plan = make_plan("multiclass", OVR_AUC_METRICS, ci={}, **CLASS_SCORE_COLUMNS)
+    body = json.loads(plan.to_json())
+    assert body["accumulators"][0]["interval_groups"] == 32
+    body["accumulators"][0]["interval_groups"] = 65
+    with pytest.raises(PlanError, match="at most 64 interval groups, not 65"):
+        _core.Executor(json.dumps(body))
 
 
 def test_unit_weights_give_the_unweighted_multiclass_roc_auc_interval() -> None:
