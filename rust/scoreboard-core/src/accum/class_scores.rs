@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::add_count;
 use super::column_stats::numeric;
 use super::moments::CompensatedSum;
-use super::radix::{radix_sort, RadixKey};
+use super::radix::{radix_sort, Scratch};
 use super::scores::{merge_all, push_run, score_key, RunPoint};
 use super::weighted::read_weights;
 use super::weighted_scores::WeightedPoint;
@@ -88,6 +88,132 @@ impl RunPoint for KeyCount {
     }
 }
 
+/// The Mann-Whitney statistics of a run of positives against a run of negatives, per interval
+/// group (`group` indexes the vectors; one entry when the state keeps no groups). A positive's
+/// "twice placement" is 2 per negative scoring below it plus 1 per negative tied with it, a
+/// negative's likewise over the positives above it: integers, so the AUC is exact.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PairStats {
+    /// Σ over negatives of count × twice placement: twice the Mann-Whitney count.
+    pub twice_area: u128,
+    /// Per group, Σ over its positives of count × twice placement.
+    pub pos_twice: Vec<u128>,
+    /// Per group, Σ over its negatives of count × twice placement.
+    pub neg_twice: Vec<u128>,
+    pub pos_rows: Vec<u64>,
+    pub neg_rows: Vec<u64>,
+}
+
+impl PairStats {
+    /// One merge walk of the two sorted runs (a key may span several points, one per group).
+    fn of(pos: &[KeyCount], neg: &[KeyCount]) -> PairStats {
+        let m: u64 = pos.iter().map(|p| p.count()).sum();
+        // Sums per point where groups vary (a probe of the first points; either way is exact).
+        let grouped = pos.iter().chain(neg).take(64).any(|p| p.group() != 0);
+        let (mut positives, mut negatives) = (SideSums::new(grouped), SideSums::new(grouped));
+        // Rows of each side already walked: every one scores strictly below the next point of
+        // the other side (a tied key is walked as one block).
+        let (mut pos_below, mut neg_below) = (0u64, 0u64);
+        let (mut i, mut j) = (0, 0);
+        while i < pos.len() && j < neg.len() {
+            let (p, q) = (&pos[i], &neg[j]);
+            if p.key < q.key {
+                positives.add(p, 2 * neg_below);
+                pos_below += p.count();
+                i += 1;
+            } else if q.key < p.key {
+                negatives.add(q, 2 * (m - pos_below));
+                neg_below += q.count();
+                j += 1;
+            } else {
+                // A key both sides score: each side's rows tie with the other's.
+                let key = p.key;
+                let pos_end = i + pos[i..].iter().take_while(|p| p.key == key).count();
+                let neg_end = j + neg[j..].iter().take_while(|q| q.key == key).count();
+                let pos_tied: u64 = pos[i..pos_end].iter().map(|p| p.count()).sum();
+                let neg_tied: u64 = neg[j..neg_end].iter().map(|q| q.count()).sum();
+                for p in &pos[i..pos_end] {
+                    positives.add(p, 2 * neg_below + neg_tied);
+                }
+                for q in &neg[j..neg_end] {
+                    negatives.add(q, 2 * (m - pos_below - pos_tied) + pos_tied);
+                }
+                (pos_below, neg_below) = (pos_below + pos_tied, neg_below + neg_tied);
+                (i, j) = (pos_end, neg_end);
+            }
+        }
+        // One side is walked: the other's rest scores above all of it.
+        for p in &pos[i..] {
+            positives.add(p, 2 * neg_below);
+        }
+        for q in &neg[j..] {
+            negatives.add(q, 0);
+        }
+        positives.flush();
+        negatives.flush();
+        // Keep the groups up to the last one with rows.
+        let used = (0..MAX_GROUPS as usize)
+            .rev()
+            .find(|&g| positives.rows[g] + negatives.rows[g] > 0)
+            .map_or(0, |g| g + 1);
+        PairStats {
+            twice_area: negatives.twice.iter().sum(),
+            pos_twice: positives.twice[..used].to_vec(),
+            neg_twice: negatives.twice[..used].to_vec(),
+            pos_rows: positives.rows[..used].to_vec(),
+            neg_rows: negatives.rows[..used].to_vec(),
+        }
+    }
+}
+
+/// One side's sums per group during a pair walk. Where groups vary each point adds to its
+/// group's sums; otherwise consecutive points of one group add up in registers and reach the
+/// arrays when the group changes (a store per point to one slot would chain every add through
+/// memory).
+struct SideSums {
+    twice: [u128; MAX_GROUPS as usize],
+    rows: [u64; MAX_GROUPS as usize],
+    per_point: bool,
+    group: usize,
+    pending_twice: u128,
+    pending_rows: u64,
+}
+
+impl SideSums {
+    fn new(per_point: bool) -> SideSums {
+        SideSums {
+            twice: [0; MAX_GROUPS as usize],
+            rows: [0; MAX_GROUPS as usize],
+            per_point,
+            group: 0,
+            pending_twice: 0,
+            pending_rows: 0,
+        }
+    }
+
+    /// Adds a point's rows, each of twice placement `placement`.
+    #[inline(always)]
+    fn add(&mut self, point: &KeyCount, placement: u64) {
+        let (group, twice) = (point.group(), point.count() as u128 * placement as u128);
+        if self.per_point {
+            self.twice[group] += twice;
+            self.rows[group] += point.count();
+            return;
+        }
+        if group != self.group {
+            self.flush();
+            self.group = group;
+        }
+        self.pending_twice += twice;
+        self.pending_rows += point.count();
+    }
+
+    fn flush(&mut self) {
+        self.twice[self.group] += std::mem::take(&mut self.pending_twice);
+        self.rows[self.group] += std::mem::take(&mut self.pending_rows);
+    }
+}
+
 /// The interval group of the row at `position` in a state's stream (its rows before this chunk
 /// plus its index in the chunk): a hash of the position, so groups are a random partition of
 /// the rows that does not depend on how they were chunked.
@@ -96,7 +222,8 @@ pub fn row_group(position: u64, groups: u8) -> u8 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
-    (z % groups as u64) as u8
+    // The hash scaled to [0, groups) (Lemire's multiply-shift: no division per row).
+    ((z as u128 * groups as u128) >> 64) as u8
 }
 
 /// A sorted run of distinct keys with counts, increasing, and its level in the LSM tree of runs
@@ -140,6 +267,10 @@ pub struct ClassScores {
     merged: Cached<Vec<Vec<Arc<Vec<KeyCount>>>>>,
     #[serde(skip)]
     merged_weighted: Cached<Vec<Arc<Vec<WeightedPoint>>>>,
+    /// The statistics of every (column c, class j != c) pair of runs, at `c * k + j`: a ROC AUC
+    /// value and its interval read the same walks.
+    #[serde(skip)]
+    pairs: Cached<Vec<PairStats>>,
 }
 
 /// A cache of merged runs: never serialised, never compared, and empty in a clone (updates and
@@ -202,6 +333,7 @@ impl ClassScores {
             weighted_curves: Vec::new(),
             merged: Cached::default(),
             merged_weighted: Cached::default(),
+            pairs: Cached::default(),
         }
     }
 
@@ -247,6 +379,29 @@ impl ClassScores {
                 .map(|c| self.merge_column(c))
                 .collect()
         })
+    }
+
+    /// The Mann-Whitney statistics of column `c`'s run of class `c` (positives) against its run
+    /// of class `j` (negatives), `j != c`: the binary AUCs every multiclass ROC AUC averages
+    /// (one-vs-rest sums them over `j`; one-vs-one reads (a, b) and (b, a)). All pairs are walked
+    /// once, in parallel, and cached.
+    pub fn pair_stats(&self, c: usize, j: usize) -> &PairStats {
+        debug_assert!(c != j);
+        let k = self.k;
+        &self.pairs.0.get_or_init(|| {
+            let runs = self.all_runs();
+            (0..k * k)
+                .into_par_iter()
+                .map(|at| {
+                    let (c, j) = (at / k, at % k);
+                    if c == j {
+                        PairStats::default()
+                    } else {
+                        PairStats::of(&runs[c][c], &runs[c][j])
+                    }
+                })
+                .collect()
+        })[c * k + j]
     }
 
     fn merge_column(&self, c: usize) -> Vec<Arc<Vec<KeyCount>>> {
@@ -376,6 +531,7 @@ impl ClassScores {
         // Each row's interval group, from its position in this state's stream.
         let row_groups: Option<Vec<u8>> = (groups > 1 && next.has_curves()).then(|| {
             (self.rows..next.rows)
+                .into_par_iter()
                 .map(|position| row_group(position, groups))
                 .collect()
         });
@@ -390,16 +546,11 @@ impl ClassScores {
                 .par_iter()
                 .map(|col| match &row_groups {
                     Some(groups) => class_runs(
-                        col.iter()
-                            .zip(groups)
-                            .map(|(&s, &g)| (score_key(s) as u128) << 64 | g as u128),
+                        col.iter().zip(groups).map(|(&s, &g)| (score_key(s), g)),
                         &codes,
                         &sizes,
-                        |item| ((item >> 64) as u64, item as u8),
                     ),
-                    None => class_runs(col.iter().map(|&s| score_key(s)), &codes, &sizes, |key| {
-                        (key, 0)
-                    }),
+                    None => class_runs(col.iter().map(|&s| (score_key(s), ())), &codes, &sizes),
                 })
                 .collect();
             for (stacks, column) in next.curves.iter_mut().zip(runs) {
@@ -551,15 +702,34 @@ fn class_codes(name: &str, values: Values<'_>, labels: &[Label]) -> Result<Vec<u
     Ok(codes)
 }
 
+/// What a row carries into its class's sort: its interval group, or nothing when the state
+/// keeps no groups (a zero-sized payload: the sort then moves keys alone).
+trait RowGroup: Copy + Default {
+    const GROUPED: bool;
+    fn index(self) -> u8;
+}
+
+impl RowGroup for () {
+    const GROUPED: bool = false;
+    fn index(self) -> u8 {
+        0
+    }
+}
+
+impl RowGroup for u8 {
+    const GROUPED: bool = true;
+    fn index(self) -> u8 {
+        self
+    }
+}
+
 /// The runs of one score column of a chunk, one per true class (`sizes` rows each): each row's
-/// sort item bucketed by class (a counting pass), each bucket sorted on its own and run-length
-/// encoded. An item is the row's score key, or with interval groups `key << 64 | group` (so a
-/// run comes out in (key, group) order); `split` reads (key, group) back.
-fn class_runs<T: RadixKey>(
-    items: impl Iterator<Item = T>,
+/// (score key, group) bucketed by class (a counting pass), each bucket radix-sorted on its own
+/// and run-length encoded.
+fn class_runs<G: RowGroup>(
+    rows: impl Iterator<Item = (u64, G)>,
     codes: &[u32],
     sizes: &[usize],
-    split: impl Fn(T) -> (u64, u8),
 ) -> Vec<Vec<KeyCount>> {
     let mut next: Vec<usize> = sizes
         .iter()
@@ -568,33 +738,52 @@ fn class_runs<T: RadixKey>(
             Some(*start - size)
         })
         .collect();
-    let mut bucketed = vec![T::default(); codes.len()];
-    for (item, &c) in items.zip(codes) {
+    let mut keys = vec![0u64; codes.len()];
+    let mut groups = vec![G::default(); codes.len()];
+    for ((key, group), &c) in rows.zip(codes) {
         let slot = &mut next[c as usize];
-        bucketed[*slot] = item;
+        keys[*slot] = key;
+        groups[*slot] = group;
         *slot += 1;
     }
-    let mut rest = bucketed.as_mut_slice();
-    let mut scratch = Vec::new();
+    let (mut keys_left, mut groups_left) = (keys.as_mut_slice(), groups.as_mut_slice());
+    let mut scratch = Scratch::default();
     sizes
         .iter()
         .map(|&size| {
-            let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(size);
-            rest = tail;
-            radix_sort(bucket, &mut scratch);
-            let mut run: Vec<KeyCount> = Vec::with_capacity(size);
-            for &item in bucket.iter() {
-                let (key, group) = split(item);
-                match run.last_mut() {
-                    Some(last) if last.key == key && last.group() == group as usize => {
-                        last.tally += 1
-                    }
-                    _ => run.push(KeyCount::new(key, group, 1)),
-                }
-            }
-            run
+            let (keys, keys_tail) = std::mem::take(&mut keys_left).split_at_mut(size);
+            let (groups, groups_tail) = std::mem::take(&mut groups_left).split_at_mut(size);
+            (keys_left, groups_left) = (keys_tail, groups_tail);
+            radix_sort(keys, groups, &mut scratch);
+            run_length(keys, groups)
         })
         .collect()
+}
+
+/// Sorted keys, each with its row's group -> one point per (key, group), in that order. The
+/// groups of a tied key are sorted here (the radix sort left them in row order).
+fn run_length<G: RowGroup>(keys: &[u64], groups: &mut [G]) -> Vec<KeyCount> {
+    let mut run = Vec::with_capacity(keys.len());
+    let mut start = 0;
+    while start < keys.len() {
+        let key = keys[start];
+        let end = start + keys[start..].iter().take_while(|&&k| k == key).count();
+        if !G::GROUPED || end - start == 1 {
+            run.push(KeyCount::new(
+                key,
+                groups[start].index(),
+                (end - start) as u64,
+            ));
+        } else {
+            let tied = &mut groups[start..end];
+            tied.sort_unstable_by_key(|g| g.index());
+            for same in tied.chunk_by(|a, b| a.index() == b.index()) {
+                run.push(KeyCount::new(key, same[0].index(), same.len() as u64));
+            }
+        }
+        start = end;
+    }
+    run
 }
 
 /// The weighted binary run of score column `class`: rows of that class positive, the others
@@ -695,6 +884,107 @@ mod tests {
                     .collect();
                 assert_eq!(run.as_slice(), &expected[..], "column {c} class {class}");
             }
+        }
+    }
+
+    #[test]
+    fn pair_stats_match_a_count_over_every_pair_of_rows() {
+        // Heavy ties within and across classes (and -0.0 == 0.0), rows in 32 groups.
+        let (y, columns) = data(1500);
+        let mut state = ClassScores::new(3, &[], true);
+        update_grouped(&mut state, &y, &columns, 32).unwrap();
+        for (c, column) in columns.iter().enumerate() {
+            for j in (0..3).filter(|&j| j != c) {
+                let y = &y;
+                let rows = |class: usize| {
+                    (0..y.len())
+                        .filter(move |&r| y[r] == class as i64)
+                        .map(|r| (column[r], row_group(r as u64, 32) as usize))
+                };
+                // 2 per row of the other side strictly on the far side, 1 per tie.
+                let twice = |s: f64, other: usize, above: bool| -> u128 {
+                    rows(other)
+                        .map(|(t, _)| match (s.partial_cmp(&t).unwrap(), above) {
+                            (std::cmp::Ordering::Equal, _) => 1,
+                            (std::cmp::Ordering::Greater, false)
+                            | (std::cmp::Ordering::Less, true) => 2,
+                            _ => 0,
+                        })
+                        .sum()
+                };
+                let mut expected = PairStats {
+                    pos_twice: vec![0; 32],
+                    neg_twice: vec![0; 32],
+                    pos_rows: vec![0; 32],
+                    neg_rows: vec![0; 32],
+                    ..PairStats::default()
+                };
+                for (s, g) in rows(c) {
+                    expected.pos_twice[g] += twice(s, j, false);
+                    expected.pos_rows[g] += 1;
+                }
+                for (s, g) in rows(j) {
+                    let t = twice(s, c, true);
+                    expected.neg_twice[g] += t;
+                    expected.neg_rows[g] += 1;
+                    expected.twice_area += t;
+                }
+                assert_eq!(
+                    *state.pair_stats(c, j),
+                    expected,
+                    "column {c}, negatives {j}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pair_walks_sum_per_group_whether_groups_start_at_once_or_late() {
+        // Runs whose groups are all 0 over their lowest scores (the walk then sums in registers,
+        // flushing when a group changes) or vary from the start, with ties across the runs.
+        let run = |seed: u64, late: bool| -> Vec<KeyCount> {
+            let mut x = seed;
+            let mut points: Vec<KeyCount> = (0..400)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let key = x % 1000;
+                    let group = if late && key < 400 { 0 } else { (x % 5) as u8 };
+                    KeyCount::new(key, group, 1 + x % 3)
+                })
+                .collect();
+            points.sort_by_key(|p| p.order());
+            points.dedup_by_key(|p| p.order());
+            points
+        };
+        for late in [false, true] {
+            let (pos, neg) = (run(3, late), run(8, late));
+            let twice = |key: u64, other: &[KeyCount], above: bool| -> u128 {
+                let far = |k: u64| if above { k > key } else { k < key };
+                other
+                    .iter()
+                    .map(|o| o.count() as u128 * (2 * far(o.key) as u128 + (o.key == key) as u128))
+                    .sum()
+            };
+            let mut expected = PairStats {
+                pos_twice: vec![0; 5],
+                neg_twice: vec![0; 5],
+                pos_rows: vec![0; 5],
+                neg_rows: vec![0; 5],
+                ..PairStats::default()
+            };
+            for p in &pos {
+                expected.pos_twice[p.group()] += p.count() as u128 * twice(p.key, &neg, false);
+                expected.pos_rows[p.group()] += p.count();
+            }
+            for q in &neg {
+                let t = q.count() as u128 * twice(q.key, &pos, true);
+                expected.neg_twice[q.group()] += t;
+                expected.neg_rows[q.group()] += q.count();
+                expected.twice_area += t;
+            }
+            assert_eq!(PairStats::of(&pos, &neg), expected, "late groups: {late}");
         }
     }
 

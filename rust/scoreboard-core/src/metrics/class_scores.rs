@@ -9,7 +9,7 @@ use super::{reason, Outcome};
 use rayon::prelude::*;
 
 use super::ci::normal_quantile;
-use crate::accum::class_scores::{KeyCount, MAX_GROUPS};
+use crate::accum::class_scores::{PairStats, MAX_GROUPS};
 use crate::accum::scores::RunPoint;
 use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::ClassScores;
@@ -43,33 +43,6 @@ pub fn finalize(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     }
 }
 
-/// Twice the Mann-Whitney count of positives over negatives: per negative, 2 per positive
-/// scoring above it plus 1 per positive tied with it (the integer `roc_auc` accumulates over the
-/// same groups, so the AUC is bit for bit the same). One merge walk of two sorted runs; a key
-/// may span several points (one per interval group).
-fn twice_area(pos: &[KeyCount], neg: &[KeyCount]) -> u128 {
-    let mut above: u128 = pos.iter().map(|p| p.count() as u128).sum();
-    let mut i = 0;
-    let mut area: u128 = 0;
-    for q in neg {
-        while i < pos.len() && pos[i].key < q.key {
-            above -= pos[i].count() as u128;
-            i += 1;
-        }
-        let tied = tied_count(&pos[i..], q.key) as u128;
-        area += q.count() as u128 * (2 * (above - tied) + tied);
-    }
-    area
-}
-
-/// The rows of the leading points of `run` whose key is `key`.
-fn tied_count(run: &[KeyCount], key: u64) -> u64 {
-    run.iter()
-        .take_while(|p| p.key == key)
-        .map(|p| p.count())
-        .sum()
-}
-
 /// Grouped DeLong interval of a multiclass ROC AUC (one-vs-rest or one-vs-one, macro or
 /// weighted), from a state that keeps interval groups (`row_group`: rows split at random into
 /// groups by their position).
@@ -93,10 +66,10 @@ pub fn auc_interval(
     if s.curves.is_empty() || s.weighted {
         return None;
     }
-    let runs = s.all_runs();
     let weighted = metric.average == Some(Average::Weighted);
-    // (averaging weight, column, positive class, negative classes) of every binary AUC.
-    let mut terms: Vec<(f64, usize, usize, Vec<usize>)> = Vec::new();
+    // (averaging weight, positive class, negative classes) of every binary AUC, each read in
+    // the positive class's score column.
+    let mut terms: Vec<(f64, usize, Vec<usize>)> = Vec::new();
     match metric.multi_class.unwrap_or(MultiClass::Ovr) {
         MultiClass::Ovr => {
             let total: u64 = s.support.iter().sum();
@@ -107,7 +80,7 @@ pub fn auc_interval(
                     1.0 / s.k as f64
                 };
                 if weight > 0.0 {
-                    terms.push((weight, c, c, (0..s.k).filter(|&j| j != c).collect()));
+                    terms.push((weight, c, (0..s.k).filter(|&j| j != c).collect()));
                 }
             }
         }
@@ -126,26 +99,14 @@ pub fn auc_interval(
                     1.0 / pairs.len() as f64
                 };
                 // Each pair's AUC is the mean of a-vs-b in column a and b-vs-a in column b.
-                terms.push((weight / 2.0, a, a, vec![b]));
-                terms.push((weight / 2.0, b, b, vec![a]));
+                terms.push((weight / 2.0, a, vec![b]));
+                terms.push((weight / 2.0, b, vec![a]));
             }
         }
     }
-    // Per term, its rows' influences summed per group; terms are independent walks.
-    let sums: Vec<GroupSums> = terms
-        .par_iter()
-        .map(|(weight, column, positive, negatives)| {
-            let pos = &runs[*column][*positive];
-            let negs: Vec<&[KeyCount]> = negatives
-                .iter()
-                .map(|&j| runs[*column][j].as_slice())
-                .collect();
-            group_influence(pos, &negs).map(|sums| sums.scaled(*weight))
-        })
-        .collect::<Option<Vec<_>>>()?;
     let mut total = GroupSums::default();
-    for term in &sums {
-        total.add(term);
+    for (weight, positive, negatives) in &terms {
+        total.add(&group_influence(s, *positive, negatives)?.scaled(*weight));
     }
     grouped_interval(&total, value, level)
 }
@@ -180,60 +141,39 @@ impl GroupSums {
     }
 }
 
-/// Each row's DeLong influence on the AUC of `pos` over `negs`, summed per group; None if the
-/// AUC is undefined (no positive or no negative). Per negative run, one walk over its points
-/// (their placements among the positives, which also give the area) and one over the positive
-/// points (the negatives of that run below each); the AUC is subtracted once the area is known.
-fn group_influence(pos: &[KeyCount], negs: &[&[KeyCount]]) -> Option<GroupSums> {
-    let m: u64 = pos.iter().map(|p| p.count()).sum();
-    let n: u64 = negs.iter().flat_map(|r| r.iter()).map(|q| q.count()).sum();
+/// Each row's DeLong influence on the AUC of class `positive` against the classes `negatives`
+/// (in column `positive`), summed per group; None if the AUC is undefined (no positive or no
+/// negative). The placements come from the state's cached pair walks, which the value read too.
+fn group_influence(s: &ClassScores, positive: usize, negatives: &[usize]) -> Option<GroupSums> {
+    let m = s.support[positive];
+    let n: u64 = negatives.iter().map(|&j| s.support[j]).sum();
     if m == 0 || n == 0 {
         return None;
     }
-    // Per group: Σ count × twice the placement numerator, for positives and negatives.
-    let mut pos_twice = [0u128; MAX_GROUPS as usize];
-    let mut neg_twice = [0u128; MAX_GROUPS as usize];
-    let mut pos_rows = [0u64; MAX_GROUPS as usize];
-    let mut neg_rows = [0u64; MAX_GROUPS as usize];
-    let mut area: u128 = 0;
-    for p in pos {
-        pos_rows[p.group()] += p.count();
-    }
-    for neg in negs {
-        // Negatives: positives above (ties 1/2).
-        let (mut above, mut i) = (m, 0);
-        for q in neg.iter() {
-            while i < pos.len() && pos[i].key < q.key {
-                above -= pos[i].count();
-                i += 1;
-            }
-            let tied = tied_count(&pos[i..], q.key);
-            let twice = q.count() as u128 * (2 * (above - tied) + tied) as u128;
-            area += twice;
-            neg_twice[q.group()] += twice;
-            neg_rows[q.group()] += q.count();
-        }
-        // Positives: negatives of this run below (ties 1/2).
-        let (mut below, mut j) = (0u64, 0);
-        for p in pos {
-            while j < neg.len() && neg[j].key < p.key {
-                below += neg[j].count();
-                j += 1;
-            }
-            let twice = 2 * below + tied_count(&neg[j..], p.key);
-            pos_twice[p.group()] += p.count() as u128 * twice as u128;
-        }
-    }
+    let pairs: Vec<&PairStats> = negatives
+        .iter()
+        .map(|&j| s.pair_stats(positive, j))
+        .collect();
+    let at = |v: &[u128], g: usize| v.get(g).copied().unwrap_or(0);
+    let twice_area: u128 = pairs.iter().map(|p| p.twice_area).sum();
     let (mf, nf) = (m as f64, n as f64);
-    let auc = area as f64 / (2.0 * mf * nf);
+    let auc = twice_area as f64 / (2.0 * mf * nf);
     // A positive's placement is its twice-count / 2n, a negative's / 2m; influence
-    // (placement - AUC) / m or / n per row.
+    // (placement - AUC) / m or / n per row. A positive's twice-count over all the negative
+    // classes is the sum of its pairs' (its rows are counted once, in every pair alike).
     let mut sums = GroupSums::default();
     for g in 0..MAX_GROUPS as usize {
-        let positives = (pos_twice[g] as f64 / (2.0 * nf) - auc * pos_rows[g] as f64) / mf;
-        let negatives = (neg_twice[g] as f64 / (2.0 * mf) - auc * neg_rows[g] as f64) / nf;
+        let pos_twice: u128 = pairs.iter().map(|p| at(&p.pos_twice, g)).sum();
+        let neg_twice: u128 = pairs.iter().map(|p| at(&p.neg_twice, g)).sum();
+        let pos_rows = pairs[0].pos_rows.get(g).copied().unwrap_or(0);
+        let neg_rows: u64 = pairs
+            .iter()
+            .map(|p| p.neg_rows.get(g).copied().unwrap_or(0))
+            .sum();
+        let positives = (pos_twice as f64 / (2.0 * nf) - auc * pos_rows as f64) / mf;
+        let negatives = (neg_twice as f64 / (2.0 * mf) - auc * neg_rows as f64) / nf;
         sums.influence[g] = positives + negatives;
-        sums.rows[g] = pos_rows[g] + neg_rows[g];
+        sums.rows[g] = pos_rows + neg_rows;
     }
     Some(sums)
 }
@@ -264,6 +204,9 @@ pub fn weighted_auc_interval(
     }
     let weighted = metric.average == Some(Average::Weighted);
     let total: f64 = s.support_weight.iter().map(|w| w.value()).sum();
+    // Merged (and cached) before the parallel loop: a cache built inside it could be asked for
+    // again by a job this thread runs while it waits.
+    let runs: Vec<_> = (0..s.k).map(|c| s.weighted_column_run(c)).collect();
     let sums: Vec<Option<GroupSums>> = (0..s.k)
         .into_par_iter()
         .map(|c| {
@@ -275,7 +218,7 @@ pub fn weighted_auc_interval(
             if weight == 0.0 {
                 return Some(GroupSums::default());
             }
-            weighted_group_influence(&s.weighted_column_run(c)).map(|g| g.scaled(weight))
+            weighted_group_influence(&runs[c]).map(|g| g.scaled(weight))
         })
         .collect();
     let mut all = GroupSums::default();
@@ -400,48 +343,46 @@ fn weighted_ovr_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
 fn multiclass_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     let k = s.k;
     let weighted = metric.average == Some(Average::Weighted);
-    // runs[c][j]: the sorted scores of column c over the rows of class j.
-    let runs = s.all_runs();
+    // The AUC of class `c` against the classes `negatives`, in column c (from the state's
+    // cached pair walks, which walk every pair in parallel).
+    let auc = |c: usize, negatives: &mut dyn Iterator<Item = usize>| {
+        let (mut area, mut n) = (0u128, 0u64);
+        for j in negatives {
+            area += s.pair_stats(c, j).twice_area;
+            n += s.support[j];
+        }
+        auc_of(area, s.support[c], n)
+    };
     // One AUC per class (ovr) or class pair (ovo), each with its prevalence weight.
     let (scores, weights): (Vec<Outcome>, Vec<f64>) =
         match metric.multi_class.unwrap_or(MultiClass::Ovr) {
             MultiClass::Ovr => {
-                let classes: Vec<Outcome> = runs
-                    .par_iter()
-                    .enumerate()
-                    .map(|(c, column)| {
+                let classes: Vec<Outcome> = (0..k)
+                    .map(|c| {
                         // As scikit-learn's weighted average: a class without rows weighs 0 and
                         // scores 0.
                         if weighted && s.support[c] == 0 {
                             return Outcome::of(0.0);
                         }
-                        let pos = &column[c];
-                        let (mut area, mut n) = (0u128, 0u64);
-                        for (j, neg) in column.iter().enumerate().filter(|&(j, _)| j != c) {
-                            area += twice_area(pos, neg);
-                            n += s.support[j];
-                        }
-                        auc_of(area, s.support[c], n)
+                        auc(c, &mut (0..k).filter(|&j| j != c))
                     })
                     .collect();
                 (classes, s.support.iter().map(|&x| x as f64).collect())
             }
             MultiClass::Ovo => {
-                let pair = |a: usize, b: usize| {
-                    auc_of(
-                        twice_area(&runs[a][a], &runs[a][b]),
-                        s.support[a],
-                        s.support[b],
-                    )
-                };
                 let pairs: Vec<(usize, usize)> = (0..k)
                     .flat_map(|a| (a + 1..k).map(move |b| (a, b)))
                     .collect();
                 let scores = pairs
-                    .par_iter()
-                    .map(|&(a, b)| match (pair(a, b).value, pair(b, a).value) {
-                        (Some(x), Some(y)) => Outcome::of((x + y) / 2.0),
-                        _ => Outcome::undefined(reason::SINGLE_CLASS),
+                    .iter()
+                    .map(|&(a, b)| {
+                        match (
+                            auc(a, &mut std::iter::once(b)).value,
+                            auc(b, &mut std::iter::once(a)).value,
+                        ) {
+                            (Some(x), Some(y)) => Outcome::of((x + y) / 2.0),
+                            _ => Outcome::undefined(reason::SINGLE_CLASS),
+                        }
                     })
                     .collect();
                 let weights = pairs
