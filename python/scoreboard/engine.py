@@ -630,7 +630,10 @@ def _split_list(values: Any, name: str, width: int) -> dict[str, KernelColumn]:
             )
     if matrix.dtype.kind not in "biuf":
         raise DataError(f"scores of dtype {matrix.dtype}; expected numbers", column=name)
-    return {f"{name}[{i}]": np.ascontiguousarray(matrix[:, i]) for i in range(width)}
+    # One transposing copy: its rows are the class columns, contiguous (copying each column
+    # on its own reads the whole matrix once per class).
+    by_class = np.ascontiguousarray(matrix.T)
+    return {f"{name}[{i}]": by_class[i] for i in range(width)}
 
 
 def _from_pandas(frame: Any) -> pa.Table:
