@@ -176,14 +176,27 @@ def test_chunk_size_does_not_change_the_data(tmp_path: Path, fmt: str, chunk_row
     assert concat(chunks).equals(table.select(COLUMNS))
 
 
-def test_parquet_chunks_span_row_groups_and_offsets_restart_per_file(tmp_path: Path) -> None:
-    first, second = make_table(seed=1), make_table(n=1_234, seed=2)
+def test_parquet_chunks_span_small_row_groups_and_offsets_restart_per_file(
+    tmp_path: Path,
+) -> None:
+    # 1,000-row groups, under a quarter of a 4,100-row chunk: the batch iterator joins them.
+    first, second = make_table(n=5_000, seed=1), make_table(n=4_234, seed=2)
     a = write("parquet", first, tmp_path, "a")
     b = write("parquet", second, tmp_path, "b")
-    chunks = drain([a, b], chunk_rows=999)
-    check_chunking(chunks, 999)
-    assert [c.row_offset for c in chunks if c.file == str(b)] == [0, 999]
+    chunks = drain([a, b], chunk_rows=4_100)
+    check_chunking(chunks, 4_100)
+    assert [c.row_offset for c in chunks if c.file == str(b)] == [0, 4_100]
     assert concat(chunks).equals(pa.concat_tables([first, second]).select(COLUMNS))
+
+
+def test_parquet_row_groups_of_about_a_chunk_are_decoded_whole_in_chunks(tmp_path: Path) -> None:
+    # 1,000-row groups and 999-row chunks: each group is read at once, then cut in chunks.
+    table = make_table(n=2_500, seed=3)
+    path = write("parquet", table, tmp_path)
+    chunks = drain([path], chunk_rows=999)
+    check_chunking(chunks, 999)
+    assert [c.num_rows for c in chunks] == [999, 1, 999, 1, 500]
+    assert concat(chunks).equals(table.select(COLUMNS))
 
 
 @pytest.mark.parametrize("fmt", [*MAIN_FORMATS, "feather", "tsv"])
