@@ -154,7 +154,6 @@ fn group_influence(s: &ClassScores, positive: usize, negatives: &[usize]) -> Opt
         .iter()
         .map(|&j| s.pair_stats(positive, j))
         .collect();
-    let at = |v: &[u128], g: usize| v.get(g).copied().unwrap_or(0);
     let twice_area: u128 = pairs.iter().map(|p| p.twice_area).sum();
     let (mf, nf) = (m as f64, n as f64);
     let auc = twice_area as f64 / (2.0 * mf * nf);
@@ -165,17 +164,19 @@ fn group_influence(s: &ClassScores, positive: usize, negatives: &[usize]) -> Opt
     for g in 0..MAX_GROUPS as usize {
         let pos_twice: u128 = pairs.iter().map(|p| at(&p.pos_twice, g)).sum();
         let neg_twice: u128 = pairs.iter().map(|p| at(&p.neg_twice, g)).sum();
-        let pos_rows = pairs[0].pos_rows.get(g).copied().unwrap_or(0);
-        let neg_rows: u64 = pairs
-            .iter()
-            .map(|p| p.neg_rows.get(g).copied().unwrap_or(0))
-            .sum();
+        let pos_rows = at(&pairs[0].pos_rows, g);
+        let neg_rows: u64 = pairs.iter().map(|p| at(&p.neg_rows, g)).sum();
         let positives = (pos_twice as f64 / (2.0 * nf) - auc * pos_rows as f64) / mf;
         let negatives = (neg_twice as f64 / (2.0 * mf) - auc * neg_rows as f64) / nf;
         sums.influence[g] = positives + negatives;
         sums.rows[g] = pos_rows + neg_rows;
     }
     Some(sums)
+}
+
+/// Group `g`'s entry of a per-group sum (0 past the last group with rows).
+fn at<T: Copy + Default>(per_group: &[T], g: usize) -> T {
+    per_group.get(g).copied().unwrap_or_default()
 }
 
 /// The points of a weighted run summed per distinct score (a score's rows are one point per
@@ -345,12 +346,12 @@ fn multiclass_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
     let weighted = metric.average == Some(Average::Weighted);
     // The AUC of class `c` against the classes `negatives`, in column c (from the state's
     // cached pair walks, which walk every pair in parallel).
-    let auc = |c: usize, negatives: &mut dyn Iterator<Item = usize>| {
-        let (mut area, mut n) = (0u128, 0u64);
-        for j in negatives {
-            area += s.pair_stats(c, j).twice_area;
-            n += s.support[j];
-        }
+    let auc = |c: usize, negatives: &[usize]| {
+        let area: u128 = negatives
+            .iter()
+            .map(|&j| s.pair_stats(c, j).twice_area)
+            .sum();
+        let n: u64 = negatives.iter().map(|&j| s.support[j]).sum();
         auc_of(area, s.support[c], n)
     };
     // One AUC per class (ovr) or class pair (ovo), each with its prevalence weight.
@@ -364,7 +365,7 @@ fn multiclass_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
                         if weighted && s.support[c] == 0 {
                             return Outcome::of(0.0);
                         }
-                        auc(c, &mut (0..k).filter(|&j| j != c))
+                        auc(c, &(0..k).filter(|&j| j != c).collect::<Vec<_>>())
                     })
                     .collect();
                 (classes, s.support.iter().map(|&x| x as f64).collect())
@@ -375,14 +376,9 @@ fn multiclass_auc(metric: &MetricSpec, s: &ClassScores) -> Outcome {
                     .collect();
                 let scores = pairs
                     .iter()
-                    .map(|&(a, b)| {
-                        match (
-                            auc(a, &mut std::iter::once(b)).value,
-                            auc(b, &mut std::iter::once(a)).value,
-                        ) {
-                            (Some(x), Some(y)) => Outcome::of((x + y) / 2.0),
-                            _ => Outcome::undefined(reason::SINGLE_CLASS),
-                        }
+                    .map(|&(a, b)| match (auc(a, &[b]).value, auc(b, &[a]).value) {
+                        (Some(x), Some(y)) => Outcome::of((x + y) / 2.0),
+                        _ => Outcome::undefined(reason::SINGLE_CLASS),
                     })
                     .collect();
                 let weights = pairs
