@@ -9,6 +9,7 @@ pub mod error_sums;
 pub mod exact_values;
 pub mod moments;
 pub mod multiclass;
+mod prefault;
 pub mod quantile_sketch;
 mod radix;
 pub mod score_histogram;

@@ -25,6 +25,7 @@
 //! Runs are immutable and shared (`Arc`): cloning a state (the executor does, for all-or-nothing
 //! updates) copies a few pointers. Finalizers read one merged run, built once and cached.
 
+use std::mem::MaybeUninit;
 use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
@@ -33,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use super::binary::{
     first_invalid_label, for_each_label_block, invalid_label_message, BinaryLabels,
 };
-use super::{add_count, PARALLEL_MIN_ROWS};
+use super::{add_count, prefault, PARALLEL_MIN_ROWS};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
@@ -186,7 +187,7 @@ impl ScoreRuns {
         let sizes: Vec<usize> = (0..slots)
             .map(|slot| tallies.iter().map(|t| t.counts[slot]).sum())
             .collect();
-        let mut keys = vec![0u64; len];
+        let mut keys = prefault::zeroed_keys(len);
         let mut shares: Vec<Vec<&mut [u64]>> = ranges.iter().map(|_| Vec::new()).collect();
         for (slot, mut rest) in split_sizes(&mut keys, &sizes).into_iter().enumerate() {
             for (share, t) in shares.iter_mut().zip(&tallies) {
@@ -204,12 +205,42 @@ impl ScoreRuns {
         // merge each range's positives and negatives; ranges are in key order.
         let mut slot_arrays = split_sizes(&mut keys, &sizes);
         slot_arrays.par_iter_mut().for_each(|a| a.sort_unstable());
-        // One output, written in range order (no per-range vectors to concatenate: the pages of
-        // a fresh allocation cost more to fault in than the run-length walk itself).
-        let mut run = Vec::with_capacity(len);
-        for pair in slot_arrays.chunks(2) {
-            run_length(pair[0], pair[1], &mut run);
+        // Each range's run goes to its own part of one output, in range order, all in parallel:
+        // a first walk counts each range's points, so the output has its exact size and its
+        // pages are faulted in ahead, in parallel (faulting them in one by one cost more than
+        // the run-length walk itself).
+        let ranges: Vec<(&[u64], &[u64])> =
+            slot_arrays.chunks(2).map(|p| (&*p[0], &*p[1])).collect();
+        let points: Vec<usize> = ranges
+            .par_iter()
+            .map(|&(pos, neg)| {
+                let mut count = 0;
+                run_length(pos, neg, |_| count += 1);
+                count
+            })
+            .collect();
+        let total = points.iter().sum();
+        let mut run: Vec<Point> = prefault::with_capacity(total);
+        let mut parts: Vec<&mut [MaybeUninit<Point>]> = Vec::with_capacity(points.len());
+        let mut rest = &mut run.spare_capacity_mut()[..total];
+        for &count in &points {
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(count);
+            parts.push(part);
+            rest = tail;
         }
+        ranges
+            .par_iter()
+            .zip(parts)
+            .for_each(|(&(pos, neg), part)| {
+                let mut written = 0;
+                run_length(pos, neg, |point| {
+                    part[written].write(point);
+                    written += 1;
+                });
+                assert_eq!(written, part.len(), "a range's run changed size");
+            });
+        // SAFETY: the parts tile the first `total` slots and each was written in full (asserted).
+        unsafe { run.set_len(total) };
         self.n = add_count(self.n, len as u64, "score runs")?;
         push_run(&mut self.runs, 0, Arc::new(run));
         self.clip_eps = self.clip_eps.max(eps);
@@ -388,9 +419,9 @@ fn split_keys<T: AsF64>(
     });
 }
 
-/// Sorted positive and negative keys -> a sorted run of (key, positives, negatives), appended
-/// to `out`.
-fn run_length(pos: &[u64], neg: &[u64], out: &mut Vec<Point>) {
+/// Sorted positive and negative keys -> their sorted run of (key, positives, negatives), each
+/// point handed to `emit` in order.
+fn run_length(pos: &[u64], neg: &[u64], mut emit: impl FnMut(Point)) {
     let (mut i, mut j) = (0, 0);
     while i < pos.len() || j < neg.len() {
         let key = match (pos.get(i), neg.get(j)) {
@@ -406,7 +437,7 @@ fn run_length(pos: &[u64], neg: &[u64], out: &mut Vec<Point>) {
         while j < neg.len() && neg[j] == key {
             j += 1;
         }
-        out.push(Point {
+        emit(Point {
             key,
             pos: (i - i0) as u64,
             neg: (j - j0) as u64,
