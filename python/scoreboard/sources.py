@@ -359,9 +359,9 @@ def _row_group_reads(
 ) -> Iterator[_GroupRead]:
     """The row groups in order, as reads. A group of a quarter chunk to _WHOLE_GROUP_CHUNKS
     chunks is decoded whole (pyarrow's batch iterator spends about a third more CPU on the same
-    pages); so is a group whose constant column is filled. Runs of the other groups go through
-    the batch iterator, which joins small groups into full chunks and bounds a huge group's
-    memory by the chunk."""
+    pages); a group whose constant column is filled is read on its own (whole if its size
+    allows). Runs of the other groups go through the batch iterator, which joins small groups
+    into full chunks and bounds a huge group's memory by the chunk."""
     run: list[int] = []
     for index in range(metadata.num_row_groups):
         rows = metadata.row_group(index).num_rows

@@ -887,6 +887,17 @@ mod tests {
         }
     }
 
+    /// Pair statistics of `groups` groups, all zero (a brute-force count adds into them).
+    fn zeroed_stats(groups: usize) -> PairStats {
+        PairStats {
+            pos_twice: vec![0; groups],
+            neg_twice: vec![0; groups],
+            pos_rows: vec![0; groups],
+            neg_rows: vec![0; groups],
+            ..PairStats::default()
+        }
+    }
+
     #[test]
     fn pair_stats_match_a_count_over_every_pair_of_rows() {
         // Heavy ties within and across classes (and -0.0 == 0.0), rows in 32 groups.
@@ -912,13 +923,7 @@ mod tests {
                         })
                         .sum()
                 };
-                let mut expected = PairStats {
-                    pos_twice: vec![0; 32],
-                    neg_twice: vec![0; 32],
-                    pos_rows: vec![0; 32],
-                    neg_rows: vec![0; 32],
-                    ..PairStats::default()
-                };
+                let mut expected = zeroed_stats(32);
                 for (s, g) in rows(c) {
                     expected.pos_twice[g] += twice(s, j, false);
                     expected.pos_rows[g] += 1;
@@ -967,13 +972,7 @@ mod tests {
                     .map(|o| o.count() as u128 * (2 * far(o.key) as u128 + (o.key == key) as u128))
                     .sum()
             };
-            let mut expected = PairStats {
-                pos_twice: vec![0; 5],
-                neg_twice: vec![0; 5],
-                pos_rows: vec![0; 5],
-                neg_rows: vec![0; 5],
-                ..PairStats::default()
-            };
+            let mut expected = zeroed_stats(5);
             for p in &pos {
                 expected.pos_twice[p.group()] += p.count() as u128 * twice(p.key, &neg, false);
                 expected.pos_rows[p.group()] += p.count();
