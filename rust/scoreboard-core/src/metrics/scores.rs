@@ -23,10 +23,7 @@ pub fn finalize_exact(metric: &MetricSpec, state: &ScoreRuns) -> Outcome {
     let points = state.points();
     match metric.kind {
         MetricKind::RocAuc => return roc_auc_of_points(points),
-        MetricKind::PrAuc => {
-            let groups = points.iter().rev().map(|q| (q.pos as f64, q.neg as f64));
-            return average_precision(groups, metric.zero_division);
-        }
+        MetricKind::PrAuc => return average_precision_of_points(points, metric.zero_division),
         _ => {}
     }
     let weighted = points
@@ -146,44 +143,92 @@ fn finalize_weighted_bins(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, 
     }
 }
 
-/// Distinct scores per block of `roc_auc_of_points` (fixed, so nothing depends on the threads).
-const AUC_BLOCK: usize = 1 << 18;
+/// Distinct scores per block of the parallel walks over exact runs (fixed, so nothing depends
+/// on the threads; a power of two, so blocks are whole runs of the interval's pooling).
+pub(crate) const BLOCK: usize = 1 << 18;
 
-/// `roc_auc` of exact score runs, in blocks walked in parallel: the integer area is a sum over
-/// blocks, each started from the positives above it, so the value is bit for bit `roc_auc`'s.
+/// `roc_auc` of exact score runs in one parallel pass: each block's integer area is walked from
+/// zero and shifted by the positives above it (`2 tp_above` per negative) as blocks are chained
+/// from the top, so the value is bit for bit `roc_auc`'s.
 pub fn roc_auc_of_points(points: &[Point]) -> Outcome {
-    let blocks: Vec<(u64, u64)> = points
-        .par_chunks(AUC_BLOCK)
-        .map(|block| totals(block.iter().map(|q| (q.pos, q.neg))))
+    let blocks: Vec<(u128, u64, u64)> = points
+        .par_chunks(BLOCK)
+        .map(|block| {
+            let (mut tp, mut twice_area) = (0u128, 0u128);
+            for q in block.iter().rev() {
+                twice_area += q.neg as u128 * (2 * tp + q.pos as u128);
+                tp += q.pos as u128;
+            }
+            let (pos, neg) = totals(block.iter().map(|q| (q.pos, q.neg)));
+            (twice_area, pos, neg)
+        })
         .collect();
-    let (p, n) = totals(blocks.iter().copied());
-    if p == 0 || n == 0 {
+    let (mut tp, mut n, mut twice_area) = (0u64, 0u64, 0u128);
+    for &(area, pos, neg) in blocks.iter().rev() {
+        twice_area += area + 2 * tp as u128 * neg as u128;
+        tp += pos;
+        n += neg;
+    }
+    if tp == 0 || n == 0 {
         return Outcome::undefined(reason::SINGLE_CLASS);
     }
-    // The positives scoring above each block (blocks are in increasing score order).
-    let mut above: Vec<u128> = blocks
+    Outcome::of(twice_area as f64 / (2.0 * tp as f64 * n as f64))
+}
+
+/// `average_precision` of exact score runs, in two parallel passes: one counts each block's
+/// positives and negatives, one walks the blocks.
+pub fn average_precision_of_points(points: &[Point], zd: ZeroDivision) -> Outcome {
+    let blocks: Vec<(u64, u64)> = points
+        .par_chunks(BLOCK)
+        .map(|block| totals(block.iter().map(|q| (q.pos, q.neg))))
+        .collect();
+    average_precision_in_blocks(points, &blocks, zd)
+}
+
+/// The walk of `average_precision_of_points`, given each `BLOCK`'s (positives, negatives).
+/// Blocks go in parallel, each started from the counts of the blocks above it: integer counts,
+/// so every threshold's precision is the sequential walk's. Each block's terms are summed with
+/// compensation and the block sums added in walk order: the value is the sequential one to
+/// within an ulp or two.
+pub(crate) fn average_precision_in_blocks(
+    points: &[Point],
+    blocks: &[(u64, u64)],
+    zd: ZeroDivision,
+) -> Outcome {
+    let mut above: Vec<(u64, u64)> = blocks
         .iter()
         .rev()
-        .scan(0u128, |tp, &(pos, _)| {
-            let before = *tp;
-            *tp += pos as u128;
+        .scan((0, 0), |(tp, fp), &(pos, neg)| {
+            let before = (*tp, *fp);
+            (*tp, *fp) = (*tp + pos, *fp + neg);
             Some(before)
         })
         .collect();
     above.reverse();
-    let twice_area: u128 = points
-        .par_chunks(AUC_BLOCK)
+    let p: u64 = blocks.iter().map(|b| b.0).sum();
+    if p == 0 {
+        return Outcome::ratio(0.0, 0.0, zd);
+    }
+    let sums: Vec<CompensatedSum> = points
+        .par_chunks(BLOCK)
         .zip(above)
-        .map(|(block, mut tp)| {
-            let mut area: u128 = 0;
+        .map(|(block, (mut tp, mut fp))| {
+            let mut sum = CompensatedSum::default();
             for q in block.iter().rev() {
-                area += q.neg as u128 * (2 * tp + q.pos as u128);
-                tp += q.pos as u128;
+                tp += q.pos;
+                fp += q.neg;
+                if q.pos > 0 {
+                    sum.add(q.pos as f64 * (tp as f64 / (tp + fp) as f64));
+                }
             }
-            area
+            sum
         })
-        .sum();
-    Outcome::of(twice_area as f64 / (2.0 * p as f64 * n as f64))
+        .collect();
+    let mut total = CompensatedSum::default();
+    for block in sums.iter().rev() {
+        total.merge(block);
+    }
+    Outcome::of(total.value() / p as f64)
 }
 
 fn totals(groups: impl Iterator<Item = (u64, u64)>) -> (u64, u64) {
