@@ -16,11 +16,13 @@ use rayon::prelude::*;
 
 use super::binary::{finalize_counts, Counts};
 use super::multiclass;
-use super::scores::finalize_curve;
+use super::scores::{
+    average_precision_in_blocks, average_precision_of_points, finalize_curve, BLOCK,
+};
 use super::{reason, Outcome};
 use crate::accum::exact_values::{median, weighted_percentile};
 use crate::accum::moments::CompensatedSum;
-use crate::accum::scores::key_score;
+use crate::accum::scores::{key_score, Point};
 use crate::accum::weighted::WeightedSpread;
 use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::{
@@ -921,20 +923,23 @@ pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64,
     (Outcome::of(auc), sums.interval(auc, z))
 }
 
-/// Percentile interval of `resamples` values of `resample` (those that are finite), from a
-/// generator seeded by `seed`: the same table always gives the same interval.
+/// Percentile interval of `resamples` values of `resample` (those that are finite). Resample
+/// `b` draws from its own generator, keyed by the seed and `b`, so the resamples run in
+/// parallel and the same table always gives the same interval, whatever the threads.
 fn percentile_bootstrap(
     ci: &CiSpec,
-    mut resample: impl FnMut(&mut SplitMix64) -> Option<f64>,
+    cells: usize,
+    resample: impl Fn(&mut SplitMix64) -> Option<f64> + Sync,
 ) -> Option<(f64, f64)> {
-    let mut rng = SplitMix64::new(ci.seed ^ 0x5C0E_B0A2_D000_0001);
-    let mut values = Vec::with_capacity(ci.resamples as usize);
-    for _ in 0..ci.resamples {
+    let seed = ci.seed ^ 0x5C0E_B0A2_D000_0001;
+    // Small tables resample on the calling thread: a task costs more than their resamples.
+    let per_task = (PARALLEL_CELL_DRAWS / cells.max(1)).max(1);
+    let mut values: Vec<f64> = (0..ci.resamples)
+        .into_par_iter()
+        .with_min_len(per_task)
         // Undefined (or overflowed) resamples are left out.
-        if let Some(v) = resample(&mut rng).filter(|v| v.is_finite()) {
-            values.push(v);
-        }
-    }
+        .filter_map(|b| resample(&mut SplitMix64::stream(seed, b.into())).filter(|v| v.is_finite()))
+        .collect();
     if values.len() < 2 {
         return None;
     }
@@ -943,19 +948,22 @@ fn percentile_bootstrap(
     Some((percentile(&values, alpha), percentile(&values, 1.0 - alpha)))
 }
 
+/// Cells a bootstrap task resamples at least (resamples x cells of the table).
+const PARALLEL_CELL_DRAWS: usize = 1 << 16;
+
 /// Percentile bootstrap over a count table: `cells` is resampled multinomially (same total) and
 /// `value_of` finalizes each resample; the interval comes from the resamples whose value is
 /// defined. O(cells) per resample, seeded: the same table always gives the same interval.
 fn bootstrap_cells(
     cells: &[u64],
     ci: &CiSpec,
-    mut value_of: impl FnMut(&[u64]) -> Option<f64>,
+    value_of: impl Fn(&[u64]) -> Option<f64> + Sync,
 ) -> Option<(f64, f64)> {
     let n: u64 = cells.iter().sum();
     if n == 0 {
         return None;
     }
-    percentile_bootstrap(ci, |rng| value_of(&multinomial(rng, n, cells)))
+    percentile_bootstrap(ci, cells.len(), |rng| value_of(&multinomial(rng, n, cells)))
 }
 
 /// One cell of a weighted count table: its rows, their summed weights and squared weights.
@@ -1009,7 +1017,7 @@ impl WeightedCell {
 fn bootstrap_weighted_cells(
     cells: &[WeightedCell],
     ci: &CiSpec,
-    mut value_of: impl FnMut(&[u64], &[f64]) -> Option<f64>,
+    value_of: impl Fn(&[u64], &[f64]) -> Option<f64> + Sync,
 ) -> Option<(f64, f64)> {
     let rows: Vec<u64> = cells.iter().map(|c| c.rows).collect();
     let n: u64 = rows.iter().sum();
@@ -1020,12 +1028,13 @@ fn bootstrap_weighted_cells(
     if n == 0 || !finite {
         return None;
     }
-    let mut weights = vec![0.0; cells.len()];
-    percentile_bootstrap(ci, |rng| {
+    percentile_bootstrap(ci, cells.len(), |rng| {
         let drawn = multinomial(rng, n, &rows);
-        for ((w, c), &m) in weights.iter_mut().zip(cells).zip(&drawn) {
-            *w = c.draw(m, rng);
-        }
+        let weights: Vec<f64> = cells
+            .iter()
+            .zip(&drawn)
+            .map(|(c, &m)| c.draw(m, rng))
+            .collect();
         value_of(&drawn, &weights)
     })
 }
@@ -1179,15 +1188,17 @@ impl Group for [WeightedCell; 2] {
 }
 
 /// The consecutive points `pool` sums together before grouping them (one parallel pass over
-/// the points; groups' boundaries fall between runs): a sixteenth of a group's points or fewer.
+/// the points; groups' boundaries fall between runs): a sixteenth of a group's points or fewer,
+/// rounded down to a power of two so that the value's walk blocks (`scores::BLOCK`) are whole
+/// runs.
 fn pool_run(points: usize) -> usize {
-    (points / (16 * MAX_BOOTSTRAP_GROUPS)).max(1)
+    let run = (points / (16 * MAX_BOOTSTRAP_GROUPS)).max(1);
+    1 << run.ilog2()
 }
 
 /// The non-empty `points` as (score, group) cells (`cell` reads one) and, when there are more
 /// than `MAX_BOOTSTRAP_GROUPS` of them (holding `rows` rows), adjacent ones pooled into about
-/// that many groups of equal row count, each at its row-weighted mean score. One parallel pass
-/// sums runs of `pool_run` points; a run joins group ⌊rows before it / target⌋.
+/// that many groups of equal row count, each at its row-weighted mean score.
 fn pool<P: Sync, G: Group + Send>(
     points: &[P],
     cell: impl Fn(&P) -> (f64, G) + Sync,
@@ -1200,9 +1211,15 @@ fn pool<P: Sync, G: Group + Send>(
             .filter(|q| q.1.rows() > 0)
             .collect();
     }
-    let target = rows.div_ceil(MAX_BOOTSTRAP_GROUPS as u64).max(1);
-    // (Σ score × rows, summed cell) of each run of points.
-    let runs: Vec<(f64, G)> = points
+    group_runs(run_sums(points, cell), rows)
+}
+
+/// (Σ score × rows, summed cell) of each run of `pool_run` points, in one parallel pass.
+fn run_sums<P: Sync, G: Group + Send>(
+    points: &[P],
+    cell: impl Fn(&P) -> (f64, G) + Sync,
+) -> Vec<(f64, G)> {
+    points
         .par_chunks(pool_run(points.len()))
         .map(|run| {
             run.iter().fold((0.0, G::default()), |(weighted, sum), p| {
@@ -1210,7 +1227,13 @@ fn pool<P: Sync, G: Group + Send>(
                 (weighted + score * g.rows() as f64, sum.plus(g))
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Runs (from `run_sums`) holding `rows` rows pooled into about `MAX_BOOTSTRAP_GROUPS` groups of
+/// equal row count: a run joins group ⌊rows before it / target⌋.
+fn group_runs<G: Group>(runs: Vec<(f64, G)>, rows: u64) -> Vec<(f64, G)> {
+    let target = rows.div_ceil(MAX_BOOTSTRAP_GROUPS as u64).max(1);
     let mut groups: Vec<(u64, f64, G)> = Vec::with_capacity(MAX_BOOTSTRAP_GROUPS + 1);
     let mut before = 0u64;
     for (weighted, g) in runs.into_iter().filter(|r| r.1.rows() > 0) {
@@ -1228,6 +1251,42 @@ fn pool<P: Sync, G: Group + Send>(
         .into_iter()
         .map(|(_, weighted, g)| (weighted / g.rows() as f64, g))
         .collect()
+}
+
+/// Average precision of exact score runs and its bootstrap interval in the value's two passes
+/// over the runs (each memory-bound when there is a float score per row): the pass that counts
+/// the walk's blocks sums the pooling's runs, which tile the blocks. The value is
+/// `scores::average_precision_of_points`'s, bit for bit.
+pub fn pr_auc_with_bootstrap(
+    metric: &MetricSpec,
+    r: &ScoreRuns,
+    ci: &CiSpec,
+) -> (Outcome, Option<(f64, f64)>) {
+    if r.n() == 0 {
+        return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
+    }
+    let points = r.points();
+    let cell = |q: &Point| (q.score(), (q.pos, q.neg));
+    let run = pool_run(points.len());
+    if points.len() <= MAX_BOOTSTRAP_GROUPS || !BLOCK.is_multiple_of(run) {
+        let value = average_precision_of_points(points, metric.zero_division);
+        let pooled = pool(points, cell, r.n());
+        let interval = value
+            .value
+            .and_then(|v| bootstrap_points(metric, pooled, v, r.clip_eps(), ci));
+        return (value, interval);
+    }
+    let runs = run_sums(points, cell);
+    let blocks: Vec<(u64, u64)> = runs
+        .chunks(BLOCK / run)
+        .map(|block| block.iter().fold((0, 0), |sum, q| sum.plus(q.1)))
+        .collect();
+    let value = average_precision_in_blocks(points, &blocks, metric.zero_division);
+    let pooled = group_runs(runs, r.n());
+    let interval = value
+        .value
+        .and_then(|v| bootstrap_points(metric, pooled, v, r.clip_eps(), ci));
+    (value, interval)
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -1250,6 +1309,13 @@ impl SplitMix64 {
             state: seed,
             spare: None,
         }
+    }
+
+    /// Stream `index` of `seed`: a generator started at a hash of both, so streams of one seed
+    /// do not overlap in practice (SplitMix64's own seeds would, one step apart).
+    pub fn stream(seed: u64, index: u64) -> SplitMix64 {
+        let start = SplitMix64::new(seed ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64();
+        SplitMix64::new(start)
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -1523,13 +1589,11 @@ mod tests {
         );
     }
 
-    #[test]
-    fn roc_auc_with_delong_in_blocks_is_the_single_pass() {
+    /// Exact runs of `rows` rows, a third positive, their scores tied about twice each.
+    fn tied_runs(rows: usize) -> ScoreRuns {
         use crate::accum::binary::BinaryLabels;
         use crate::plan::Label;
         use crate::Values;
-        // More distinct scores than two blocks, with ties.
-        let n = 3 * DELONG_BLOCK;
         let mut x: u64 = 9;
         let mut next = move || {
             x ^= x << 13;
@@ -1537,7 +1601,7 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let y: Vec<i64> = (0..n).map(|_| (next() % 3 == 0) as i64).collect();
+        let y: Vec<i64> = (0..rows).map(|_| (next() % 3 == 0) as i64).collect();
         let s: Vec<f64> = y
             .iter()
             .map(|&l| ((next() % 4_000_000) as f64 + 1_500_000.0 * l as f64) / 6_000_000.0)
@@ -1551,6 +1615,13 @@ mod tests {
             false,
         )
         .unwrap();
+        r
+    }
+
+    #[test]
+    fn roc_auc_with_delong_in_blocks_is_the_single_pass() {
+        // More distinct scores than two blocks, with ties.
+        let r = tied_runs(3 * DELONG_BLOCK);
         assert!(r.points().len() > 2 * DELONG_BLOCK);
         let ci = CiSpec {
             level: 0.95,
@@ -1569,6 +1640,35 @@ mod tests {
         let single = delong(groups().map(|(a, b)| (a as f64, b as f64)), auc, z).unwrap();
         let (lo, hi) = interval.unwrap();
         assert!((lo - single.0).abs() < 1e-12 && (hi - single.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pr_auc_with_bootstrap_is_the_value_and_the_pooled_bootstrap() {
+        let metric: MetricSpec =
+            serde_json::from_str(r#"{"name": "ap", "kind": "pr_auc", "accumulator": 0}"#).unwrap();
+        let ci = CiSpec {
+            level: 0.95,
+            method: CiMethod::Bootstrap,
+            resamples: 200,
+            seed: 3,
+        };
+        // Several walk blocks, and one block.
+        for rows in [3 * BLOCK, 5_000] {
+            let r = tied_runs(rows);
+            let points = r.points();
+            assert!(rows < BLOCK || points.len() > 2 * BLOCK);
+            let (value, interval) = pr_auc_with_bootstrap(&metric, &r, &ci);
+            let ap = average_precision_of_points(points, metric.zero_division);
+            assert_eq!(value, ap);
+            let groups = points.iter().rev().map(|q| (q.pos as f64, q.neg as f64));
+            let sequential = super::super::scores::average_precision(groups, metric.zero_division);
+            let (got, want) = (ap.value.unwrap(), sequential.value.unwrap());
+            assert!((got - want).abs() <= 1e-14 * want, "{got} vs {want}");
+            let pooled = pool(points, |q| (q.score(), (q.pos, q.neg)), r.n());
+            let expected = bootstrap_points(&metric, pooled, got, r.clip_eps(), &ci);
+            assert_eq!(interval, expected);
+            assert!(interval.is_some());
+        }
     }
 
     #[test]
@@ -1591,7 +1691,7 @@ mod tests {
         let target = (rows.0 + rows.1).div_ceil(MAX_BOOTSTRAP_GROUPS as u64);
         let mut expected: Vec<(u64, f64, (u64, u64))> = Vec::new();
         let mut before = 0u64;
-        assert_eq!(pool_run(many.len()), 18);
+        assert_eq!(pool_run(many.len()), 16);
         for run in many.chunks(pool_run(many.len())) {
             let g = total(run);
             let weighted: f64 = run.iter().map(|q| q.0 * q.1.rows() as f64).sum();

@@ -82,9 +82,15 @@ impl Outcome {
 /// Finalizes one metric from its accumulator's state, with its confidence interval if asked.
 pub fn finalize(metric: &MetricSpec, state: &AccState) -> Vec<MetricValue> {
     if let (AccState::ScoreRuns(r), Some(ci)) = (state, &metric.ci) {
-        if metric.kind == MetricKind::RocAuc && ci.method == CiMethod::Delong {
-            // One pass over the runs for the value and its interval.
-            let (o, interval) = ci::roc_auc_with_delong(r, ci);
+        // The value and its interval share their passes over the runs.
+        let shared = match (metric.kind, ci.method) {
+            (MetricKind::RocAuc, CiMethod::Delong) => Some(ci::roc_auc_with_delong(r, ci)),
+            (MetricKind::PrAuc, CiMethod::Bootstrap) => {
+                Some(ci::pr_auc_with_bootstrap(metric, r, ci))
+            }
+            _ => None,
+        };
+        if let Some((o, interval)) = shared {
             return vec![MetricValue {
                 name: metric.name.clone(),
                 value: o.value,
