@@ -1276,7 +1276,18 @@ pub fn pr_auc_with_bootstrap(
             .and_then(|v| bootstrap_points(metric, pooled, v, r.clip_eps(), ci));
         return (value, interval);
     }
-    let runs = run_sums(points, cell);
+    // Average precision reads the pooled groups' order, never their scores: the runs count
+    // rows only (converting and weighting every score doubled this pass), and the groups' scores
+    // are left at 0.
+    let runs: Vec<(f64, (u64, u64))> = points
+        .par_chunks(run)
+        .map(|run| {
+            (
+                0.0,
+                run.iter().fold((0, 0), |sum, q| sum.plus((q.pos, q.neg))),
+            )
+        })
+        .collect();
     let blocks: Vec<(u64, u64)> = runs
         .chunks(BLOCK / run)
         .map(|block| block.iter().fold((0, 0), |sum, q| sum.plus(q.1)))

@@ -154,13 +154,14 @@ pub fn roc_auc_of_points(points: &[Point]) -> Outcome {
     let blocks: Vec<(u128, u64, u64)> = points
         .par_chunks(BLOCK)
         .map(|block| {
-            let (mut tp, mut twice_area) = (0u128, 0u128);
+            let (mut tp, mut n, mut twice_area) = (0u128, 0u64, 0u128);
             for q in block.iter().rev() {
                 twice_area += q.neg as u128 * (2 * tp + q.pos as u128);
                 tp += q.pos as u128;
+                n += q.neg;
             }
-            let (pos, neg) = totals(block.iter().map(|q| (q.pos, q.neg)));
-            (twice_area, pos, neg)
+            // A block's counts are row counts: they fit in u64.
+            (twice_area, tp as u64, n)
         })
         .collect();
     let (mut tp, mut n, mut twice_area) = (0u64, 0u64, 0u128);
