@@ -22,7 +22,7 @@ use super::scores::{
 use super::{reason, Outcome};
 use crate::accum::exact_values::{median, weighted_percentile};
 use crate::accum::moments::CompensatedSum;
-use crate::accum::scores::{key_score, Point};
+use crate::accum::scores::key_score;
 use crate::accum::weighted::WeightedSpread;
 use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::{
@@ -879,9 +879,6 @@ fn weighted_delong(points: &[WeightedPoint], auc: f64, z: f64) -> Option<(f64, f
     Some(((auc - half).max(0.0), (auc + half).min(1.0)))
 }
 
-/// Distinct scores per block of `roc_auc_with_delong` (fixed: results never depend on threads).
-const DELONG_BLOCK: usize = 1 << 18;
-
 /// ROC AUC of exact score runs and its DeLong interval in ONE pass over the runs (with a float
 /// score per row the runs are as long as the data, and each pass is memory-bound): the value is
 /// the same exact integer computation as `scores::roc_auc`.
@@ -894,7 +891,7 @@ pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64,
     // sums shifted by what the blocks above counted).
     let blocks: Vec<(u128, u128, u128, DelongSums)> = r
         .points()
-        .par_chunks(DELONG_BLOCK)
+        .par_chunks(BLOCK)
         .map(|block| {
             let mut sums = DelongSums::default();
             let (mut tp, mut twice_area, mut n) = (0u128, 0u128, 0u128);
@@ -1211,15 +1208,8 @@ fn pool<P: Sync, G: Group + Send>(
             .filter(|q| q.1.rows() > 0)
             .collect();
     }
-    group_runs(run_sums(points, cell), rows)
-}
-
-/// (Σ score × rows, summed cell) of each run of `pool_run` points, in one parallel pass.
-fn run_sums<P: Sync, G: Group + Send>(
-    points: &[P],
-    cell: impl Fn(&P) -> (f64, G) + Sync,
-) -> Vec<(f64, G)> {
-    points
+    // (Σ score × rows, summed cell) of each run of `pool_run` points, in one parallel pass.
+    let runs: Vec<(f64, G)> = points
         .par_chunks(pool_run(points.len()))
         .map(|run| {
             run.iter().fold((0.0, G::default()), |(weighted, sum), p| {
@@ -1227,10 +1217,11 @@ fn run_sums<P: Sync, G: Group + Send>(
                 (weighted + score * g.rows() as f64, sum.plus(g))
             })
         })
-        .collect()
+        .collect();
+    group_runs(runs, rows)
 }
 
-/// Runs (from `run_sums`) holding `rows` rows pooled into about `MAX_BOOTSTRAP_GROUPS` groups of
+/// Runs of points (as `pool` sums them) holding `rows` rows pooled into about `MAX_BOOTSTRAP_GROUPS` groups of
 /// equal row count: a run joins group ⌊rows before it / target⌋.
 fn group_runs<G: Group>(runs: Vec<(f64, G)>, rows: u64) -> Vec<(f64, G)> {
     let target = rows.div_ceil(MAX_BOOTSTRAP_GROUPS as u64).max(1);
@@ -1266,34 +1257,30 @@ pub fn pr_auc_with_bootstrap(
         return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
     }
     let points = r.points();
-    let cell = |q: &Point| (q.score(), (q.pos, q.neg));
     let run = pool_run(points.len());
-    if points.len() <= MAX_BOOTSTRAP_GROUPS || !BLOCK.is_multiple_of(run) {
+    let (value, pooled) = if points.len() <= MAX_BOOTSTRAP_GROUPS || !BLOCK.is_multiple_of(run) {
         let value = average_precision_of_points(points, metric.zero_division);
-        let pooled = pool(points, cell, r.n());
-        let interval = value
-            .value
-            .and_then(|v| bootstrap_points(metric, pooled, v, r.clip_eps(), ci));
-        return (value, interval);
-    }
-    // Average precision reads the pooled groups' order, never their scores: the runs count
-    // rows only (converting and weighting every score doubled this pass), and the groups' scores
-    // are left at 0.
-    let runs: Vec<(f64, (u64, u64))> = points
-        .par_chunks(run)
-        .map(|run| {
-            (
-                0.0,
-                run.iter().fold((0, 0), |sum, q| sum.plus((q.pos, q.neg))),
-            )
-        })
-        .collect();
-    let blocks: Vec<(u64, u64)> = runs
-        .chunks(BLOCK / run)
-        .map(|block| block.iter().fold((0, 0), |sum, q| sum.plus(q.1)))
-        .collect();
-    let value = average_precision_in_blocks(points, &blocks, metric.zero_division);
-    let pooled = group_runs(runs, r.n());
+        (value, pool(points, |q| (q.score(), (q.pos, q.neg)), r.n()))
+    } else {
+        // Average precision reads the pooled groups' order, never their scores: the runs count
+        // rows only (converting and weighting every score doubled this pass), and the groups'
+        // scores are left at 0.
+        let runs: Vec<(f64, (u64, u64))> = points
+            .par_chunks(run)
+            .map(|run| {
+                (
+                    0.0,
+                    run.iter().fold((0, 0), |sum, q| sum.plus((q.pos, q.neg))),
+                )
+            })
+            .collect();
+        let blocks: Vec<(u64, u64)> = runs
+            .chunks(BLOCK / run)
+            .map(|block| block.iter().fold((0, 0), |sum, q| sum.plus(q.1)))
+            .collect();
+        let value = average_precision_in_blocks(points, &blocks, metric.zero_division);
+        (value, group_runs(runs, r.n()))
+    };
     let interval = value
         .value
         .and_then(|v| bootstrap_points(metric, pooled, v, r.clip_eps(), ci));
@@ -1632,8 +1619,8 @@ mod tests {
     #[test]
     fn roc_auc_with_delong_in_blocks_is_the_single_pass() {
         // More distinct scores than two blocks, with ties.
-        let r = tied_runs(3 * DELONG_BLOCK);
-        assert!(r.points().len() > 2 * DELONG_BLOCK);
+        let r = tied_runs(3 * BLOCK);
+        assert!(r.points().len() > 2 * BLOCK);
         let ci = CiSpec {
             level: 0.95,
             method: CiMethod::Delong,
