@@ -13,7 +13,8 @@ PLAN_FORMAT_VERSION: Final[int]
 # A numeric column, or a dictionary-encoded string column as (dictionary, int32 indices).
 _Column: TypeAlias = npt.NDArray[Any] | tuple[list[str], npt.NDArray[np.int32]]
 # A cell key component: its int64 values, ("panes", int64 stamps, unit_ns, origin_ns, width_ns,
-# column) or ("codes", int32 dictionary indices, int64 code per entry).
+# column), ("codes", int32 dictionary indices, int64 code per entry) or ("constant", the key
+# of every row).
 _Key: TypeAlias = npt.NDArray[np.int64] | tuple[Any, ...]
 
 @final
@@ -23,8 +24,8 @@ class Executor:
     def __new__(cls, plan_json: str) -> Executor: ...
     def update(self, columns: dict[str, _Column], keys: list[_Key] | None = None) -> None:
         """Folds one chunk in; ``keys`` (one entry per key component: values, raw timestamps
-        and a pane width, or dictionary indices and codes) name each row's cell. The GIL is
-        released while the kernels run. All or nothing."""
+        and a pane width, dictionary indices and codes, or one value for every row) name each
+        row's cell. The GIL is released while the kernels run. All or nothing."""
 
     def collapse(self, component: int, values: list[int], to: int) -> None:
         """Sets key component ``component`` to ``to`` in every cell whose value there is in

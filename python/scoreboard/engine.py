@@ -51,7 +51,8 @@ DataInput = Union[
 ]
 KernelColumn = np.ndarray | tuple[list[str], np.ndarray]
 # A cell key component for the core: its values, ("panes", raw timestamps, unit_ns, origin_ns,
-# width_ns, column) or ("codes", int32 dictionary indices, int64 code per entry).
+# width_ns, column), ("codes", int32 dictionary indices, int64 code per entry) or ("constant",
+# the key of every row).
 CellKey = np.ndarray | tuple[Any, ...]
 InputArray: TypeAlias = np.ndarray | pa.Array
 Progress = Callable[[int], None]
@@ -183,9 +184,9 @@ class Accumulator:
         windows are computed here."""
         layout = self._layout
         prepared.watermark_ns = self.watermark_ns
-        raw, unit_ns = _NO_STAMPS, 1
+        raw, unit_ns, constant = _NO_STAMPS, 1, False
         if layout.timestamp is not None and self._timed:
-            raw, unit_ns = self._timestamps(prepared, layout.timestamp)
+            raw, unit_ns, constant = self._timestamps(prepared, layout.timestamp)
         fast = self._fast_panes.get(unit_ns)
         if fast is None:
             fast = self._fast_panes[unit_ns] = tuple(self._fast(p, unit_ns) for p in layout.panes)
@@ -194,18 +195,20 @@ class Accumulator:
             if pane.kind == "rows":
                 rows = self._row_base + np.arange(prepared.num_rows, dtype=np.int64)
                 prepared.keys.append(rows // pane.size)
-            elif in_core:
+            elif in_core and not constant:
                 origin = pane.origin_ns()
                 prepared.keys.append(("panes", raw, unit_ns, origin, pane.size, layout.timestamp))
             else:
-                # Calendar months and other timezones: local wall-clock time, once per zone.
+                # Calendar months and other timezones (and the one pane of a constant timestamp):
+                # local wall-clock time, once per zone.
                 if pane.timezone not in local:
                     utc = scaled_timestamps(raw, unit_ns, str(layout.timestamp))
                     monthly = any(
                         q.kind == "month" and q.timezone == pane.timezone for q in layout.panes
                     )
                     local[pane.timezone] = local_time(utc, pane.timezone, months=monthly)
-                prepared.keys.append(pane.panes(*local[pane.timezone]))
+                panes = pane.panes(*local[pane.timezone])
+                prepared.keys.append(("constant", int(panes[0])) if constant else panes)
         for column in layout.segment_columns:
             indices, codes = self._coders[column].codes(prepared.column(column))
             prepared.keys.append(("codes", indices, codes))
@@ -215,12 +218,26 @@ class Accumulator:
         """Whether the core computes this pane from raw timestamps of unit ``unit_ns``."""
         return pane.fixed_utc and pane.size % unit_ns == 0 and pane.origin_ns() % unit_ns == 0
 
-    def _timestamps(self, prepared: _Prepared, column: str) -> tuple[np.ndarray, int]:
-        """The batch's UTC timestamps as stored, and their unit in nanoseconds; drops rows with
+    def _timestamps(self, prepared: _Prepared, column: str) -> tuple[np.ndarray, int, bool]:
+        """The batch's UTC timestamps as stored, their unit in nanoseconds, and whether they
+        are one timestamp standing for every row (a run-end encoded column of one run, as the
+        Parquet reader gives a row group's timestamps that it did not decode). Drops rows with
         a null timestamp (under ``null_timestamps: drop``) and late rows (with
         ``allowed_lateness``), noting them in ``prepared`` rather than in the accumulator until
         the batch is accepted."""
         values = prepared.column(column)
+        constant = False
+        if isinstance(values, pa.Array) and pa.types.is_run_end_encoded(values.type):
+            runs = values.values
+            if (
+                len(values)
+                and len(runs) == 1
+                and runs.null_count == 0
+                and self.allowed_lateness_ns is None
+            ):
+                values, constant = runs, True
+            else:
+                values = pc.run_end_decode(values)
         if isinstance(values, np.ndarray) and not _plain_epochs(values):
             values = _single_array(sources.column_array(column, values, None))
         if not isinstance(values, np.ndarray) and values.null_count:
@@ -249,7 +266,7 @@ class Accumulator:
             if len(raw):
                 latest_ns = latest * unit_ns
                 prepared.watermark_ns = max(latest_ns, prepared.watermark_ns or latest_ns)
-        return raw, unit_ns
+        return raw, unit_ns, constant
 
     def merge(self, other: Accumulator) -> None:
         """Folds ``other`` (a state of the same plan) into this one."""

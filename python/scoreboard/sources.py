@@ -20,7 +20,7 @@ Formats (by extension, or forced with ``format=``; one reader function per forma
       A :class:`ConstantColumn` (the engine's timestamp column under fixed-width windows) is not
       decoded in a row group of 65,536 rows or more whose statistics (minimum, maximum, no
       nulls) pass its test: it is filled with the group's minimum, as query engines trust
-      those statistics to skip data.
+      those statistics to skip data (one run-end encoded run, not a copy per row).
     * ``.csv`` / ``.tsv`` (optionally ``.gz`` / ``.bz2`` / ``.zst``): pyarrow's streaming CSV reader
       with ``include_columns``; the block size is estimated from the first 64 KiB so a block holds
       about ``chunk_rows`` rows (clamped to 1-64 MiB). Quoted values may contain newlines.
@@ -339,7 +339,8 @@ def _parquet_batches(
             if batch is None:
                 break
             if fill is not None:
-                batch = batch.append_column(fill[0], _filled(fill[0].type, fill[1], batch.num_rows))
+                filled = _filled(fill[0].type, fill[1], batch.num_rows)
+                batch = batch.append_column(pa.field(fill[0].name, filled.type), filled)
             offset += batch.num_rows
             yield batch
 
@@ -385,11 +386,15 @@ def _whole_row_group(
     yield from parquet.read_row_group(index, columns=columns).to_batches(max_chunksize=chunk_rows)
 
 
-def _filled(kind: pa.DataType, value: int, rows: int) -> pa.Array:
-    """``rows`` copies of a raw integer value as an array of ``kind`` (integer or timestamp)."""
+def _filled(kind: pa.DataType, value: int, rows: int) -> pa.RunEndEncodedArray:
+    """``rows`` copies of a raw integer value of ``kind`` (integer or timestamp), run-end
+    encoded: one run, whatever the number of rows (the engine keys every row by that one
+    value, and a column of copies would cost more to write than the rest of the row group)."""
     storage = pa.int64() if pa.types.is_timestamp(kind) else kind
-    values = pa.array(np.full(rows, value, dtype=storage.to_pandas_dtype()), type=storage)
-    return values if storage == kind else values.view(kind)
+    one = pa.array([value], type=storage)
+    return pa.RunEndEncodedArray.from_arrays(
+        pa.array([rows], pa.int32()), one if storage == kind else one.view(kind)
+    )
 
 
 def _row_group_of(metadata: pq.FileMetaData, row: int) -> int:
@@ -834,7 +839,8 @@ class _SchemaGuard:
             else column
             for column, field in zip(batch.columns, self._target, strict=True)
         ]
-        # A dictionary-encoded column keeps its encoding (its logical type was checked).
+        # A dictionary or run-end encoded column keeps its encoding (its logical type was
+        # checked).
         schema = pa.schema(
             [
                 pa.field(
@@ -848,8 +854,9 @@ class _SchemaGuard:
 
 
 def _logical_type(kind: pa.DataType) -> pa.DataType:
-    """The type a column's values have, whether or not they are dictionary-encoded."""
-    return kind.value_type if pa.types.is_dictionary(kind) else kind
+    """The type a column's values have, whether or not they are dictionary or run-end encoded."""
+    encoded = pa.types.is_dictionary(kind) or pa.types.is_run_end_encoded(kind)
+    return kind.value_type if encoded else kind
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -18,6 +19,7 @@ from sklearn import metrics as skm
 
 import scoreboard as sb
 from plans import make_plan
+from scoreboard.engine import Accumulator
 
 DAY_NS = 86_400 * 10**9
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -307,6 +309,41 @@ def test_row_groups_inside_one_pane_skip_their_timestamps(
     res = both.evaluate(path)
     assert fills == []
     assert _same(res, both.evaluate(pq.read_table(path)))
+
+
+def run_end_encoded(stamps: pa.Array, runs: int) -> pa.Array:
+    """``stamps`` as a run-end encoded array of ``runs`` runs, each run holding its first row's
+    value (the values every row then has)."""
+    ends = np.linspace(0, len(stamps), runs + 1).astype(np.int32)[1:]
+    firsts = pa.array(np.r_[0, ends[:-1]])
+    return pa.RunEndEncodedArray.from_arrays(pa.array(ends), stamps.take(firsts))
+
+
+@pytest.mark.parametrize("runs", [1, 3])
+@pytest.mark.parametrize("lateness", [None, 86_400.0])
+def test_run_end_encoded_timestamps_equal_their_decoded_values(
+    runs: int, lateness: float | None
+) -> None:
+    """A run-end encoded timestamp column (what the Parquet reader gives for a row group it did
+    not decode, or a caller's own) keys rows as its decoded values do: one run is one pane for
+    every row, several runs (or event-time bookkeeping) are decoded."""
+    df = frame(900).sort_values("ts", kind="stable")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    stamps = table["ts"].combine_chunks()
+    encoded = run_end_encoded(stamps, runs)
+    decoded = pc.run_end_decode(encoded)
+    windowed = plan(windows=[{"name": "daily", "tumbling": "1d"}], segments=["region"])
+    states = []
+    for column in (encoded, decoded):
+        acc = Accumulator(windowed, allowed_lateness=lateness)
+        acc.update(table.set_column(table.schema.get_field_index("ts"), "ts", column))
+        states.append(acc)
+    assert _same(states[0].results(), states[1].results())
+    assert states[0].watermark_ns == states[1].watermark_ns
+    if runs == 1:  # every row in the first row's day
+        assert {r.window_start for r in states[0].results() if r.window} == {
+            stamps[0].as_py().replace(hour=0, minute=0, second=0)
+        }
 
 
 def test_small_row_groups_are_decoded_rather_than_filled(

@@ -4,8 +4,9 @@
 //! each row is folded into exactly one state however many groups it belongs to.
 //!
 //! A key component arrives as its values, or as what they derive from (raw timestamps and a
-//! fixed pane width; dictionary indices and a code per dictionary entry), so the pane division
-//! and the code lookup happen in the same pass that assigns cells, with no intermediate column.
+//! fixed pane width; dictionary indices and a code per dictionary entry; one value for every
+//! row), so the pane division and the code lookup happen in the same pass that assigns cells,
+//! with no intermediate column.
 
 use std::collections::HashMap;
 
@@ -45,6 +46,9 @@ pub enum KeyColumn<'a> {
         indices: &'a [i32],
         codes: &'a [i64],
     },
+    /// The same key for every row, whatever their number (a timestamp column that a Parquet row
+    /// group's statistics put inside one pane, so it was never decoded).
+    Constant(i64),
 }
 
 impl<'a> KeyColumn<'a> {
@@ -69,14 +73,17 @@ impl<'a> KeyColumn<'a> {
                 indices: &indices[range],
                 codes,
             },
+            KeyColumn::Constant(value) => KeyColumn::Constant(value),
         }
     }
 
-    fn len(&self) -> usize {
+    /// Whether the component gives a key to each of `rows` rows.
+    fn covers(&self, rows: usize) -> bool {
         match self {
-            KeyColumn::Values(v) => v.len(),
-            KeyColumn::Panes { stamps, .. } => stamps.len(),
-            KeyColumn::Codes { indices, .. } => indices.len(),
+            KeyColumn::Values(v) => v.len() == rows,
+            KeyColumn::Panes { stamps, .. } => stamps.len() == rows,
+            KeyColumn::Codes { indices, .. } => indices.len() == rows,
+            KeyColumn::Constant(_) => true,
         }
     }
 }
@@ -104,6 +111,7 @@ enum Source<'a> {
         indices: &'a [i32],
         codes: &'a [i64],
     },
+    Constant(i64),
 }
 
 impl Component<'_> {
@@ -117,6 +125,7 @@ impl Component<'_> {
                 ..
             } => (stamps[row] - origin).div_euclid(*width),
             Source::Codes { indices, codes } => codes[indices[row] as usize],
+            Source::Constant(value) => *value,
         }
     }
 
@@ -193,6 +202,7 @@ impl Component<'_> {
                     return Err(bad_indices(indices, codes));
                 }
             }
+            Source::Constant(_) => {} // every row's value is `lo`: nothing to add
         }
         Ok(())
     }
@@ -226,7 +236,7 @@ fn out_of_range(column: &str, stamps: &[i64], ok: impl Fn(i64) -> bool) -> CoreE
 
 /// Checks one key component of a chunk of `rows` rows and finds its value range.
 fn component<'a>(key: &KeyColumn<'a>, rows: usize) -> Result<Component<'a>> {
-    if key.len() != rows {
+    if !key.covers(rows) {
         return Err(CoreError::BadChunk(format!(
             "cell keys and columns differ in length ({rows} rows)"
         )));
@@ -304,6 +314,12 @@ fn component<'a>(key: &KeyColumn<'a>, rows: usize) -> Result<Component<'a>> {
                 dense: true,
             }
         }
+        KeyColumn::Constant(value) => Component {
+            source: Source::Constant(value),
+            lo: value,
+            hi: value,
+            dense: true,
+        },
     })
 }
 
@@ -344,6 +360,11 @@ impl CellIndex {
         }
     }
 
+    /// The id of `key`, if it has one.
+    pub fn get(&self, key: &[i64]) -> Option<u32> {
+        self.ids.get(key).copied()
+    }
+
     /// The id of `key`, adding it if new.
     pub fn id(&mut self, key: &[i64]) -> u32 {
         if let Some(&id) = self.ids.get(key) {
@@ -378,7 +399,7 @@ impl CellIndex {
             ids.resize(rows, id);
             return Ok(());
         }
-        if let Some(key) = keys.iter().find(|k| k.len() != rows) {
+        if let Some(key) = keys.iter().find(|k| !k.covers(rows)) {
             component(key, rows)?; // the length error
         }
         ids.resize(rows, 0);
@@ -512,6 +533,81 @@ impl CellIndex {
             };
         }
     }
+}
+
+/// A chunk whose keys differ only in one dictionary-coded component (every other component is
+/// `Constant`): the key of each dictionary entry, and the rows' dictionary indices, which then
+/// name the rows' cells with no assignment pass.
+pub struct EntryKeys<'a> {
+    pub indices: &'a [u32],
+    pub keys: Vec<Vec<i64>>,
+}
+
+/// The chunk's keys as `EntryKeys`, when they are of that form and no two dictionary entries
+/// share a key (then an entry is a cell); an error if an index is out of its dictionary.
+pub fn entry_keys<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Result<Option<EntryKeys<'a>>> {
+    let mut coded = None;
+    for (k, key) in keys.iter().enumerate() {
+        match key {
+            KeyColumn::Constant(_) => {}
+            KeyColumn::Codes { indices, codes } if coded.is_none() => {
+                coded = Some((k, *indices, *codes));
+            }
+            _ => return Ok(None),
+        }
+    }
+    let Some((at, indices, codes)) = coded else {
+        return Ok(None);
+    };
+    component(&keys[at], rows)?; // the length and empty-dictionary checks
+    let mut distinct = codes.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() != codes.len() {
+        return Ok(None);
+    }
+    // A negative index becomes huge as u32: one maximum checks both bounds (and vectorises).
+    let widest = indices.iter().fold(0u32, |m, &i| m.max(i as u32));
+    if rows > 0 && widest as usize >= codes.len() {
+        return Err(bad_indices(indices, codes));
+    }
+    let base: Vec<i64> = keys
+        .iter()
+        .map(|key| match key {
+            KeyColumn::Constant(value) => *value,
+            _ => 0,
+        })
+        .collect();
+    let keys = codes
+        .iter()
+        .map(|&code| {
+            let mut key = base.clone();
+            key[at] = code;
+            key
+        })
+        .collect();
+    // SAFETY: i32 and u32 have the same size and alignment, and every bit pattern is a valid
+    // u32; every index was just checked to be in 0..codes.len().
+    let indices = unsafe { std::slice::from_raw_parts(indices.as_ptr().cast::<u32>(), rows) };
+    Ok(Some(EntryKeys { indices, keys }))
+}
+
+/// The ids marked in `used`, in the order of their first row in `ids` (the order in which a
+/// row-by-row assignment meets them); stops once all are seen.
+pub fn first_appearances(ids: &[u32], used: &[bool]) -> Vec<u32> {
+    let wanted = used.iter().filter(|&&u| u).count();
+    let mut seen = vec![false; used.len()];
+    let mut order = Vec::with_capacity(wanted);
+    for &id in ids {
+        if order.len() == wanted {
+            break;
+        }
+        if used[id as usize] && !seen[id as usize] {
+            seen[id as usize] = true;
+            order.push(id);
+        }
+    }
+    order
 }
 
 /// Mixed-radix strides of the chunk's keys when the key space is small enough for a table.
@@ -668,6 +764,32 @@ mod tests {
         let ids2 = plain.assign(&values(&[&panes, &mapped]), 5_000).unwrap();
         assert_eq!(ids, ids2);
         assert_eq!(fused.keys(), plain.keys());
+    }
+
+    #[test]
+    fn a_constant_component_is_its_value_on_every_row() {
+        // Over more than one span (the parallel path) and with a second component.
+        let rows = 3 * SPAN + 5;
+        let segment: Vec<i64> = (0..rows as i64).map(|i| i % 3).collect();
+        let pane = vec![19_000i64; rows];
+        let mut constant = CellIndex::default();
+        let ids = constant
+            .assign(
+                &[KeyColumn::Constant(19_000), KeyColumn::Values(&segment)],
+                rows,
+            )
+            .unwrap();
+        let mut plain = CellIndex::default();
+        let ids2 = plain.assign(&values(&[&pane, &segment]), rows).unwrap();
+        assert_eq!(ids, ids2);
+        assert_eq!(constant.keys(), plain.keys());
+        // A chunk of only a constant key is one cell.
+        let mut alone = CellIndex::default();
+        assert_eq!(
+            alone.assign(&[KeyColumn::Constant(-4)], 10).unwrap(),
+            vec![0; 10]
+        );
+        assert_eq!(alone.keys(), &[vec![-4]]);
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //!
 //! Without windows or segments there is one cell (key `[]`) and a chunk goes straight to its
 //! accumulators. With them, the caller gives each row a cell key; rows are grouped by cell (a
-//! counting sort), gathered, and each cell's accumulators are updated once per chunk. Reported
-//! groups are merges of cells (`results_for`).
+//! counting sort), gathered, and each cell's accumulators are updated once per chunk (or, for
+//! accumulators that can, counted per cell in one pass). A chunk with one key for every row goes
+//! straight to that cell, and one whose keys differ only in a dictionary column uses the rows'
+//! dictionary indices as cell ids. Reported groups are merges of cells (`results_for`).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::accum::{AccState, PARALLEL_MIN_ROWS};
-use crate::cells::{group_rows, CellIndex, KeyColumn};
+use crate::cells::{entry_keys, first_appearances, group_rows, CellIndex, EntryKeys, KeyColumn};
 use crate::column::{Chunk, OwnedValues};
 use crate::error::{CoreError, Result};
 use crate::metrics::{finalize, MetricValue};
@@ -37,6 +39,16 @@ struct StateBody {
 
 /// A chunk's updated cells: (cell id, rows added, new states).
 type Updates = Vec<(usize, u64, Vec<AccState>)>;
+
+/// The key of every row, when every key component is `Constant`.
+fn constant_key(keys: &[KeyColumn<'_>]) -> Option<Vec<i64>> {
+    keys.iter()
+        .map(|key| match key {
+            KeyColumn::Constant(value) => Some(*value),
+            _ => None,
+        })
+        .collect()
+}
 
 /// Rows per cell id. Four interleaved count tables: rows of one cell usually come in runs, and
 /// a single table would make every increment wait for the previous one.
@@ -172,24 +184,58 @@ impl Executor {
     /// changing any existing state.
     fn fold_cells(&mut self, chunk: &Chunk<'_>, keys: &[KeyColumn<'_>]) -> Result<Updates> {
         let n = chunk.len();
-        if keys.is_empty() {
-            // No windows or segments: one cell, no grouping pass.
-            let cell = self.index.id(&[]) as usize;
+        // One key for every row (no windows or segments; a day's row group and no segments):
+        // one cell, no grouping pass.
+        if let Some(key) = constant_key(keys).filter(|_| keys.is_empty() || n > 0) {
+            let cell = self.index.id(&key) as usize;
             let mut states = self.states_of(cell);
             self.fold(&mut states, chunk)?;
             return Ok(vec![(cell, n as u64, states)]);
         }
+        if let Some(entries) = entry_keys(keys, n)? {
+            return self.fold_entries(chunk, &entries);
+        }
         let mut ids = std::mem::take(&mut self.ids.0);
         let outcome = self.index.assign_into(keys, n, &mut ids);
-        let updated = outcome.and_then(|()| self.fold_assigned(chunk, &ids));
+        let cell_count = self.index.len();
+        let updated = outcome
+            .and_then(|()| self.fold_assigned(chunk, &ids, cell_count, |c| self.states_of(c)));
         self.ids.0 = ids;
         updated
     }
 
-    /// `fold_cells` once every row has its cell id.
-    fn fold_assigned(&self, chunk: &Chunk<'_>, ids: &[u32]) -> Result<Updates> {
+    /// `fold_cells` for a chunk keyed by one dictionary column alone: its indices are the rows'
+    /// cell ids within the chunk (no assignment pass), mapped to cells once folded.
+    fn fold_entries(&mut self, chunk: &Chunk<'_>, entries: &EntryKeys<'_>) -> Result<Updates> {
+        let existing: Vec<Option<u32>> = entries.keys.iter().map(|k| self.index.get(k)).collect();
+        let local = self.fold_assigned(chunk, entries.indices, entries.keys.len(), |entry| {
+            existing[entry].map_or_else(|| self.empty_states(), |c| self.states_of(c as usize))
+        })?;
+        // New cells are numbered by first appearance, as the row-by-row assignment would.
+        let mut used = vec![false; entries.keys.len()];
+        for (entry, _, _) in &local {
+            used[*entry] = true;
+        }
+        let mut cell_of = vec![0usize; entries.keys.len()];
+        for entry in first_appearances(entries.indices, &used) {
+            cell_of[entry as usize] = self.index.id(&entries.keys[entry as usize]) as usize;
+        }
+        Ok(local
+            .into_iter()
+            .map(|(entry, rows, states)| (cell_of[entry], rows, states))
+            .collect())
+    }
+
+    /// `fold_cells` once every row has its cell id (below `cell_count`); `states_of` gives a
+    /// cell's states before the chunk.
+    fn fold_assigned(
+        &self,
+        chunk: &Chunk<'_>,
+        ids: &[u32],
+        cell_count: usize,
+        states_of: impl Fn(usize) -> Vec<AccState> + Sync,
+    ) -> Result<Updates> {
         let n = chunk.len();
-        let cell_count = self.index.len();
         if let Some(partials) = self.cell_partials(chunk, ids, cell_count) {
             // One pass over the rows for every accumulator: no regrouping, no copies.
             // Per-cell rows from the partial states when they count rows (no extra pass).
@@ -199,7 +245,7 @@ impl Executor {
                 .unwrap_or_else(|| count_ids(ids, cell_count));
             let mut updated = Vec::new();
             for (cell, &cell_rows) in rows.iter().enumerate().filter(|(_, &r)| r > 0) {
-                let mut states = self.states_of(cell);
+                let mut states = states_of(cell);
                 for (state, partial) in states.iter_mut().zip(&partials) {
                     state.merge(&partial[cell])?;
                 }
@@ -212,7 +258,7 @@ impl Executor {
         let fold_cell = |i: usize| -> Result<(usize, u64, Vec<AccState>)> {
             let cell = grouping.cells[i] as usize;
             let rows = &grouping.order[grouping.starts[i]..grouping.starts[i + 1]];
-            let mut states = self.states_of(cell);
+            let mut states = states_of(cell);
             let outcome = if single {
                 self.fold(&mut states, chunk)
             } else {
@@ -509,6 +555,7 @@ impl Executor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cells::KeyColumn;
     use crate::column::Values;
 
     fn plan(json: &str) -> Plan {
@@ -635,6 +682,82 @@ mod tests {
             matches!(err, CoreError::InvalidData { first_row, .. } if first_row == (n - 3) as u64)
         );
         assert_eq!(keyed.to_bytes().unwrap(), before);
+    }
+
+    /// Chunks keyed by a constant and one dictionary column (folded by dictionary entry, with no
+    /// assignment pass) give the state, cell numbering included, that the same keys given as
+    /// values give; a bad row or index is still an error that changes nothing.
+    #[test]
+    fn dictionary_keyed_chunks_equal_value_keyed_chunks() {
+        let binary = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":2,
+            "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p",
+            "positive":1,"negative":0,"threshold":null}],
+            "metrics":[{"name":"accuracy","kind":"accuracy","accumulator":0}]}"#;
+        let multiclass = MULTICLASS.replace("\"labels\":null", "\"labels\":[0,1]");
+        for json in [binary, multiclass.as_str()] {
+            let n = PARALLEL_MIN_ROWS + 3_000;
+            let y: Vec<i64> = (0..n).map(|i| (i * 7 % 11 < 4) as i64).collect();
+            let p: Vec<i64> = (0..n).map(|i| (i * 5 % 13 < 6) as i64).collect();
+            let mut bad = y.clone();
+            bad[n - 2] = 5;
+            let [chunk, bad_chunk] = [&y, &bad].map(|y| {
+                Chunk::new()
+                    .with("y", Values::I64(y))
+                    .unwrap()
+                    .with("p", Values::I64(&p))
+                    .unwrap()
+            });
+            // Entry 3 is never used; entry 2 first appears after entry 0.
+            let codes = [40i64, 10, 30, 20];
+            let indices: Vec<i32> = (0..n).map(|i| [0, 2, 1, 0, 1][i % 5]).collect();
+            let later: Vec<i32> = (0..n).map(|i| [1, 3][i % 2]).collect();
+            let mut by_entry = Executor::new(plan(json));
+            let mut by_value = Executor::new(plan(json));
+            for (pane, idx) in [(7i64, &indices), (8, &later), (7, &later)] {
+                let keys = [
+                    KeyColumn::Constant(pane),
+                    KeyColumn::Codes {
+                        indices: idx,
+                        codes: &codes,
+                    },
+                ];
+                by_entry.update_cells(&chunk, &keys).unwrap();
+                let panes = vec![pane; n];
+                let segs: Vec<i64> = idx.iter().map(|&i| codes[i as usize]).collect();
+                by_value.update_keyed(&chunk, &[&panes, &segs]).unwrap();
+                assert_eq!(by_entry.to_bytes().unwrap(), by_value.to_bytes().unwrap());
+            }
+            // A constant key alone is one cell.
+            by_entry
+                .update_cells(&chunk, &[KeyColumn::Constant(9)])
+                .unwrap();
+            by_value.update_keyed(&chunk, &[&vec![9; n]]).unwrap();
+            assert_eq!(by_entry.to_bytes().unwrap(), by_value.to_bytes().unwrap());
+            let before = by_entry.to_bytes().unwrap();
+            let new_entry = [
+                KeyColumn::Constant(11),
+                KeyColumn::Codes {
+                    indices: &indices,
+                    codes: &codes,
+                },
+            ];
+            let err = by_entry.update_cells(&bad_chunk, &new_entry).unwrap_err();
+            assert!(
+                matches!(err, CoreError::InvalidData { first_row, .. } if first_row == (n - 2) as u64)
+            );
+            let past = [
+                KeyColumn::Constant(11),
+                KeyColumn::Codes {
+                    indices: &later,
+                    codes: &codes[..2],
+                },
+            ];
+            assert!(matches!(
+                by_entry.update_cells(&chunk, &past),
+                Err(CoreError::BadChunk(_))
+            ));
+            assert_eq!(by_entry.to_bytes().unwrap(), before);
+        }
     }
 
     #[test]

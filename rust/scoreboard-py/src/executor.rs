@@ -81,6 +81,7 @@ enum HeldKey<'py> {
         indices: PyReadonlyArray1<'py, i32>,
         codes: PyReadonlyArray1<'py, i64>,
     },
+    Constant(i64),
 }
 
 fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
@@ -93,7 +94,8 @@ impl<'py> HeldKey<'py> {
         let Ok(tuple) = obj.cast::<PyTuple>() else {
             return obj.extract().map(HeldKey::Values).map_err(|_| {
                 PyTypeError::new_err(
-                    "a cell key is an int64 array or a (\"panes\" | \"codes\", ...) tuple",
+                    "a cell key is an int64 array or a (\"panes\" | \"codes\" | \"constant\", \
+                     ...) tuple",
                 )
             });
         };
@@ -110,9 +112,11 @@ impl<'py> HeldKey<'py> {
                 indices: tuple.get_item(1)?.extract()?,
                 codes: tuple.get_item(2)?.extract()?,
             }),
+            ("constant", 2) => Ok(HeldKey::Constant(tuple.get_item(1)?.extract()?)),
             _ => Err(PyTypeError::new_err(format!(
                 "bad cell key tuple {tag:?} of {} items: expected (\"panes\", stamps, unit_ns, \
-                 origin_ns, width_ns, column) or (\"codes\", indices, codes)",
+                 origin_ns, width_ns, column), (\"codes\", indices, codes) or (\"constant\", \
+                 value)",
                 tuple.len()
             ))),
         }
@@ -138,6 +142,7 @@ impl<'py> HeldKey<'py> {
                 indices: contiguous(indices)?,
                 codes: contiguous(codes)?,
             },
+            HeldKey::Constant(value) => KeyColumn::Constant(*value),
         })
     }
 }
@@ -159,7 +164,8 @@ impl PyExecutor {
     /// `keys`, when given, name each row's cell, one entry per key component: an int64 array of
     /// the values, `("panes", stamps, unit_ns, origin_ns, width_ns, column)` (int64 timestamps
     /// in `unit_ns` units; the pane of `t` is `floor((t * unit_ns - origin_ns) / width_ns)`), or
-    /// `("codes", indices, codes)` (int32 dictionary indices, int64 code per entry).
+    /// `("codes", indices, codes)` (int32 dictionary indices, int64 code per entry), or
+    /// `("constant", value)` (every row's key).
     /// The GIL is released while the kernels run. All or nothing: a rejected chunk changes nothing.
     #[pyo3(signature = (columns, keys=None))]
     fn update(
