@@ -47,6 +47,12 @@ impl<'a> BinaryLabels<'a> {
         }
     }
 
+    /// Whether the labels are 1 (positive) and 0 (negative): a one-byte label column's values
+    /// are then their own codes, with no encoding pass.
+    pub(crate) fn zero_one(&self) -> bool {
+        self.positive_int == Some(1) && self.negative_int == Some(0)
+    }
+
     /// The code of each dictionary entry of a string column (strings are never scores).
     fn dictionary_codes(&self, values: Values<'_>, decision: Decision) -> Vec<u8> {
         match (values, decision) {

@@ -282,9 +282,10 @@ fn weigh_in_place(
     labels: &BinaryLabels<'_>,
     bins: usize,
 ) {
+    let binning = Binning::new(bins);
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (i, &c) in codes.iter().enumerate() {
-            let cell = 2 * bin_of(scores[start + i], bins) + (c & 1 ^ 1) as usize;
+            let cell = 2 * binning.of(scores[start + i]) + (c & 1 ^ 1) as usize;
             let w = weights[start + i];
             sums[cell].add(w);
             squares[cell] += w * w;
@@ -310,13 +311,14 @@ fn count_rows<T: AsF64>(
     step: Step,
 ) -> (u64, u64) {
     let delta = if step == Step::Add { 1u64 } else { u64::MAX }; // + 1 or - 1, wrapping
+    let binning = Binning::new(bins);
     let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (&c, x) in codes.iter().zip(&scores[start..]) {
             let v = x.as_f64();
             bad_scores += bad_score(v, true) as u64;
             bad_labels += (c >> 1) as u64;
-            let at = 2 * bin_of(v, bins) + (c & 1 ^ 1) as usize;
+            let at = 2 * binning.of(v) + (c & 1 ^ 1) as usize;
             counts[at] = counts[at].wrapping_add(delta);
         }
     });
@@ -325,45 +327,190 @@ fn count_rows<T: AsF64>(
 
 /// (counts, bad labels, bad scores) of one piece, counts laid out as in `ScoreHistogram`.
 ///
-/// The hot loop keeps one `u64` per bin holding the negatives in its low half and the positives
-/// in its high half, so a row is one add of `1 << (32 * positive)`: half the memory traffic of
-/// two counter arrays (the table, 512 KiB at 65,536 bins, stays in L2). Halves are widened into
-/// the `u64` result before either can reach 2^32.
+/// 0/1 labels in a one-byte column are read as their own codes; other labels are encoded a
+/// block at a time. Scores are only screened in the loop (a bit pattern above 1.0's: negative,
+/// above 1 or NaN, but also -0.0, which is valid); a piece that fails the screen is checked
+/// precisely.
 fn count_piece<T: AsF64>(
     y_true: Values<'_>,
     scores: &[T],
     labels: &BinaryLabels<'_>,
     bins: usize,
 ) -> (Vec<u64>, u64, u64) {
-    let mut packed = vec![0u64; bins];
-    let mut wide = vec![0u64; 2 * bins];
-    let (mut bad_labels, mut bad_scores) = (0u64, 0u64);
-    let mut since_flush = 0usize;
-    for_each_label_block(y_true, labels, scores.len(), |start, codes| {
-        let (mut bad_s, mut bad_l) = (0u32, 0u32);
-        for (&c, x) in codes.iter().zip(&scores[start..]) {
-            let v = x.as_f64();
-            bad_s += bad_score(v, true) as u32;
-            bad_l += (c >> 1) as u32;
-            packed[bin_of(v, bins)] += 1u64 << ((c as u64 & 1) << 5);
+    let mut table = PackedCounts::new(bins);
+    let (mut bad_labels, mut suspect) = (0u64, false);
+    let mut count = |codes: Codes<'_>, scores: &[T]| {
+        let (bad, screened) = match codes {
+            Codes::Encoded(c) | Codes::U8(c) => table.add(c, scores),
+            Codes::I8(c) => table.add(c, scores),
+            Codes::Bool(c) => table.add(c, scores),
+        };
+        bad_labels += bad;
+        suspect |= screened;
+    };
+    let stored = match y_true {
+        Values::I8(y) if labels.zero_one() => Some(Codes::I8(y)),
+        Values::U8(y) if labels.zero_one() => Some(Codes::U8(y)),
+        Values::Bool(y) if labels.zero_one() => Some(Codes::Bool(y)),
+        _ => None,
+    };
+    match stored {
+        Some(codes) => {
+            for (start, s) in (0..).step_by(BLOCK).zip(scores.chunks(BLOCK)) {
+                count(codes.slice(start..start + s.len()), s);
+            }
         }
-        bad_scores += bad_s as u64;
-        bad_labels += bad_l as u64;
-        since_flush += codes.len();
-        if since_flush > (u32::MAX as usize) - BLOCK {
-            widen(&mut packed, &mut wide);
-            since_flush = 0;
-        }
-    });
-    widen(&mut packed, &mut wide);
-    (wide, bad_labels, bad_scores)
+        None => for_each_label_block(y_true, labels, scores.len(), |start, codes| {
+            count(Codes::Encoded(codes), &scores[start..start + codes.len()]);
+        }),
+    }
+    let bad_scores = if suspect {
+        scores
+            .iter()
+            .filter(|x| bad_score(x.as_f64(), true))
+            .count() as u64
+    } else {
+        0
+    };
+    (table.into_wide(), bad_labels, bad_scores)
 }
 
-/// The bin of a score: `floor(s * bins)`, 1.0 in the last bin. `as usize` saturates (NaN -> 0),
-/// so a bad score still lands in range; it is counted as bad and the chunk is rejected.
-#[inline(always)]
-fn bin_of(score: f64, bins: usize) -> usize {
-    ((score * bins as f64) as usize).min(bins - 1)
+/// Label codes: encoded (0 negative, 1 positive, 2 invalid), or 0/1 labels as stored.
+#[derive(Clone, Copy)]
+enum Codes<'a> {
+    Encoded(&'a [u8]),
+    I8(&'a [i8]),
+    U8(&'a [u8]),
+    Bool(&'a [bool]),
+}
+
+impl<'a> Codes<'a> {
+    fn slice(self, r: std::ops::Range<usize>) -> Codes<'a> {
+        match self {
+            Codes::Encoded(c) => Codes::Encoded(&c[r]),
+            Codes::I8(c) => Codes::I8(&c[r]),
+            Codes::U8(c) => Codes::U8(&c[r]),
+            Codes::Bool(c) => Codes::Bool(&c[r]),
+        }
+    }
+}
+
+/// A label byte read as a code: 1 positive, 0 negative, anything above 1 invalid.
+trait Code: Copy {
+    fn code(self) -> u8;
+}
+
+impl Code for u8 {
+    fn code(self) -> u8 {
+        self
+    }
+}
+
+impl Code for i8 {
+    fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl Code for bool {
+    fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Per-thread counts of one piece. The hot loop keeps one `u64` per bin holding the negatives
+/// in its low half and the positives in its high half, so a row is one add of
+/// `1 << (32 * positive)`: half the memory traffic of two counter arrays (the table, 512 KiB at
+/// 65,536 bins, stays in L2). Halves are widened into the `u64` result before either can reach
+/// 2^32.
+struct PackedCounts {
+    binning: Binning,
+    packed: Vec<u64>,
+    wide: Vec<u64>,
+    since_flush: usize,
+}
+
+impl PackedCounts {
+    fn new(bins: usize) -> PackedCounts {
+        PackedCounts {
+            binning: Binning::new(bins),
+            packed: vec![0; bins],
+            wide: vec![0; 2 * bins],
+            since_flush: 0,
+        }
+    }
+
+    /// Counts a block of at most `BLOCK` rows; returns (bad labels, whether a score failed the
+    /// screen). Four rows at a time, their bins before their increments, so that the
+    /// conversions of the next rows need not wait behind the increments.
+    #[inline(always)]
+    fn add<C: Code, T: AsF64>(&mut self, codes: &[C], scores: &[T]) -> (u64, bool) {
+        let (binning, packed) = (self.binning, &mut self.packed[..]);
+        let one = 1.0f64.to_bits();
+        let (mut bad, mut screened) = (0u32, 0u64);
+        let mut row = |c: u8, v: f64| {
+            screened |= u64::from(v.to_bits() > one);
+            bad += u32::from(c > 1);
+            binning.of(v)
+        };
+        let mut code4 = codes.chunks_exact(4);
+        let mut score4 = scores.chunks_exact(4);
+        for (c, s) in (&mut code4).zip(&mut score4) {
+            let c = [c[0].code(), c[1].code(), c[2].code(), c[3].code()];
+            let at = [
+                row(c[0], s[0].as_f64()),
+                row(c[1], s[1].as_f64()),
+                row(c[2], s[2].as_f64()),
+                row(c[3], s[3].as_f64()),
+            ];
+            for (&at, &c) in at.iter().zip(&c) {
+                packed[at] += 1u64 << ((c as u64 & 1) << 5);
+            }
+        }
+        for (c, s) in code4.remainder().iter().zip(score4.remainder()) {
+            let c = c.code();
+            let at = row(c, s.as_f64());
+            packed[at] += 1u64 << ((c as u64 & 1) << 5);
+        }
+        self.since_flush += codes.len();
+        if self.since_flush > (u32::MAX as usize) - BLOCK {
+            widen(&mut self.packed, &mut self.wide);
+            self.since_flush = 0;
+        }
+        (u64::from(bad), screened != 0)
+    }
+
+    fn into_wide(mut self) -> Vec<u64> {
+        widen(&mut self.packed, &mut self.wide);
+        self.wide
+    }
+}
+
+/// Scores to bins: bin `b` holds the scores with `floor(s * bins) == b`, and 1.0 the last bin.
+#[derive(Clone, Copy)]
+struct Binning {
+    scale: f64,
+    top: f64,
+}
+
+impl Binning {
+    fn new(bins: usize) -> Binning {
+        Binning {
+            scale: bins as f64,
+            top: (bins - 1) as f64,
+        }
+    }
+
+    /// The bin of a score. A bad score still lands in range (it is counted as bad and its
+    /// chunk rejected): the product is clamped to [0, bins - 1] first, NaN to 0.
+    #[inline(always)]
+    fn of(self, score: f64) -> usize {
+        let clamped = (score * self.scale).max(0.0).min(self.top);
+        // SAFETY: `clamped` is finite and in [0, bins - 1], and bins < 2^61 (a table of `bins`
+        // u64 exists), so it is in i64's range. A saturating `as` cast would cost a third of
+        // the counting loop.
+        unsafe { clamped.to_int_unchecked::<i64>() as usize }
+    }
 }
 
 /// Adds packed (positives << 32 | negatives) counters into `wide` and zeroes them.
@@ -411,6 +558,76 @@ mod tests {
         ));
         assert_eq!(h, before);
         assert!(h.merge(&ScoreHistogram::new(8)).is_err());
+    }
+
+    /// Large chunks (the parallel path) count the same whether the labels are 0/1 bytes read
+    /// as stored (i8, u8, bool) or encoded from another type, in the same bins as the row by
+    /// row path of small chunks: scores on bin edges, 0, -0.0 and 1 included. Bad labels and
+    /// scores are counted exactly and named by their first row.
+    #[test]
+    fn stored_and_encoded_labels_count_alike() {
+        let (p, n) = (Label::Int(1), Label::Int(0));
+        let l = BinaryLabels::new(&p, &n);
+        let bins = 1000;
+        let rows = PARALLEL_MIN_ROWS + 4_099; // not a multiple of 4 nor of BLOCK
+        let wide: Vec<i64> = (0..rows).map(|i| (i * 7 % 10 < 3) as i64).collect();
+        let s: Vec<f64> = (0..rows)
+            .map(|i| match i % 11 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => 1.0,
+                3 => (i % bins) as f64 / bins as f64, // a bin's lower edge
+                _ => (i * 7919 % 100_003) as f64 / 100_003.0,
+            })
+            .collect();
+        let narrow: Vec<i8> = wide.iter().map(|&v| v as i8).collect();
+        let bytes: Vec<u8> = wide.iter().map(|&v| v as u8).collect();
+        let bools: Vec<bool> = wide.iter().map(|&v| v == 1).collect();
+        let count = |y: Values<'_>| {
+            let mut h = ScoreHistogram::new(bins);
+            h.update(("y", y), ("s", Values::F64(&s)), None, &l)
+                .unwrap();
+            h
+        };
+        let encoded = count(Values::I64(&wide));
+        for y in [
+            Values::I8(&narrow),
+            Values::U8(&bytes),
+            Values::Bool(&bools),
+        ] {
+            assert_eq!(count(y), encoded);
+        }
+        // Row by row, a small chunk at a time.
+        let mut small = ScoreHistogram::new(bins);
+        for (y, sc) in narrow.chunks(1_000).zip(s.chunks(1_000)) {
+            small
+                .update(("y", Values::I8(y)), ("s", Values::F64(sc)), None, &l)
+                .unwrap();
+        }
+        assert_eq!(small, encoded);
+        assert_eq!(encoded.n(), rows as u64);
+        let mut bad_labels = narrow.clone();
+        bad_labels[rows - 5] = 2;
+        bad_labels[rows - 1] = -1;
+        let mut bad_scores = s.clone();
+        bad_scores[rows - 9] = f64::NAN;
+        bad_scores[rows - 2] = -1e-300;
+        bad_scores[rows - 1] = 1.0 + f64::EPSILON;
+        for (y, sc, column, count, first_row) in [
+            (&bad_labels, &s, "y", 2, rows - 5),
+            (&narrow, &bad_scores, "s", 3, rows - 9),
+        ] {
+            let mut h = encoded.clone();
+            let err = h
+                .update(("y", Values::I8(y)), ("s", Values::F64(sc)), None, &l)
+                .unwrap_err();
+            assert!(
+                matches!(&err, CoreError::InvalidData { column: c, count: k, first_row: r, .. }
+                    if c == column && *k == count && *r == first_row as u64),
+                "{err:?}"
+            );
+            assert_eq!(h, encoded);
+        }
     }
 
     /// A rejected chunk leaves the counts (and weights) exactly as they were, on the small
