@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::{
-    average_precision_in_blocks, average_precision_of_points, finalize_curve, BLOCK,
+    average_precision_in_blocks, average_precision_of_points, finalize_curve, RocArea, BLOCK,
 };
 use super::{reason, Outcome};
 use crate::accum::exact_values::{median, weighted_percentile};
@@ -886,38 +886,31 @@ pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64,
     if r.n() == 0 {
         return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
     }
-    // Blocks of scores, each walked from its highest score down and started from zero, in
-    // parallel; then chained from the highest block down (the integer area exactly, the DeLong
-    // sums shifted by what the blocks above counted).
-    let blocks: Vec<(u128, u128, u128, DelongSums)> = r
+    // Blocks of scores walked in parallel and chained from the top, as `roc_auc_of_points`
+    // does; the DeLong sums of a block are shifted by what the blocks above counted.
+    let blocks: Vec<(RocArea, DelongSums)> = r
         .points()
         .par_chunks(BLOCK)
         .map(|block| {
-            let mut sums = DelongSums::default();
-            let (mut tp, mut twice_area, mut n) = (0u128, 0u128, 0u128);
+            let (mut area, mut sums) = (RocArea::default(), DelongSums::default());
             for q in block.iter().rev() {
-                twice_area += q.neg as u128 * (2 * tp + q.pos as u128);
-                tp += q.pos as u128;
-                n += q.neg as u128;
+                area.add(q.pos, q.neg);
                 sums.add(q.pos as f64, q.neg as f64);
             }
-            (twice_area, tp, n, sums)
+            (area, sums)
         })
         .collect();
-    let mut sums = DelongSums::default();
-    let (mut tp, mut twice_area, mut n) = (0u128, 0u128, 0u128);
-    for (area, pos, neg, block) in blocks.iter().rev() {
-        twice_area += area + 2 * tp * neg;
-        tp += pos;
-        n += neg;
-        sums.then(block);
+    let (mut area, mut sums) = (RocArea::default(), DelongSums::default());
+    for (block_area, block_sums) in blocks.iter().rev() {
+        area = area.then(block_area);
+        sums.then(block_sums);
     }
-    if tp == 0 || n == 0 {
-        return (Outcome::undefined(reason::SINGLE_CLASS), None);
-    }
-    let auc = twice_area as f64 / (2.0 * tp as f64 * n as f64);
+    let outcome = area.auc();
+    let Some(auc) = outcome.value else {
+        return (outcome, None);
+    };
     let z = normal_quantile(0.5 + ci.level / 2.0);
-    (Outcome::of(auc), sums.interval(auc, z))
+    (outcome, sums.interval(auc, z))
 }
 
 /// Percentile interval of `resamples` values of `resample` (those that are finite). Resample
@@ -1617,7 +1610,7 @@ mod tests {
     }
 
     #[test]
-    fn roc_auc_with_delong_in_blocks_is_the_single_pass() {
+    fn roc_auc_in_blocks_is_the_single_pass() {
         // More distinct scores than two blocks, with ties.
         let r = tied_runs(3 * BLOCK);
         assert!(r.points().len() > 2 * BLOCK);
@@ -1634,6 +1627,10 @@ mod tests {
             .value
             .unwrap();
         assert_eq!(value.value, Some(auc));
+        assert_eq!(
+            super::super::scores::roc_auc_of_points(r.points()).value,
+            Some(auc)
+        );
         let z = normal_quantile(0.975);
         let single = delong(groups().map(|(a, b)| (a as f64, b as f64)), auc, z).unwrap();
         let (lo, hi) = interval.unwrap();

@@ -147,33 +147,60 @@ fn finalize_weighted_bins(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, 
 /// on the threads; a power of two, so blocks are whole runs of the interval's pooling).
 pub(crate) const BLOCK: usize = 1 << 18;
 
-/// `roc_auc` of exact score runs in one parallel pass: each block's integer area is walked from
-/// zero and shifted by the positives above it (`2 tp_above` per negative) as blocks are chained
-/// from the top, so the value is bit for bit `roc_auc`'s.
+/// `roc_auc` of exact score runs in one parallel pass over `BLOCK`s (see `RocArea`): bit for bit
+/// `roc_auc`'s value.
 pub fn roc_auc_of_points(points: &[Point]) -> Outcome {
-    let blocks: Vec<(u128, u64, u64)> = points
+    let blocks: Vec<RocArea> = points
         .par_chunks(BLOCK)
         .map(|block| {
-            let (mut tp, mut n, mut twice_area) = (0u128, 0u64, 0u128);
-            for q in block.iter().rev() {
-                twice_area += q.neg as u128 * (2 * tp + q.pos as u128);
-                tp += q.pos as u128;
-                n += q.neg;
-            }
-            // A block's counts are row counts: they fit in u64.
-            (twice_area, tp as u64, n)
+            let mut area = RocArea::default();
+            block.iter().rev().for_each(|q| area.add(q.pos, q.neg));
+            area
         })
         .collect();
-    let (mut tp, mut n, mut twice_area) = (0u64, 0u64, 0u128);
-    for &(area, pos, neg) in blocks.iter().rev() {
-        twice_area += area + 2 * tp as u128 * neg as u128;
-        tp += pos;
-        n += neg;
+    blocks
+        .iter()
+        .rev()
+        .fold(RocArea::default(), |above, block| above.then(block))
+        .auc()
+}
+
+/// Twice the integer ROC area of a run of distinct scores walked from the highest down, with
+/// its positives and negatives. Blocks of runs are walked from zero in parallel and chained
+/// from the top (`then`): a block's area shifts by `2 tp_above` per negative, so the chained
+/// area is the sequential walk's exactly.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RocArea {
+    twice_area: u128,
+    pos: u128,
+    neg: u128,
+}
+
+impl RocArea {
+    /// The next (lower) distinct score's positives and negatives: each negative ranks below
+    /// every positive above it and ties with this score's (a half each).
+    #[inline(always)]
+    pub(crate) fn add(&mut self, pos: u64, neg: u64) {
+        self.twice_area += neg as u128 * (2 * self.pos + pos as u128);
+        self.pos += pos as u128;
+        self.neg += neg as u128;
     }
-    if tp == 0 || n == 0 {
-        return Outcome::undefined(reason::SINGLE_CLASS);
+
+    /// These scores followed by the lower ones of `below`.
+    pub(crate) fn then(self, below: &RocArea) -> RocArea {
+        RocArea {
+            twice_area: self.twice_area + below.twice_area + 2 * self.pos * below.neg,
+            pos: self.pos + below.pos,
+            neg: self.neg + below.neg,
+        }
     }
-    Outcome::of(twice_area as f64 / (2.0 * tp as f64 * n as f64))
+
+    pub(crate) fn auc(&self) -> Outcome {
+        if self.pos == 0 || self.neg == 0 {
+            return Outcome::undefined(reason::SINGLE_CLASS);
+        }
+        Outcome::of(self.twice_area as f64 / (2.0 * self.pos as f64 * self.neg as f64))
+    }
 }
 
 /// `average_precision` of exact score runs, in two parallel passes: one counts each block's
