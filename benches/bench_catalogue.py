@@ -2,9 +2,10 @@
 
     SCOREBOARD_BENCH_ROWS=20000000 pytest benches/bench_catalogue.py --benchmark-only
 
-Rows default to 1M (development). Scores are float64 draws, all distinct: the worst case for the
-exact state (it keeps every distinct score). Every contender's result is checked against
-scikit-learn's once before timing.
+Rows: ``SCOREBOARD_BENCH_ROWS`` (20M by default). Scores are float64 draws, distinct but for the
+clipped ends: the worst case for the exact state (it keeps every distinct score). Every
+contender's result is checked against scikit-learn's once before timing, and the binned values
+against the numpy histogram's.
 
 The group "multiclass K=10 roc_auc ovr macro" is capped at MULTICLASS_ROWS (2M) rows whatever
 SCOREBOARD_BENCH_ROWS says: scikit-learn takes about 6 s per round at 2M rows (one-vs-rest re-sorts
@@ -13,19 +14,16 @@ every class column), a minute at 20M. `python benches/report.py` prints its rati
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from benchlib import class_score_data, run
+from benchlib import ROWS, class_score_data, run
 from scoreboard.plan import compile_spec
 from scoreboard.spec import spec_from_mapping
 from scoreboard.spec.source import SourceMap
-
-ROWS = int(os.environ.get("SCOREBOARD_BENCH_ROWS", 1_000_000))
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +80,20 @@ def numpy_auc_ap(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     return auc, ap
 
 
+EXACT_GROUP = "exact roc_auc + pr_auc"
+BINNED_GROUP = "binned roc_auc + pr_auc (65,536 bins)"
+BINS = 65_536
+
+
 def test_exact_scoreboard(benchmark: Any, data: dict[str, np.ndarray], reference: Any) -> None:
-    got = benchmark(scoreboard_auc_ap, plan(["roc_auc", "pr_auc"]), data)
+    compiled = plan(["roc_auc", "pr_auc"])
+    got = run(
+        benchmark,
+        lambda: scoreboard_auc_ap(compiled, data),
+        group=EXACT_GROUP,
+        impl="scoreboard",
+        rows=ROWS,
+    )
     assert got == pytest.approx(reference, rel=1e-9)
 
 
@@ -93,33 +103,73 @@ def test_exact_scoreboard_chunked(
     """Through plan.evaluate with the default 1M-row chunks (the state's run stack at work)."""
     p = plan(["roc_auc", "pr_auc"])
 
-    def run() -> tuple[float, float]:
+    def evaluate() -> tuple[float, float]:
         res = p.evaluate(data)
         return res[0].value, res[1].value  # type: ignore[return-value]
 
-    assert benchmark(run) == pytest.approx(reference, rel=1e-9)
-
-
-def test_binned_scoreboard(benchmark: Any, data: dict[str, np.ndarray], reference: Any) -> None:
-    metrics = [{"kind": "roc_auc", "bins": 65536}, {"kind": "pr_auc", "bins": 65536}]
-    got = benchmark(scoreboard_auc_ap, plan(metrics), data)
-    assert got == pytest.approx(reference, abs=1e-3)
+    got = run(benchmark, evaluate, group=EXACT_GROUP, impl="scoreboard, 1M chunks", rows=ROWS)
+    assert got == pytest.approx(reference, rel=1e-9)
 
 
 def test_exact_numpy(benchmark: Any, data: dict[str, np.ndarray], reference: Any) -> None:
-    got = benchmark(numpy_auc_ap, data["y"], data["p"])
+    got = run(
+        benchmark,
+        lambda: numpy_auc_ap(data["y"], data["p"]),
+        group=EXACT_GROUP,
+        impl="numpy packed sort",
+        rows=ROWS,
+    )
     assert got == pytest.approx(reference, rel=1e-9)
 
 
 def test_exact_sklearn(benchmark: Any, data: dict[str, np.ndarray], reference: Any) -> None:
-    def run() -> tuple[float, float]:
+    def sklearn() -> tuple[float, float]:
         return (
             float(skm.roc_auc_score(data["y"], data["p"])),
             float(skm.average_precision_score(data["y"], data["p"])),
         )
 
-    got = benchmark.pedantic(run, rounds=3, iterations=1)
+    got = run(benchmark, sklearn, group=EXACT_GROUP, impl="sklearn", rows=ROWS, slow=True)
     assert got == pytest.approx(reference, rel=1e-12)
+
+
+def numpy_binned_auc_ap(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """The numpy histogram: one bincount of (bin, label) pairs, then each bin as one tied score
+    (what scoreboard's binned mode reports, so the two values agree to rounding)."""
+    bins = np.minimum((s * BINS).astype(np.int64), BINS - 1)
+    counts = np.bincount(bins * 2 + y, minlength=2 * BINS).reshape(BINS, 2)[::-1]
+    counts = counts[counts.sum(axis=1) > 0]  # descending score, empty bins dropped
+    tps = np.cumsum(counts[:, 1]).astype(np.float64)
+    fps = np.cumsum(counts[:, 0]).astype(np.float64)
+    p, n = tps[-1], fps[-1]
+    tpr, fpr = np.r_[0.0, tps / p], np.r_[0.0, fps / n]
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    ap = float(np.sum(np.diff(np.r_[0.0, tps / p]) * (tps / (tps + fps))))
+    return auc, ap
+
+
+def test_binned_scoreboard(benchmark: Any, data: dict[str, np.ndarray], reference: Any) -> None:
+    compiled = plan([{"kind": "roc_auc", "bins": BINS}, {"kind": "pr_auc", "bins": BINS}])
+    got = run(
+        benchmark,
+        lambda: scoreboard_auc_ap(compiled, data),
+        group=BINNED_GROUP,
+        impl="scoreboard",
+        rows=ROWS,
+    )
+    assert got == pytest.approx(reference, abs=1e-3)
+    assert got == pytest.approx(numpy_binned_auc_ap(data["y"], data["p"]), rel=1e-12)
+
+
+def test_binned_numpy(benchmark: Any, data: dict[str, np.ndarray], reference: Any) -> None:
+    got = run(
+        benchmark,
+        lambda: numpy_binned_auc_ap(data["y"], data["p"]),
+        group=BINNED_GROUP,
+        impl="numpy bincount",
+        rows=ROWS,
+    )
+    assert got == pytest.approx(reference, abs=1e-3)
 
 
 @pytest.fixture(scope="module")
@@ -140,23 +190,32 @@ def quantile_plan(exact: bool) -> Any:
     return compile_spec(spec_from_mapping(doc, SourceMap("<bench>")))
 
 
+QUANTILE_GROUP = "quantile p99"
+
+
 def test_quantile_sketch(benchmark: Any, latency: dict[str, np.ndarray]) -> None:
     compiled = quantile_plan(False)
     lat = latency["lat"]
 
-    def run() -> tuple[float, int]:
+    def sketch() -> tuple[float, int]:
         acc = compiled.accumulator()
         acc.update({"lat": lat})
         return acc.results()[0].value, len(acc.to_bytes())  # type: ignore[return-value]
 
-    value, state_bytes = benchmark(run)
+    value, state_bytes = run(benchmark, sketch, group=QUANTILE_GROUP, impl="scoreboard", rows=ROWS)
     assert value == pytest.approx(np.percentile(lat, 99), rel=0.01)
     assert state_bytes < 64_000  # flat: independent of ROWS
 
 
 def test_quantile_numpy(benchmark: Any, latency: dict[str, np.ndarray]) -> None:
     lat = latency["lat"]
-    got = benchmark(np.percentile, lat, 99)
+    got = run(
+        benchmark,
+        lambda: float(np.percentile(lat, 99)),
+        group=QUANTILE_GROUP,
+        impl="np.percentile",
+        rows=ROWS,
+    )
     assert got > 0
 
 
