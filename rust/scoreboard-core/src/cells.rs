@@ -566,8 +566,14 @@ pub fn entry_keys<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Result<Option<Entr
     if distinct.len() != codes.len() {
         return Ok(None);
     }
-    // A negative index becomes huge as u32: one maximum checks both bounds (and vectorises).
-    let widest = indices.iter().fold(0u32, |m, &i| m.max(i as u32));
+    // A negative index becomes huge as u32: one maximum checks both bounds (and vectorises);
+    // on every thread, as the pass is bound by memory.
+    let widest = |part: &[i32]| part.iter().fold(0u32, |m, &i| m.max(i as u32));
+    let widest = if rows < SPAN {
+        widest(indices)
+    } else {
+        indices.par_chunks(SPAN).map(widest).max().unwrap_or(0)
+    };
     if rows > 0 && widest as usize >= codes.len() {
         return Err(bad_indices(indices, codes));
     }
