@@ -24,6 +24,29 @@ pub(crate) fn zeroed_keys(len: usize) -> Vec<u64> {
     v
 }
 
+/// The pieces end to end in one vector, whose pages are faulted in ahead; the pieces are copied
+/// on every thread.
+pub(crate) fn concat<T: Copy + Send + Sync>(pieces: &[Vec<T>]) -> Vec<T> {
+    let total = pieces.iter().map(Vec::len).sum();
+    let mut out: Vec<T> = with_capacity(total);
+    let mut parts = Vec::with_capacity(pieces.len());
+    let mut rest = &mut out.spare_capacity_mut()[..total];
+    for piece in pieces {
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(piece.len());
+        parts.push(part);
+        rest = tail;
+    }
+    parts.into_par_iter().zip(pieces).for_each(|(part, piece)| {
+        for (slot, &item) in part.iter_mut().zip(piece) {
+            slot.write(item);
+        }
+    });
+    // SAFETY: the parts tile the first `total` slots, and each was written in full (a part is
+    // as long as its piece).
+    unsafe { out.set_len(total) };
+    out
+}
+
 #[cfg(target_os = "linux")]
 fn populate(start: usize, bytes: usize) {
     const PAGE: usize = 4096;

@@ -472,7 +472,7 @@ pub(crate) fn merge_points<P: RunPoint>(a: &[P], b: &[P]) -> Vec<P> {
 /// A point of a sorted run of distinct scores: what orders the run (the score key, and for
 /// grouped points their group), and how two points of one order add up.
 pub(crate) trait RunPoint: Copy {
-    type Order: Ord + Copy;
+    type Order: Ord + Copy + Send + Sync;
     fn order(&self) -> Self::Order;
     fn combine(self, other: Self) -> Self;
 }
@@ -519,17 +519,76 @@ pub(crate) fn push_run<P: RunPoint + Send + Sync>(
     }
 }
 
-/// Merges sorted runs, adding the counts of equal keys: pairwise, as a balanced tree (each
-/// level a linear two-way merge, pairs merged in parallel), which streams far faster than a heap.
+/// Merges sorted runs, adding the counts of equal keys. Large inputs are cut into key ranges
+/// (splitters sampled from the runs), and each range's slices of every run are merged as one
+/// task, so every core works to the last level, and each point crosses memory about once: the
+/// pairwise levels of a range run on slices small enough to stay in cache.
 pub(crate) fn merge_all<P: RunPoint + Send + Sync>(runs: &[Arc<Vec<P>>]) -> Vec<P> {
+    let slices: Vec<&[P]> = runs.iter().map(|r| r.as_slice()).collect();
+    let total: usize = slices.iter().map(|s| s.len()).sum();
+    if slices.len() <= 2 || total < 2 * RANGE_POINTS {
+        return merge_pairwise(&slices);
+    }
+    let splitters = run_splitters(&slices, (total / RANGE_POINTS).min(MAX_RANGES));
+    let pieces: Vec<Vec<P>> = (0..=splitters.len())
+        .into_par_iter()
+        .map(|range| {
+            // Keys in [splitters[range - 1], splitters[range]): equal keys share a range.
+            let cut = |run: &[P], at: usize| match splitters.get(at) {
+                Some(&s) => run.partition_point(|p| p.order() < s),
+                None => run.len(),
+            };
+            let parts: Vec<&[P]> = slices
+                .iter()
+                .map(|run| {
+                    let start = if range == 0 { 0 } else { cut(run, range - 1) };
+                    &run[start..cut(run, range)]
+                })
+                .collect();
+            merge_pairwise(&parts)
+        })
+        .collect();
+    prefault::concat(&pieces)
+}
+
+/// Points per key range of `merge_all` (their slices, in and out, fit in a core's cache).
+const RANGE_POINTS: usize = 1 << 15;
+const MAX_RANGES: usize = 1 << 12;
+
+/// About `ranges - 1` increasing splitters that cut the runs' union into ranges of similar
+/// sizes: evenly spaced keys of every run, a run sampled in proportion to its length.
+fn run_splitters<P: RunPoint>(runs: &[&[P]], ranges: usize) -> Vec<P::Order> {
+    const OVERSAMPLE: usize = 4;
+    let total: usize = runs.iter().map(|r| r.len()).sum();
+    let mut samples: Vec<P::Order> = runs
+        .iter()
+        .flat_map(|run| {
+            let count = (run.len() * ranges * OVERSAMPLE).div_ceil(total.max(1));
+            let step = (run.len() / count.max(1)).max(1);
+            run.iter().step_by(step).map(|p| p.order())
+        })
+        .collect();
+    samples.sort_unstable();
+    let mut splitters: Vec<P::Order> = samples
+        .iter()
+        .skip(OVERSAMPLE)
+        .step_by(OVERSAMPLE)
+        .copied()
+        .collect();
+    splitters.dedup();
+    splitters
+}
+
+/// Merges sorted slices pairwise, as a balanced tree (each level a linear two-way merge),
+/// which streams far faster than a heap.
+fn merge_pairwise<P: RunPoint + Send + Sync>(runs: &[&[P]]) -> Vec<P> {
     match runs {
         [] => Vec::new(),
         [one] => one.to_vec(),
         [a, b] => merge_points(a, b),
         _ => {
             let (left, right) = runs.split_at(runs.len() / 2);
-            let (a, b) = rayon::join(|| merge_all(left), || merge_all(right));
-            merge_points(&a, &b)
+            merge_points(&merge_pairwise(left), &merge_pairwise(right))
         }
     }
 }
@@ -543,6 +602,45 @@ mod tests {
         let (p, n) = (Label::Int(1), Label::Int(0));
         let l = BinaryLabels::new(&p, &n);
         state.update(("y", Values::U8(y)), ("s", Values::F64(s)), &l, false)
+    }
+
+    /// Merging by key ranges gives the pairwise merge: runs of very different lengths (one
+    /// empty), keys shared across runs (their counts add up), a dense band and sparse outliers.
+    #[test]
+    fn range_merge_equals_pairwise_merge() {
+        let mut x: u64 = 7;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let runs: Vec<Arc<Vec<Point>>> = [
+            (70_000, 200_000),
+            (30_000, 60_000),
+            (5, 1 << 60),
+            (0, 1),
+            (50_000, 200_000),
+        ]
+        .into_iter()
+        .map(|(len, span)| {
+            let mut keys: Vec<u64> = (0..len).map(|_| next() % span).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let points = keys.into_iter().map(|key| Point {
+                key,
+                pos: key % 3,
+                neg: 1,
+            });
+            Arc::new(points.collect())
+        })
+        .collect();
+        let slices: Vec<&[Point]> = runs.iter().map(|r| r.as_slice()).collect();
+        let total: usize = slices.iter().map(|s| s.len()).sum();
+        assert!(total > 3 * RANGE_POINTS); // several ranges
+        let merged = merge_all(&runs);
+        assert_eq!(merged, merge_pairwise(&slices));
+        assert!(merged.windows(2).all(|w| w[0].key < w[1].key));
     }
 
     #[test]
