@@ -71,12 +71,16 @@ def numpy_auc_ap(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     last = np.flatnonzero(np.diff(score_bits)) if len(packed) > 1 else np.array([], np.int64)
     ends = np.r_[last, len(packed) - 1]
     tps = np.cumsum(labels)[ends].astype(np.float64)
-    fps = (ends + 1) - tps
+    return curve_auc_ap(tps, (ends + 1) - tps)
+
+
+def curve_auc_ap(tps: np.ndarray, fps: np.ndarray) -> tuple[float, float]:
+    """ROC AUC (trapezoids) and average precision from the cumulative true and false positives
+    at each distinct score, highest first."""
     p, n = tps[-1], fps[-1]
     tpr, fpr = np.r_[0.0, tps / p], np.r_[0.0, fps / n]
     auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
-    recall = np.r_[0.0, tps / p]
-    ap = float(np.sum(np.diff(recall) * (tps / (tps + fps))))
+    ap = float(np.sum(np.diff(np.r_[0.0, tps / p]) * (tps / (tps + fps))))
     return auc, ap
 
 
@@ -140,12 +144,7 @@ def numpy_binned_auc_ap(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     counts = np.bincount(bins * 2 + y, minlength=2 * BINS).reshape(BINS, 2)[::-1]
     counts = counts[counts.sum(axis=1) > 0]  # descending score, empty bins dropped
     tps = np.cumsum(counts[:, 1]).astype(np.float64)
-    fps = np.cumsum(counts[:, 0]).astype(np.float64)
-    p, n = tps[-1], fps[-1]
-    tpr, fpr = np.r_[0.0, tps / p], np.r_[0.0, fps / n]
-    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
-    ap = float(np.sum(np.diff(np.r_[0.0, tps / p]) * (tps / (tps + fps))))
-    return auc, ap
+    return curve_auc_ap(tps, np.cumsum(counts[:, 0]).astype(np.float64))
 
 
 def test_binned_scoreboard(benchmark: Any, data: dict[str, np.ndarray], reference: Any) -> None:

@@ -393,7 +393,7 @@ def _filled(kind: pa.DataType, value: int, rows: int) -> pa.RunEndEncodedArray:
     storage = pa.int64() if pa.types.is_timestamp(kind) else kind
     one = pa.array([value], type=storage)
     return pa.RunEndEncodedArray.from_arrays(
-        pa.array([rows], pa.int32()), one if storage == kind else one.view(kind)
+        pa.array([rows], pa.int64()), one if storage == kind else one.view(kind)
     )
 
 
