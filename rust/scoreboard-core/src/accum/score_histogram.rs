@@ -341,7 +341,7 @@ fn count_piece<T: AsF64>(
     let (mut bad_labels, mut suspect) = (0u64, false);
     let mut count = |codes: Codes<'_>, scores: &[T]| {
         let (bad, screened) = match codes {
-            Codes::Encoded(c) | Codes::U8(c) => table.add(c, scores),
+            Codes::Bytes(c) => table.add(c, scores),
             Codes::I8(c) => table.add(c, scores),
             Codes::Bool(c) => table.add(c, scores),
         };
@@ -350,7 +350,7 @@ fn count_piece<T: AsF64>(
     };
     let stored = match y_true {
         Values::I8(y) if labels.zero_one() => Some(Codes::I8(y)),
-        Values::U8(y) if labels.zero_one() => Some(Codes::U8(y)),
+        Values::U8(y) if labels.zero_one() => Some(Codes::Bytes(y)),
         Values::Bool(y) if labels.zero_one() => Some(Codes::Bool(y)),
         _ => None,
     };
@@ -361,7 +361,7 @@ fn count_piece<T: AsF64>(
             }
         }
         None => for_each_label_block(y_true, labels, scores.len(), |start, codes| {
-            count(Codes::Encoded(codes), &scores[start..start + codes.len()]);
+            count(Codes::Bytes(codes), &scores[start..start + codes.len()]);
         }),
     }
     let bad_scores = if suspect {
@@ -375,21 +375,20 @@ fn count_piece<T: AsF64>(
     (table.into_wide(), bad_labels, bad_scores)
 }
 
-/// Label codes: encoded (0 negative, 1 positive, 2 invalid), or 0/1 labels as stored.
+/// Label codes: bytes (encoded: 0 negative, 1 positive, 2 invalid; or 0/1 labels as stored), or
+/// 0/1 labels stored as i8 or bool.
 #[derive(Clone, Copy)]
 enum Codes<'a> {
-    Encoded(&'a [u8]),
+    Bytes(&'a [u8]),
     I8(&'a [i8]),
-    U8(&'a [u8]),
     Bool(&'a [bool]),
 }
 
 impl<'a> Codes<'a> {
     fn slice(self, r: std::ops::Range<usize>) -> Codes<'a> {
         match self {
-            Codes::Encoded(c) => Codes::Encoded(&c[r]),
+            Codes::Bytes(c) => Codes::Bytes(&c[r]),
             Codes::I8(c) => Codes::I8(&c[r]),
-            Codes::U8(c) => Codes::U8(&c[r]),
             Codes::Bool(c) => Codes::Bool(&c[r]),
         }
     }
