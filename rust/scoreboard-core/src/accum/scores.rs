@@ -526,7 +526,7 @@ pub(crate) fn push_run<P: RunPoint + Send + Sync>(
 pub(crate) fn merge_all<P: RunPoint + Send + Sync>(runs: &[Arc<Vec<P>>]) -> Vec<P> {
     let slices: Vec<&[P]> = runs.iter().map(|r| r.as_slice()).collect();
     let total: usize = slices.iter().map(|s| s.len()).sum();
-    if slices.len() <= 2 || total < 2 * RANGE_POINTS {
+    if slices.len() <= 1 || total < 2 * RANGE_POINTS {
         return merge_pairwise(&slices);
     }
     let splitters = run_splitters(&slices, (total / RANGE_POINTS).min(MAX_RANGES));
@@ -641,6 +641,8 @@ mod tests {
         let merged = merge_all(&runs);
         assert_eq!(merged, merge_pairwise(&slices));
         assert!(merged.windows(2).all(|w| w[0].key < w[1].key));
+        // Two runs take the range path too.
+        assert_eq!(merge_all(&runs[..2]), merge_points(slices[0], slices[1]));
     }
 
     #[test]
