@@ -1214,8 +1214,8 @@ fn pool<P: Sync, G: Group + Send>(
     group_runs(runs, rows)
 }
 
-/// Runs of points (as `pool` sums them) holding `rows` rows pooled into about `MAX_BOOTSTRAP_GROUPS` groups of
-/// equal row count: a run joins group ⌊rows before it / target⌋.
+/// Runs of points (as `pool` sums them) holding `rows` rows, pooled into about
+/// `MAX_BOOTSTRAP_GROUPS` groups of equal row count: a run joins group ⌊rows before it / target⌋.
 fn group_runs<G: Group>(runs: Vec<(f64, G)>, rows: u64) -> Vec<(f64, G)> {
     let target = rows.div_ceil(MAX_BOOTSTRAP_GROUPS as u64).max(1);
     let mut groups: Vec<(u64, f64, G)> = Vec::with_capacity(MAX_BOOTSTRAP_GROUPS + 1);
