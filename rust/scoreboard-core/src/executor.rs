@@ -20,7 +20,7 @@ use crate::plan::Plan;
 
 /// Version of the serialised state layout. Bump it when `StateBody` changes; `from_bytes` rejects
 /// any other version explicitly rather than misreading it.
-pub const STATE_VERSION: u32 = 6;
+pub const STATE_VERSION: u32 = 7;
 const MAGIC: &[u8; 4] = b"SBST";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -18,10 +18,18 @@
 //! canonical: it depends only on the multiset of (score, label) pairs, never on chunking,
 //! sampling or threads.
 //!
-//! The state is a small LSM tree of runs: up to 16 runs per level, merged into one run of the
-//! next level beyond that (a balanced tree of two-way merges), so folding in chunk after chunk
-//! copies each row O(log(n / chunk)) times instead of O(n / chunk); finalizers merge what is
-//! left, once, and cache it.
+//! A chunk whose scores are all >= 0 (probabilities: every probabilistic metric's input) and
+//! mostly distinct is kept as *row keys* instead: one `u64` per row, the score's bits shifted
+//! left with the label in the freed sign bit, sorted. A float score per row makes about
+//! one point per row, and 8 bytes a row then beat 24 a point: the chunk's sorted keys become the
+//! run as they are, with no run-length pass, and finalizers walk a third of the memory. A run of
+//! row keys whose scores are mostly tied (a third distinct or fewer) becomes points, so memory
+//! still grows with the distinct scores, never more than points would take.
+//!
+//! The state is a small LSM tree of runs (one for points, one for row keys): up to 16 runs per
+//! level, merged into one run of the next level beyond that (a balanced tree of two-way merges),
+//! so folding in chunk after chunk copies each row O(log(n / chunk)) times instead of
+//! O(n / chunk); finalizers merge what is left, once, and cache it.
 //! Runs are immutable and shared (`Arc`): cloning a state (the executor does, for all-or-nothing
 //! updates) copies a few pointers. Finalizers read one merged run, built once and cached.
 
@@ -76,12 +84,186 @@ pub fn key_score(key: u64) -> f64 {
     }
 }
 
+/// One row of a chunk whose scores are all >= 0: the score's bits shifted left by one, with
+/// the label in the low bit (0 positive, 1 negative). Non-negative floats order like their bits
+/// and all have the sign bit clear, so sorted row keys order rows by score, and within a score
+/// put its positives first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+#[repr(transparent)]
+pub struct RowKey(u64);
+
+impl RowKey {
+    /// The row key of a non-negative score's `score_key` (whose top bit is then set).
+    #[inline(always)]
+    fn new(score_key: u64, negative: bool) -> RowKey {
+        RowKey((score_key << 1) | negative as u64)
+    }
+
+    /// The score's `score_key`.
+    #[inline(always)]
+    pub fn key(self) -> u64 {
+        (self.0 >> 1) | (1 << 63)
+    }
+
+    #[inline(always)]
+    fn is_negative(self) -> bool {
+        self.0 & 1 == 1
+    }
+}
+
+/// The points of a sorted run of row keys (each score's rows counted), from either end.
+#[derive(Debug, Clone)]
+pub struct RowPoints<'a> {
+    rows: &'a [RowKey],
+}
+
+impl<'a> RowPoints<'a> {
+    pub fn new(rows: &'a [RowKey]) -> RowPoints<'a> {
+        RowPoints { rows }
+    }
+}
+
+/// The point of `group`, rows of one score, positives first.
+#[inline(always)]
+fn point_of(group: &[RowKey]) -> Point {
+    let neg = group.iter().filter(|r| r.is_negative()).count() as u64;
+    Point {
+        key: group[0].key(),
+        pos: group.len() as u64 - neg,
+        neg,
+    }
+}
+
+impl Iterator for RowPoints<'_> {
+    type Item = Point;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Point> {
+        let key = self.rows.first()?.key();
+        let len = 1 + self.rows[1..].iter().take_while(|r| r.key() == key).count();
+        let (group, rest) = self.rows.split_at(len);
+        self.rows = rest;
+        Some(point_of(group))
+    }
+}
+
+impl DoubleEndedIterator for RowPoints<'_> {
+    #[inline(always)]
+    fn next_back(&mut self) -> Option<Point> {
+        let key = self.rows.last()?.key();
+        let end = self.rows.len() - 1;
+        let len = 1 + self.rows[..end]
+            .iter()
+            .rev()
+            .take_while(|r| r.key() == key)
+            .count();
+        let (rest, group) = self.rows.split_at(self.rows.len() - len);
+        self.rows = rest;
+        Some(point_of(group))
+    }
+}
+
+/// The distinct scores of a state in increasing order, as they are stored.
+#[derive(Debug, Clone, Copy)]
+pub enum Curve<'a> {
+    Points(&'a [Point]),
+    /// Sorted row keys: a score's rows are adjacent.
+    Rows(&'a [RowKey]),
+}
+
+impl<'a> Curve<'a> {
+    /// Points or rows held (at least the number of distinct scores).
+    pub fn len(self) -> usize {
+        match self {
+            Curve::Points(p) => p.len(),
+            Curve::Rows(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// Positives and negatives.
+    pub fn totals(self) -> (u64, u64) {
+        match self {
+            Curve::Points(p) => p.iter().fold((0, 0), |(a, b), q| (a + q.pos, b + q.neg)),
+            Curve::Rows(r) => {
+                let neg = r.iter().filter(|q| q.is_negative()).count() as u64;
+                (r.len() as u64 - neg, neg)
+            }
+        }
+    }
+
+    /// The points, in increasing score order (`rev()` for the walk from the top).
+    pub fn points(self) -> CurvePoints<'a> {
+        match self {
+            Curve::Points(p) => CurvePoints::Points(p.iter()),
+            Curve::Rows(r) => CurvePoints::Rows(RowPoints::new(r)),
+        }
+    }
+
+    /// Consecutive pieces of `size` points or rows each (the last shorter), for parallel walks;
+    /// a piece of rows ends where a score ends, so no score is split.
+    pub fn blocks(self, size: usize) -> Vec<Curve<'a>> {
+        match self {
+            Curve::Points(p) => p.chunks(size.max(1)).map(Curve::Points).collect(),
+            Curve::Rows(rows) => {
+                let mut blocks = Vec::with_capacity(rows.len() / size.max(1) + 1);
+                let mut start = 0;
+                while start < rows.len() {
+                    let mut end = (start + size.max(1)).min(rows.len());
+                    while end < rows.len() && rows[end].key() == rows[end - 1].key() {
+                        end += 1;
+                    }
+                    blocks.push(Curve::Rows(&rows[start..end]));
+                    start = end;
+                }
+                blocks
+            }
+        }
+    }
+}
+
+/// `Curve::points`.
+#[derive(Debug, Clone)]
+pub enum CurvePoints<'a> {
+    Points(std::slice::Iter<'a, Point>),
+    Rows(RowPoints<'a>),
+}
+
+impl Iterator for CurvePoints<'_> {
+    type Item = Point;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Point> {
+        match self {
+            CurvePoints::Points(p) => p.next().copied(),
+            CurvePoints::Rows(r) => r.next(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for CurvePoints<'_> {
+    #[inline(always)]
+    fn next_back(&mut self) -> Option<Point> {
+        match self {
+            CurvePoints::Points(p) => p.next_back().copied(),
+            CurvePoints::Rows(r) => r.next_back(),
+        }
+    }
+}
+
 type Run = Arc<Vec<Point>>;
+type RowRun = Arc<Vec<RowKey>>;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ScoreRuns {
-    /// Sorted runs, each with its LSM level.
+    /// Sorted runs of points, each with its LSM level.
     runs: Vec<(u8, Run)>,
+    /// Sorted runs of row keys, each with its LSM level.
+    row_runs: Vec<(u8, RowRun)>,
     /// Rows counted (checked, so no per-score sum can overflow).
     n: u64,
     /// Machine epsilon of the score dtype (float32's if any chunk was float32, as scikit-learn
@@ -89,6 +271,8 @@ pub struct ScoreRuns {
     clip_eps: f64,
     #[serde(skip)]
     merged: OnceLock<Run>,
+    #[serde(skip)]
+    merged_rows: OnceLock<RowRun>,
 }
 
 impl PartialEq for ScoreRuns {
@@ -103,6 +287,8 @@ struct Tally {
     counts: Vec<usize>,
     bad_labels: u64,
     bad_scores: u64,
+    /// Scores below zero (a chunk without any is kept as row keys).
+    negative_scores: u64,
 }
 
 /// Key ranges of a large chunk: enough to balance the sorts over the threads, few enough that
@@ -131,17 +317,59 @@ impl ScoreRuns {
         effective_clip_eps(self.clip_eps)
     }
 
-    /// Every distinct score with its counts, in increasing score order.
+    /// Every distinct score with its counts, in increasing score order. A state held as row
+    /// keys is counted into points here (once, then cached): walks that only read the points in
+    /// order take `curve()` instead.
     pub fn points(&self) -> &[Point] {
         self.merged.get_or_init(|| {
             // Counts never overflow here: their total is `n`, which was checked.
-            match self.runs.as_slice() {
+            let mut runs: Vec<Run> = self.runs.iter().map(|(_, r)| r.clone()).collect();
+            if !self.row_runs.is_empty() {
+                runs.push(Arc::new(row_points(self.merged_rows())));
+            }
+            match runs.as_slice() {
+                [one] => one.clone(),
+                runs => Arc::new(merge_all(runs)),
+            }
+        })
+    }
+
+    /// The distinct scores as stored: the merged row keys when every run is of row keys, else
+    /// `points()`.
+    pub fn curve(&self) -> Curve<'_> {
+        if self.runs.is_empty() && !self.row_runs.is_empty() {
+            Curve::Rows(self.merged_rows())
+        } else {
+            Curve::Points(self.points())
+        }
+    }
+
+    fn merged_rows(&self) -> &[RowKey] {
+        self.merged_rows
+            .get_or_init(|| match self.row_runs.as_slice() {
                 [(_, one)] => one.clone(),
                 runs => Arc::new(merge_all(
                     &runs.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
                 )),
+            })
+    }
+
+    /// Adds a run of row keys at `level`, as `push_run` does; a merged run whose scores turn out
+    /// mostly tied moves to the points.
+    fn push_rows(&mut self, level: u8, run: RowRun) {
+        if run.is_empty() {
+            return;
+        }
+        self.row_runs.push((level, run));
+        let mut level = level;
+        while let Some(merged) = merge_full_level(&mut self.row_runs, level) {
+            level += 1;
+            if mostly_tied(&merged) {
+                push_run(&mut self.runs, level, Arc::new(row_points(&merged)));
+                return;
             }
-        })
+            self.row_runs.push((level, Arc::new(merged)));
+        }
     }
 
     /// Folds one chunk in. Scores must be finite; `unit_interval` also requires them in [0, 1]
@@ -170,8 +398,10 @@ impl ScoreRuns {
             .par_iter()
             .map(|r| {
                 dispatch_numeric!(y_score.slice(r.clone()),
-                    s => tally(y_true.slice(r.clone()), s, labels, unit_interval, &splitters),
-                    Values::Dict { .. } => Tally { counts: vec![0; slots], bad_labels: 0, bad_scores: 0 })
+                s => tally(y_true.slice(r.clone()), s, labels, unit_interval, &splitters),
+                Values::Dict { .. } => Tally {
+                    counts: vec![0; slots], bad_labels: 0, bad_scores: 0, negative_scores: 0
+                })
             })
             .collect();
         check_rows(
@@ -182,69 +412,59 @@ impl ScoreRuns {
             tallies.iter().map(|t| t.bad_labels).sum(),
             tallies.iter().map(|t| t.bad_scores).sum(),
         )?;
+        // A chunk without negative scores is kept as row keys (a slot per key range, positives
+        // and negatives together), any other as points (a slot per range and label).
+        let as_rows = tallies.iter().all(|t| t.negative_scores == 0);
+        let slot_counts: Vec<Vec<usize>> = tallies
+            .iter()
+            .map(|t| match as_rows {
+                true => t.counts.chunks(2).map(|c| c[0] + c[1]).collect(),
+                false => t.counts.clone(),
+            })
+            .collect();
+        let slots = slot_counts[0].len();
         // Pass 2: each piece writes its keys into its own part of each slot (every piece's share
         // of slot 0, then of slot 1, ...).
         let sizes: Vec<usize> = (0..slots)
-            .map(|slot| tallies.iter().map(|t| t.counts[slot]).sum())
+            .map(|slot| slot_counts.iter().map(|c| c[slot]).sum())
             .collect();
         let mut keys = prefault::zeroed_keys(len);
         let mut shares: Vec<Vec<&mut [u64]>> = ranges.iter().map(|_| Vec::new()).collect();
         for (slot, mut rest) in split_sizes(&mut keys, &sizes).into_iter().enumerate() {
-            for (share, t) in shares.iter_mut().zip(&tallies) {
-                let (mine, tail) = rest.split_at_mut(t.counts[slot]);
+            for (share, c) in shares.iter_mut().zip(&slot_counts) {
+                let (mine, tail) = rest.split_at_mut(c[slot]);
                 share.push(mine);
                 rest = tail;
             }
         }
         ranges.par_iter().zip(shares).for_each(|(r, mut out)| {
+            let (y, splitters) = (y_true.slice(r.clone()), &splitters);
             dispatch_numeric!(y_score.slice(r.clone()),
-                s => split_keys(y_true.slice(r.clone()), s, labels, &splitters, &mut out),
+                s => match as_rows {
+                    true => split_keys::<_, true>(y, s, labels, splitters, &mut out),
+                    false => split_keys::<_, false>(y, s, labels, splitters, &mut out),
+                },
                 Values::Dict { .. } => {})
         });
-        // Sort every slot (small independent sorts, balanced over the threads), then run-length
-        // merge each range's positives and negatives; ranges are in key order.
-        let mut slot_arrays = split_sizes(&mut keys, &sizes);
-        slot_arrays.par_iter_mut().for_each(|a| a.sort_unstable());
-        // Each range's run goes to its own part of one output, in range order, all in parallel:
-        // a first walk counts each range's points, so the output has its exact size and its
-        // pages are faulted in ahead, in parallel (faulting them in one by one cost more than
-        // the run-length walk itself).
-        let ranges: Vec<(&[u64], &[u64])> =
-            slot_arrays.chunks(2).map(|p| (&*p[0], &*p[1])).collect();
-        let points: Vec<usize> = ranges
-            .par_iter()
-            .map(|&(pos, neg)| {
-                let mut count = 0;
-                run_length(pos, neg, |_| count += 1);
-                count
-            })
-            .collect();
-        let total = points.iter().sum();
-        let mut run: Vec<Point> = prefault::with_capacity(total);
-        let mut parts: Vec<&mut [MaybeUninit<Point>]> = Vec::with_capacity(points.len());
-        let mut rest = &mut run.spare_capacity_mut()[..total];
-        for &count in &points {
-            let (part, tail) = std::mem::take(&mut rest).split_at_mut(count);
-            parts.push(part);
-            rest = tail;
+        // Sort every slot (small independent sorts, balanced over the threads). The slots tile
+        // the buffer in key order: row keys are then sorted whole.
+        split_sizes(&mut keys, &sizes)
+            .par_iter_mut()
+            .for_each(|a| a.sort_unstable());
+        if as_rows {
+            let rows = into_row_keys(keys);
+            if mostly_tied(&rows) {
+                push_run(&mut self.runs, 0, Arc::new(row_points(&rows)));
+            } else {
+                self.push_rows(0, Arc::new(rows));
+            }
+        } else {
+            push_run(&mut self.runs, 0, Arc::new(label_runs(&mut keys, &sizes)));
         }
-        ranges
-            .par_iter()
-            .zip(parts)
-            .for_each(|(&(pos, neg), part)| {
-                let mut written = 0;
-                run_length(pos, neg, |point| {
-                    part[written].write(point);
-                    written += 1;
-                });
-                assert_eq!(written, part.len(), "a range's run changed size");
-            });
-        // SAFETY: the parts tile the first `total` slots and each was written in full (asserted).
-        unsafe { run.set_len(total) };
         self.n = add_count(self.n, len as u64, "score runs")?;
-        push_run(&mut self.runs, 0, Arc::new(run));
         self.clip_eps = self.clip_eps.max(eps);
         self.merged = OnceLock::new();
+        self.merged_rows = OnceLock::new();
         Ok(())
     }
 
@@ -253,10 +473,95 @@ impl ScoreRuns {
         for (level, run) in &other.runs {
             push_run(&mut self.runs, *level, run.clone());
         }
+        for (level, run) in &other.row_runs {
+            self.push_rows(*level, run.clone());
+        }
         self.clip_eps = self.clip_eps.max(other.clip_eps);
         self.merged = OnceLock::new();
+        self.merged_rows = OnceLock::new();
         Ok(())
     }
+}
+
+/// The run of points of a chunk's sorted slots, a (positives, negatives) pair per key range in
+/// key order: each range's two slots are run-length merged into its points, all in parallel.
+fn label_runs(keys: &mut [u64], sizes: &[usize]) -> Vec<Point> {
+    let slot_arrays = split_sizes(keys, sizes);
+    // Each range's run goes to its own part of one output, in range order, all in parallel: a
+    // first walk counts each range's points, so the output has its exact size and its pages
+    // are faulted in ahead, in parallel (faulting them in one by one cost more than the
+    // run-length walk itself).
+    let ranges: Vec<(&[u64], &[u64])> = slot_arrays.chunks(2).map(|p| (&*p[0], &*p[1])).collect();
+    let points: Vec<usize> = ranges
+        .par_iter()
+        .map(|&(pos, neg)| {
+            let mut count = 0;
+            run_length(pos, neg, |_| count += 1);
+            count
+        })
+        .collect();
+    let total = points.iter().sum();
+    let mut run: Vec<Point> = prefault::with_capacity(total);
+    let mut parts: Vec<&mut [MaybeUninit<Point>]> = Vec::with_capacity(points.len());
+    let mut rest = &mut run.spare_capacity_mut()[..total];
+    for &count in &points {
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(count);
+        parts.push(part);
+        rest = tail;
+    }
+    ranges
+        .par_iter()
+        .zip(parts)
+        .for_each(|(&(pos, neg), part)| {
+            let mut written = 0;
+            run_length(pos, neg, |point| {
+                part[written].write(point);
+                written += 1;
+            });
+            assert_eq!(written, part.len(), "a range's run changed size");
+        });
+    // SAFETY: the parts tile the first `total` slots and each was written in full (asserted).
+    unsafe { run.set_len(total) };
+    run
+}
+
+/// A buffer of row keys' bits as row keys (`RowKey` is `repr(transparent)` over `u64`).
+fn into_row_keys(keys: Vec<u64>) -> Vec<RowKey> {
+    let mut keys = std::mem::ManuallyDrop::new(keys);
+    // SAFETY: `RowKey` has the layout and validity of `u64`, so the allocation, its length and
+    // its capacity are the same in `RowKey`s; the original vector is never dropped.
+    unsafe {
+        Vec::from_raw_parts(
+            keys.as_mut_ptr().cast::<RowKey>(),
+            keys.len(),
+            keys.capacity(),
+        )
+    }
+}
+
+/// Whether a third or fewer of sorted rows' scores are distinct: their points (24 bytes each)
+/// then take no more memory than the rows (8 bytes each).
+fn mostly_tied(rows: &[RowKey]) -> bool {
+    let changes = |w: &[RowKey]| w[0].key() != w[1].key();
+    let distinct = 1 + if rows.len() < PARALLEL_MIN_ROWS {
+        rows.windows(2).filter(|w| changes(w)).count()
+    } else {
+        rows.par_windows(2).filter(|w| changes(w)).count()
+    };
+    3 * distinct <= rows.len()
+}
+
+/// The points of sorted rows, counted block by block in parallel.
+fn row_points(rows: &[RowKey]) -> Vec<Point> {
+    if rows.len() < PARALLEL_MIN_ROWS {
+        return RowPoints::new(rows).collect();
+    }
+    let blocks: Vec<Vec<Point>> = Curve::Rows(rows)
+        .blocks(PARALLEL_MIN_ROWS)
+        .into_par_iter()
+        .map(|block| block.points().collect())
+        .collect();
+    prefault::concat(&blocks)
 }
 
 /// The machine epsilon log loss clips a score column by (float32's for float32 scores, as
@@ -385,11 +690,13 @@ fn tally<T: AsF64>(
         counts: vec![0; 2 * (splitters.len() + 1)],
         bad_labels: 0,
         bad_scores: 0,
+        negative_scores: 0,
     };
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (&c, x) in codes.iter().zip(&scores[start..]) {
             let v = x.as_f64();
             t.bad_scores += bad_score(v, unit_interval) as u64;
+            t.negative_scores += (v < 0.0) as u64;
             t.bad_labels += (c >> 1) as u64;
             // Code 1 is a positive (slot 2r), anything else a negative (2r + 1); bad labels are
             // counted and reject the chunk before pass 2.
@@ -399,9 +706,9 @@ fn tally<T: AsF64>(
     t
 }
 
-/// Writes each row's key into its slot (`out[2r]` positives, `out[2r + 1]` negatives of range
-/// `r`), sized by `tally`.
-fn split_keys<T: AsF64>(
+/// Writes each row's key into its slot, sized by `tally`: with `ROWS` its row key into the slot
+/// of its range `r`, else its score key into `out[2r]` (a positive) or `out[2r + 1]`.
+fn split_keys<T: AsF64, const ROWS: bool>(
     y_true: Values<'_>,
     scores: &[T],
     labels: &BinaryLabels<'_>,
@@ -412,8 +719,12 @@ fn split_keys<T: AsF64>(
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (&c, x) in codes.iter().zip(&scores[start..]) {
             let key = score_key(x.as_f64());
-            let slot = 2 * range_of(key, splitters) + (c != 1) as usize;
-            out[slot][next[slot]] = key;
+            let (range, negative) = (range_of(key, splitters), c != 1);
+            let (slot, value) = match ROWS {
+                true => (range, RowKey::new(key, negative).0),
+                false => (2 * range + negative as usize, key),
+            };
+            out[slot][next[slot]] = value;
             next[slot] += 1;
         }
     });
@@ -458,10 +769,13 @@ pub(crate) fn merge_points<P: RunPoint>(a: &[P], b: &[P]) -> Vec<P> {
         } else if y.order() < x.order() {
             out.push(y);
             j += 1;
-        } else {
+        } else if P::DISTINCT {
             out.push(x.combine(y));
             i += 1;
             j += 1;
+        } else {
+            out.push(x);
+            i += 1;
         }
     }
     out.extend_from_slice(&a[i..]);
@@ -473,8 +787,23 @@ pub(crate) fn merge_points<P: RunPoint>(a: &[P], b: &[P]) -> Vec<P> {
 /// grouped points their group), and how two points of one order add up.
 pub(crate) trait RunPoint: Copy {
     type Order: Ord + Copy + Send + Sync;
+    /// Whether a run holds one point per order (equal orders `combine` into one when runs
+    /// merge), or, as row keys, one item per row (equal ones all stay).
+    const DISTINCT: bool = true;
     fn order(&self) -> Self::Order;
     fn combine(self, other: Self) -> Self;
+}
+
+impl RunPoint for RowKey {
+    type Order = u64;
+    const DISTINCT: bool = false;
+    fn order(&self) -> u64 {
+        self.0
+    }
+    /// Never called: equal rows stay apart (`DISTINCT` is false).
+    fn combine(self, _: Self) -> Self {
+        self
+    }
 }
 
 impl RunPoint for Point {
@@ -507,16 +836,24 @@ pub(crate) fn push_run<P: RunPoint + Send + Sync>(
     }
     runs.push((level, run));
     let mut level = level;
-    loop {
-        if runs.iter().filter(|(l, _)| *l == level).count() <= FANOUT {
-            return;
-        }
-        let (full, rest): (Vec<_>, Vec<_>) = runs.drain(..).partition(|(l, _)| *l == level);
-        *runs = rest;
-        let full: Vec<Arc<Vec<P>>> = full.into_iter().map(|(_, r)| r).collect();
-        runs.push((level + 1, Arc::new(merge_all(&full))));
+    while let Some(merged) = merge_full_level(runs, level) {
         level += 1;
+        runs.push((level, Arc::new(merged)));
     }
+}
+
+/// When `level` holds more than `FANOUT` runs, takes them out and returns their merge.
+fn merge_full_level<P: RunPoint + Send + Sync>(
+    runs: &mut Vec<(u8, Arc<Vec<P>>)>,
+    level: u8,
+) -> Option<Vec<P>> {
+    if runs.iter().filter(|(l, _)| *l == level).count() <= FANOUT {
+        return None;
+    }
+    let (full, rest): (Vec<_>, Vec<_>) = runs.drain(..).partition(|(l, _)| *l == level);
+    *runs = rest;
+    let full: Vec<Arc<Vec<P>>> = full.into_iter().map(|(_, r)| r).collect();
+    Some(merge_all(&full))
 }
 
 /// Merges sorted runs, adding the counts of equal keys. Large inputs are cut into key ranges
@@ -736,6 +1073,108 @@ mod tests {
         assert!(
             matches!(err, CoreError::InvalidData { first_row, .. } if first_row == (len - 5) as u64)
         );
+    }
+
+    /// The points of (label, score) rows, counted one by one.
+    fn reference_points(y: &[u8], s: &[f64]) -> Vec<Point> {
+        let mut reference = std::collections::BTreeMap::<u64, (u64, u64)>::new();
+        for (&l, &v) in y.iter().zip(s) {
+            let e = reference.entry(score_key(v)).or_default();
+            if l == 1 {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+        reference
+            .into_iter()
+            .map(|(key, (pos, neg))| Point { key, pos, neg })
+            .collect()
+    }
+
+    #[test]
+    fn non_negative_scores_are_kept_as_row_keys_and_walk_as_their_points() {
+        // Mostly distinct scores in [0, 1], some tied (0.0 and -0.0 among them), over several key
+        // ranges and chunks.
+        let len = 3 * PARALLEL_MIN_ROWS + 17;
+        let mut x: u64 = 11;
+        let (mut y, mut s) = (Vec::with_capacity(len), Vec::with_capacity(len));
+        for _ in 0..len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            y.push(x.is_multiple_of(3) as u8);
+            s.push(match x % 10 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => 0.5,
+                _ => (x >> 11) as f64 / (1u64 << 53) as f64,
+            });
+        }
+        let expected = reference_points(&y, &s);
+        let mut whole = ScoreRuns::default();
+        update(&mut whole, &y, &s).unwrap();
+        let mut merged = ScoreRuns::default();
+        for (yc, sc) in y
+            .chunks(PARALLEL_MIN_ROWS / 7)
+            .zip(s.chunks(PARALLEL_MIN_ROWS / 7))
+        {
+            let mut part = ScoreRuns::default();
+            update(&mut part, yc, sc).unwrap();
+            merged.merge(&part).unwrap();
+        }
+        for state in [&whole, &merged] {
+            let Curve::Rows(rows) = state.curve() else {
+                panic!("not kept as row keys");
+            };
+            assert_eq!(rows.len(), len);
+            // Forward, backward, and by blocks (which never split a score).
+            let forward: Vec<Point> = state.curve().points().collect();
+            assert_eq!(forward, expected);
+            let mut backward: Vec<Point> = state.curve().points().rev().collect();
+            backward.reverse();
+            assert_eq!(backward, expected);
+            let blocks = state.curve().blocks(1000);
+            assert!(blocks.len() > 2);
+            let by_blocks: Vec<Point> = blocks.iter().flat_map(|b| b.points()).collect();
+            assert_eq!(by_blocks, expected);
+            assert_eq!(state.points(), &expected[..]);
+        }
+        // A state with a negative score anywhere is walked as points, the rows' included.
+        let mut mixed = merged.clone();
+        update(&mut mixed, &[1, 0], &[-1.0, 0.25]).unwrap();
+        assert!(matches!(mixed.curve(), Curve::Points(_)));
+        let (mut y2, mut s2) = (y.clone(), s.clone());
+        y2.extend([1, 0]);
+        s2.extend([-1.0, 0.25]);
+        assert_eq!(mixed.points(), &reference_points(&y2, &s2)[..]);
+        // Row keys round-trip.
+        let back: ScoreRuns =
+            postcard::from_bytes(&postcard::to_allocvec(&merged).unwrap()).unwrap();
+        assert_eq!(back, merged);
+        assert!(matches!(back.curve(), Curve::Rows(_)));
+    }
+
+    #[test]
+    fn mostly_tied_rows_become_points() {
+        // A chunk with few distinct scores is stored as points at once.
+        let y: Vec<u8> = (0..3000).map(|i| (i % 2) as u8).collect();
+        let tied: Vec<f64> = (0..3000).map(|i| (i % 100) as f64 / 100.0).collect();
+        let mut state = ScoreRuns::default();
+        update(&mut state, &y, &tied).unwrap();
+        assert!(state.row_runs.is_empty());
+        assert_eq!(state.points(), &reference_points(&y, &tied)[..]);
+        // Chunks that are each distinct but repeat one another: rows until an LSM merge finds
+        // them tied, then points.
+        let distinct: Vec<f64> = (0..300).map(|i| i as f64 / 300.0).collect();
+        let mut repeated = ScoreRuns::default();
+        for _ in 0..=FANOUT {
+            update(&mut repeated, &y[..300], &distinct).unwrap();
+        }
+        assert!(repeated.row_runs.is_empty());
+        assert_eq!(repeated.runs.len(), 1);
+        let (ys, ss) = (y[..300].repeat(FANOUT + 1), distinct.repeat(FANOUT + 1));
+        assert_eq!(repeated.points(), &reference_points(&ys, &ss)[..]);
     }
 
     #[test]

@@ -17,12 +17,12 @@ use rayon::prelude::*;
 use super::binary::{finalize_counts, Counts};
 use super::multiclass;
 use super::scores::{
-    average_precision_in_blocks, average_precision_of_points, finalize_curve, RocArea, BLOCK,
+    average_precision_in_blocks, average_precision_of_curve, finalize_curve, RocArea, BLOCK,
 };
 use super::{reason, Outcome};
 use crate::accum::exact_values::{median, weighted_percentile};
 use crate::accum::moments::CompensatedSum;
-use crate::accum::scores::key_score;
+use crate::accum::scores::{key_score, Curve, Point};
 use crate::accum::weighted::WeightedSpread;
 use crate::accum::weighted_scores::WeightedPoint;
 use crate::accum::{
@@ -101,7 +101,7 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         }
         (CiMethod::Bootstrap, AccState::Multiclass(c)) => bootstrap_multiclass(metric, c, ci),
         (CiMethod::Bootstrap, AccState::ScoreRuns(r)) => {
-            let pooled = pool(r.points(), |q| (q.score(), (q.pos, q.neg)), r.n());
+            let pooled = pool_curve(r.curve(), r.n());
             bootstrap_points(metric, pooled, value, r.clip_eps(), ci)
         }
         (CiMethod::Bootstrap, AccState::WeightedScoreRuns(r)) => {
@@ -128,8 +128,8 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
         }
         (CiMethod::Delong, AccState::ScoreRuns(r)) if kind == MetricKind::RocAuc => {
             let groups = r
+                .curve()
                 .points()
-                .iter()
                 .rev()
                 .map(|q| (q.pos as f64, q.neg as f64));
             delong(groups, value, z)
@@ -144,7 +144,7 @@ pub fn interval(metric: &MetricSpec, state: &AccState, value: Option<f64>) -> Op
             // the sample variance is one pass over the runs, exact whatever their number.
             let eps = r.clip_eps();
             let clip = |x: f64| x.clamp(eps, 1.0 - eps);
-            let losses = r.points().iter().map(|q| {
+            let losses = r.curve().points().map(|q| {
                 let s = q.score();
                 let (l1, l0) = match kind {
                     MetricKind::LogLoss => (-clip(s).ln(), -clip(1.0 - s).ln()),
@@ -886,14 +886,15 @@ pub fn roc_auc_with_delong(r: &ScoreRuns, ci: &CiSpec) -> (Outcome, Option<(f64,
     if r.n() == 0 {
         return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
     }
-    // Blocks of scores walked in parallel and chained from the top, as `roc_auc_of_points`
+    // Blocks of scores walked in parallel and chained from the top, as `roc_auc_of_curve`
     // does; the DeLong sums of a block are shifted by what the blocks above counted.
     let blocks: Vec<(RocArea, DelongSums)> = r
-        .points()
-        .par_chunks(BLOCK)
+        .curve()
+        .blocks(BLOCK)
+        .into_par_iter()
         .map(|block| {
             let (mut area, mut sums) = (RocArea::default(), DelongSums::default());
-            for q in block.iter().rev() {
+            for q in block.points().rev() {
                 area.add(q.pos, q.neg);
                 sums.add(q.pos as f64, q.neg as f64);
             }
@@ -1179,8 +1180,8 @@ impl Group for [WeightedCell; 2] {
 
 /// The consecutive points `pool` sums together before grouping them (one parallel pass over
 /// the points; groups' boundaries fall between runs): a sixteenth of a group's points or fewer,
-/// rounded down to a power of two so that the value's walk blocks (`scores::BLOCK`) are whole
-/// runs.
+/// rounded down to a power of two so that the value's walk blocks of points (`scores::BLOCK`)
+/// are whole runs.
 fn pool_run(points: usize) -> usize {
     let run = (points / (16 * MAX_BOOTSTRAP_GROUPS)).max(1);
     1 << run.ilog2()
@@ -1237,10 +1238,41 @@ fn group_runs<G: Group>(runs: Vec<(f64, G)>, rows: u64) -> Vec<(f64, G)> {
         .collect()
 }
 
+/// `pool` over the distinct scores of exact runs, as stored. The runs it sums are the value's
+/// walk blocks (`BLOCK`) cut into `pool_run` points each, or about as many rows (never
+/// splitting a score), so `pr_auc_with_bootstrap` counts them in the value's pass.
+fn pool_curve(curve: Curve<'_>, rows: u64) -> Vec<(f64, (u64, u64))> {
+    let cell = |q: Point| (q.score(), (q.pos, q.neg));
+    if curve.len() <= MAX_BOOTSTRAP_GROUPS {
+        return curve
+            .points()
+            .map(cell)
+            .filter(|q| q.1.rows() > 0)
+            .collect();
+    }
+    let run = pool_run(curve.len());
+    let pieces: Vec<Curve<'_>> = curve
+        .blocks(BLOCK)
+        .into_iter()
+        .flat_map(|block| block.blocks(run))
+        .collect();
+    let runs: Vec<(f64, (u64, u64))> = pieces
+        .into_par_iter()
+        .map(|run| {
+            run.points()
+                .map(cell)
+                .fold((0.0, (0, 0)), |(weighted, sum), (s, g)| {
+                    (weighted + s * g.rows() as f64, sum.plus(g))
+                })
+        })
+        .collect();
+    group_runs(runs, rows)
+}
+
 /// Average precision of exact score runs and its bootstrap interval in the value's two passes
 /// over the runs (each memory-bound when there is a float score per row): the pass that counts
 /// the walk's blocks sums the pooling's runs, which tile the blocks. The value is
-/// `scores::average_precision_of_points`'s, bit for bit.
+/// `scores::average_precision_of_curve`'s, bit for bit.
 pub fn pr_auc_with_bootstrap(
     metric: &MetricSpec,
     r: &ScoreRuns,
@@ -1249,30 +1281,31 @@ pub fn pr_auc_with_bootstrap(
     if r.n() == 0 {
         return (Outcome::undefined(reason::INSUFFICIENT_DATA), None);
     }
-    let points = r.points();
-    let run = pool_run(points.len());
-    let (value, pooled) = if points.len() <= MAX_BOOTSTRAP_GROUPS || !BLOCK.is_multiple_of(run) {
-        let value = average_precision_of_points(points, metric.zero_division);
-        (value, pool(points, |q| (q.score(), (q.pos, q.neg)), r.n()))
+    let curve = r.curve();
+    let (value, pooled) = if curve.len() <= MAX_BOOTSTRAP_GROUPS {
+        let value = average_precision_of_curve(curve, metric.zero_division);
+        (value, pool_curve(curve, r.n()))
     } else {
         // Average precision reads the pooled groups' order, never their scores: the runs count
         // rows only (converting and weighting every score doubled this pass), and the groups'
-        // scores are left at 0.
-        let runs: Vec<(f64, (u64, u64))> = points
-            .par_chunks(run)
-            .map(|run| {
-                (
-                    0.0,
-                    run.iter().fold((0, 0), |sum, q| sum.plus((q.pos, q.neg))),
-                )
+        // scores are left at 0. Each walk block is cut into `pool_curve`'s runs.
+        let (blocks, run) = (curve.blocks(BLOCK), pool_run(curve.len()));
+        let runs: Vec<Vec<(f64, (u64, u64))>> = blocks
+            .par_iter()
+            .map(|block| {
+                let runs = block.blocks(run).into_iter();
+                runs.map(|run| (0.0, run.totals())).collect()
             })
             .collect();
-        let blocks: Vec<(u64, u64)> = runs
-            .chunks(BLOCK / run)
+        let totals: Vec<(u64, u64)> = runs
+            .iter()
             .map(|block| block.iter().fold((0, 0), |sum, q| sum.plus(q.1)))
             .collect();
-        let value = average_precision_in_blocks(points, &blocks, metric.zero_division);
-        (value, group_runs(runs, r.n()))
+        let value = average_precision_in_blocks(&blocks, &totals, metric.zero_division);
+        (
+            value,
+            group_runs(runs.into_iter().flatten().collect(), r.n()),
+        )
     };
     let interval = value
         .value
@@ -1621,16 +1654,20 @@ mod tests {
             seed: 0,
         };
         let (value, interval) = roc_auc_with_delong(&r, &ci);
+        // The state is held as row keys; the sequential walk reads its points.
+        assert!(matches!(r.curve(), Curve::Rows(_)));
         let groups = || r.points().iter().rev().map(|q| (q.pos, q.neg));
         let (pos, neg) = groups().fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
         let auc = super::super::scores::roc_auc(groups(), pos, neg)
             .value
             .unwrap();
         assert_eq!(value.value, Some(auc));
-        assert_eq!(
-            super::super::scores::roc_auc_of_points(r.points()).value,
-            Some(auc)
-        );
+        for curve in [r.curve(), Curve::Points(r.points())] {
+            assert_eq!(
+                super::super::scores::roc_auc_of_curve(curve).value,
+                Some(auc)
+            );
+        }
         let z = normal_quantile(0.975);
         let single = delong(groups().map(|(a, b)| (a as f64, b as f64)), auc, z).unwrap();
         let (lo, hi) = interval.unwrap();
@@ -1653,14 +1690,18 @@ mod tests {
             let points = r.points();
             assert!(rows < BLOCK || points.len() > 2 * BLOCK);
             let (value, interval) = pr_auc_with_bootstrap(&metric, &r, &ci);
-            let ap = average_precision_of_points(points, metric.zero_division);
+            let ap = average_precision_of_curve(r.curve(), metric.zero_division);
             assert_eq!(value, ap);
             let groups = points.iter().rev().map(|q| (q.pos as f64, q.neg as f64));
             let sequential = super::super::scores::average_precision(groups, metric.zero_division);
-            let (got, want) = (ap.value.unwrap(), sequential.value.unwrap());
-            assert!((got - want).abs() <= 1e-14 * want, "{got} vs {want}");
-            let pooled = pool(points, |q| (q.score(), (q.pos, q.neg)), r.n());
-            let expected = bootstrap_points(&metric, pooled, got, r.clip_eps(), &ci);
+            let want = sequential.value.unwrap();
+            // Blocks of rows and of points sum in other orders: an ulp or two apart.
+            let of_points = average_precision_of_curve(Curve::Points(points), metric.zero_division);
+            for got in [ap.value.unwrap(), of_points.value.unwrap()] {
+                assert!((got - want).abs() <= 1e-14 * want, "{got} vs {want}");
+            }
+            let pooled = pool_curve(r.curve(), r.n());
+            let expected = bootstrap_points(&metric, pooled, ap.value.unwrap(), r.clip_eps(), &ci);
             assert_eq!(interval, expected);
             assert!(interval.is_some());
         }

@@ -10,7 +10,7 @@
 use super::binary::unreachable_kind;
 use super::{reason, Outcome};
 use crate::accum::moments::CompensatedSum;
-use crate::accum::scores::Point;
+use crate::accum::scores::Curve;
 use crate::accum::{ScoreHistogram, ScoreRuns};
 use crate::plan::{MetricKind, MetricSpec, ZeroDivision};
 use rayon::prelude::*;
@@ -20,14 +20,14 @@ pub fn finalize_exact(metric: &MetricSpec, state: &ScoreRuns) -> Outcome {
     if state.n() == 0 {
         return Outcome::undefined(reason::INSUFFICIENT_DATA);
     }
-    let points = state.points();
+    let curve = state.curve();
     match metric.kind {
-        MetricKind::RocAuc => return roc_auc_of_points(points),
-        MetricKind::PrAuc => return average_precision_of_points(points, metric.zero_division),
+        MetricKind::RocAuc => return roc_auc_of_curve(curve),
+        MetricKind::PrAuc => return average_precision_of_curve(curve, metric.zero_division),
         _ => {}
     }
-    let weighted = points
-        .iter()
+    let weighted = curve
+        .points()
         .map(|q| (q.score(), q.pos as f64, q.neg as f64));
     finalize_curve(metric, weighted, state.clip_eps())
 }
@@ -143,18 +143,20 @@ fn finalize_weighted_bins(metric: &MetricSpec, h: &ScoreHistogram) -> (Outcome, 
     }
 }
 
-/// Distinct scores per block of the parallel walks over exact runs (fixed, so nothing depends
-/// on the threads; a power of two, so blocks are whole runs of the interval's pooling).
+/// Points (or rows) per block of the parallel walks over exact runs (fixed, so nothing depends
+/// on the threads; a power of two, so blocks of points are whole runs of the interval's
+/// pooling).
 pub(crate) const BLOCK: usize = 1 << 18;
 
 /// `roc_auc` of exact score runs in one parallel pass over `BLOCK`s (see `RocArea`): bit for bit
 /// `roc_auc`'s value.
-pub fn roc_auc_of_points(points: &[Point]) -> Outcome {
-    let blocks: Vec<RocArea> = points
-        .par_chunks(BLOCK)
+pub fn roc_auc_of_curve(curve: Curve<'_>) -> Outcome {
+    let blocks: Vec<RocArea> = curve
+        .blocks(BLOCK)
+        .into_par_iter()
         .map(|block| {
             let mut area = RocArea::default();
-            block.iter().rev().for_each(|q| area.add(q.pos, q.neg));
+            block.points().rev().for_each(|q| area.add(q.pos, q.neg));
             area
         })
         .collect();
@@ -205,25 +207,23 @@ impl RocArea {
 
 /// `average_precision` of exact score runs, in two parallel passes: one counts each block's
 /// positives and negatives, one walks the blocks.
-pub fn average_precision_of_points(points: &[Point], zd: ZeroDivision) -> Outcome {
-    let blocks: Vec<(u64, u64)> = points
-        .par_chunks(BLOCK)
-        .map(|block| totals(block.iter().map(|q| (q.pos, q.neg))))
-        .collect();
-    average_precision_in_blocks(points, &blocks, zd)
+pub fn average_precision_of_curve(curve: Curve<'_>, zd: ZeroDivision) -> Outcome {
+    let blocks = curve.blocks(BLOCK);
+    let totals: Vec<(u64, u64)> = blocks.par_iter().map(|b| b.totals()).collect();
+    average_precision_in_blocks(&blocks, &totals, zd)
 }
 
-/// The walk of `average_precision_of_points`, given each `BLOCK`'s (positives, negatives).
+/// The walk of `average_precision_of_curve`, given its blocks and their (positives, negatives).
 /// Blocks go in parallel, each started from the counts of the blocks above it: integer counts,
 /// so every threshold's precision is the sequential walk's. Each block's terms are summed with
 /// compensation and the block sums added in walk order: the value is the sequential one to
 /// within an ulp or two.
 pub(crate) fn average_precision_in_blocks(
-    points: &[Point],
-    blocks: &[(u64, u64)],
+    blocks: &[Curve<'_>],
+    totals: &[(u64, u64)],
     zd: ZeroDivision,
 ) -> Outcome {
-    let mut above: Vec<(u64, u64)> = blocks
+    let mut above: Vec<(u64, u64)> = totals
         .iter()
         .rev()
         .scan((0, 0), |(tp, fp), &(pos, neg)| {
@@ -233,16 +233,16 @@ pub(crate) fn average_precision_in_blocks(
         })
         .collect();
     above.reverse();
-    let p: u64 = blocks.iter().map(|b| b.0).sum();
+    let p: u64 = totals.iter().map(|b| b.0).sum();
     if p == 0 {
         return Outcome::ratio(0.0, 0.0, zd);
     }
-    let sums: Vec<CompensatedSum> = points
-        .par_chunks(BLOCK)
+    let sums: Vec<CompensatedSum> = blocks
+        .par_iter()
         .zip(above)
         .map(|(block, (mut tp, mut fp))| {
             let mut sum = CompensatedSum::default();
-            for q in block.iter().rev() {
+            for q in block.points().rev() {
                 tp += q.pos;
                 fp += q.neg;
                 if q.pos > 0 {
