@@ -1188,6 +1188,28 @@ mod tests {
     }
 
     #[test]
+    fn row_runs_merge_keeping_every_row() {
+        // Balanced runs (the conditional-move merge) and a much shorter one (the branch), with
+        // rows equal within and across runs.
+        let run = |len: u64, step: u64| -> Vec<RowKey> {
+            (0..len).map(|i| RowKey((i * step) % 1000)).collect()
+        };
+        for (a, b) in [
+            (run(500, 7), run(400, 3)),
+            (run(900, 11), run(40, 5)),
+            (run(0, 1), run(9, 2)),
+        ] {
+            let (mut a, mut b) = (a, b);
+            a.sort_unstable();
+            b.sort_unstable();
+            let mut expected = [a.clone(), b.clone()].concat();
+            expected.sort_unstable();
+            assert_eq!(RowKey::merge(&a, &b), expected);
+            assert_eq!(RowKey::merge(&b, &a), expected);
+        }
+    }
+
+    #[test]
     fn mostly_tied_rows_become_points() {
         // A chunk with few distinct scores is stored as points at once.
         let y: Vec<u8> = (0..3000).map(|i| (i % 2) as u8).collect();
