@@ -10,8 +10,9 @@
 //!
 //! Per chunk, scores become order-preserving `u64` keys (integer order == float order, -0.0 ==
 //! 0.0). A large chunk is first cut into key ranges by splitters drawn from a sample of its keys
-//! (a sample sort's first step): pieces of the chunk count their rows per (range, label), then
-//! write their keys into their own slice of each (range, label) array, all in parallel. Every
+//! (a sample sort's first step): pieces of the chunk count their rows per (range, label),
+//! noting each row's range (a byte), then write their keys into their own slice of each
+//! (range, label) array, all in parallel. Every
 //! array is sorted on its own (2 x ranges small sorts, balanced over the threads, instead of one
 //! large sort per label) and each range's positives and negatives are run-length merged into
 //! sorted runs of (key, positives, negatives), concatenated in range order. The result is
@@ -394,11 +395,22 @@ impl ScoreRuns {
         let slots = 2 * (splitters.len() + 1);
         // Pass 1 (parallel over pieces): validate, and count each piece's rows per slot.
         let ranges = pieces(len);
+        // Each row's key range, found once (pass 2 reads it back); none for a single range.
+        let mut key_ranges = vec![0u8; if splitters.is_empty() { 0 } else { len }];
+        let mut range_parts: Vec<&mut [u8]> = Vec::with_capacity(ranges.len());
+        let mut rest = key_ranges.as_mut_slice();
+        for r in &ranges {
+            let size = r.len().min(rest.len());
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            range_parts.push(part);
+            rest = tail;
+        }
         let tallies: Vec<Tally> = ranges
             .par_iter()
-            .map(|r| {
+            .zip(range_parts)
+            .map(|(r, out)| {
                 dispatch_numeric!(y_score.slice(r.clone()),
-                s => tally(y_true.slice(r.clone()), s, labels, unit_interval, &splitters),
+                s => tally(y_true.slice(r.clone()), s, labels, unit_interval, &splitters, out),
                 Values::Dict { .. } => Tally {
                     counts: vec![0; slots], bad_labels: 0, bad_scores: 0, negative_scores: 0
                 })
@@ -438,11 +450,12 @@ impl ScoreRuns {
             }
         }
         ranges.par_iter().zip(shares).for_each(|(r, mut out)| {
-            let (y, splitters) = (y_true.slice(r.clone()), &splitters);
+            let y = y_true.slice(r.clone());
+            let key_ranges = key_ranges.get(r.clone()).unwrap_or(&[]);
             dispatch_numeric!(y_score.slice(r.clone()),
                 s => match as_rows {
-                    true => split_keys::<_, true>(y, s, labels, splitters, &mut out),
-                    false => split_keys::<_, false>(y, s, labels, splitters, &mut out),
+                    true => split_keys::<_, true>(y, s, labels, key_ranges, &mut out),
+                    false => split_keys::<_, false>(y, s, labels, key_ranges, &mut out),
                 },
                 Values::Dict { .. } => {})
         });
@@ -685,6 +698,7 @@ fn tally<T: AsF64>(
     labels: &BinaryLabels<'_>,
     unit_interval: bool,
     splitters: &[u64],
+    key_ranges: &mut [u8],
 ) -> Tally {
     let mut t = Tally {
         counts: vec![0; 2 * (splitters.len() + 1)],
@@ -693,33 +707,39 @@ fn tally<T: AsF64>(
         negative_scores: 0,
     };
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
-        for (&c, x) in codes.iter().zip(&scores[start..]) {
+        for (row, (&c, x)) in (start..).zip(codes.iter().zip(&scores[start..])) {
             let v = x.as_f64();
             t.bad_scores += bad_score(v, unit_interval) as u64;
             t.negative_scores += (v < 0.0) as u64;
             t.bad_labels += (c >> 1) as u64;
+            let range = range_of(score_key(v), splitters);
+            if let Some(out) = key_ranges.get_mut(row) {
+                *out = range as u8; // below RANGES
+            }
             // Code 1 is a positive (slot 2r), anything else a negative (2r + 1); bad labels are
             // counted and reject the chunk before pass 2.
-            t.counts[2 * range_of(score_key(v), splitters) + (c != 1) as usize] += 1;
+            t.counts[2 * range + (c != 1) as usize] += 1;
         }
     });
     t
 }
 
 /// Writes each row's key into its slot, sized by `tally`: with `ROWS` its row key into the slot
-/// of its range `r`, else its score key into `out[2r]` (a positive) or `out[2r + 1]`.
+/// of its key range `r` (`key_ranges`, empty for a single range), else its score key into
+/// `out[2r]` (a positive) or `out[2r + 1]`.
 fn split_keys<T: AsF64, const ROWS: bool>(
     y_true: Values<'_>,
     scores: &[T],
     labels: &BinaryLabels<'_>,
-    splitters: &[u64],
+    key_ranges: &[u8],
     out: &mut [&mut [u64]],
 ) {
     let mut next = vec![0usize; out.len()];
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
-        for (&c, x) in codes.iter().zip(&scores[start..]) {
+        for (row, (&c, x)) in (start..).zip(codes.iter().zip(&scores[start..])) {
             let key = score_key(x.as_f64());
-            let (range, negative) = (range_of(key, splitters), c != 1);
+            let range = key_ranges.get(row).map_or(0, |&r| r as usize);
+            let negative = c != 1;
             let (slot, value) = match ROWS {
                 true => (range, RowKey::new(key, negative).0),
                 false => (2 * range + negative as usize, key),
