@@ -12,10 +12,10 @@
 //! 0.0). A large chunk is first cut into key ranges by splitters drawn from a sample of its keys
 //! (a sample sort's first step): pieces of the chunk count their rows per (range, label),
 //! noting each row's range (a byte), then write their keys into their own slice of each
-//! (range, label) array, all in parallel. Every
-//! array is sorted on its own (2 x ranges small sorts, balanced over the threads, instead of one
-//! large sort per label) and each range's positives and negatives are run-length merged into
-//! sorted runs of (key, positives, negatives), concatenated in range order. The result is
+//! (range, label) array, all in parallel. Every array is sorted on its own (2 x ranges small
+//! sorts, balanced over the threads, instead of one large sort per label) and each range's
+//! positives and negatives are run-length merged into sorted runs of (key, positives,
+//! negatives), concatenated in range order. The result is
 //! canonical: it depends only on the multiset of (score, label) pairs, never on chunking,
 //! sampling or threads.
 //!
@@ -1104,20 +1104,7 @@ mod tests {
         }
         let mut state = ScoreRuns::default();
         update(&mut state, &y, &s).unwrap();
-        let mut reference = std::collections::BTreeMap::<u64, (u64, u64)>::new();
-        for (&l, &v) in y.iter().zip(&s) {
-            let e = reference.entry(score_key(v)).or_default();
-            if l == 1 {
-                e.0 += 1;
-            } else {
-                e.1 += 1;
-            }
-        }
-        let expected: Vec<Point> = reference
-            .into_iter()
-            .map(|(key, (pos, neg))| Point { key, pos, neg })
-            .collect();
-        assert_eq!(state.points(), &expected[..]);
+        assert_eq!(state.points(), &reference_points(&y, &s)[..]);
         // A bad row far into the chunk is still located.
         let mut bad = s.clone();
         bad[len - 5] = f64::NAN;
