@@ -460,13 +460,21 @@ impl ScoreRuns {
                 Values::Dict { .. } => {})
         });
         // Sort every slot (small independent sorts, balanced over the threads). The slots tile
-        // the buffer in key order: row keys are then sorted whole.
-        split_sizes(&mut keys, &sizes)
+        // the buffer in key order: row keys are then sorted whole. A slot of row keys holds all
+        // the rows of its scores, so its distinct scores are counted while it is in cache.
+        let distinct: usize = split_sizes(&mut keys, &sizes)
             .par_iter_mut()
-            .for_each(|a| a.sort_unstable());
+            .map(|a| {
+                a.sort_unstable();
+                match as_rows {
+                    true => distinct_scores(into_row_slice(a)),
+                    false => 0,
+                }
+            })
+            .sum();
         if as_rows {
             let rows = into_row_keys(keys);
-            if mostly_tied(&rows) {
+            if 3 * distinct <= rows.len() {
                 push_run(&mut self.runs, 0, Arc::new(row_points(&rows)));
             } else {
                 self.push_rows(0, Arc::new(rows));
@@ -552,16 +560,27 @@ fn into_row_keys(keys: Vec<u64>) -> Vec<RowKey> {
     }
 }
 
-/// Whether a third or fewer of sorted rows' scores are distinct: their points (24 bytes each)
-/// then take no more memory than the rows (8 bytes each).
-fn mostly_tied(rows: &[RowKey]) -> bool {
+/// A slice of row keys' bits as row keys (`RowKey` is `repr(transparent)` over `u64`).
+fn into_row_slice(keys: &[u64]) -> &[RowKey] {
+    // SAFETY: `RowKey` has the layout and validity of `u64`.
+    unsafe { std::slice::from_raw_parts(keys.as_ptr().cast::<RowKey>(), keys.len()) }
+}
+
+/// The distinct scores of sorted rows.
+fn distinct_scores(rows: &[RowKey]) -> usize {
     let changes = |w: &[RowKey]| w[0].key() != w[1].key();
-    let distinct = 1 + if rows.len() < PARALLEL_MIN_ROWS {
+    let changed = if rows.len() < PARALLEL_MIN_ROWS {
         rows.windows(2).filter(|w| changes(w)).count()
     } else {
         rows.par_windows(2).filter(|w| changes(w)).count()
     };
-    3 * distinct <= rows.len()
+    usize::from(!rows.is_empty()) + changed
+}
+
+/// Whether a third or fewer of sorted rows' scores are distinct: their points (24 bytes each)
+/// then take no more memory than the rows (8 bytes each).
+fn mostly_tied(rows: &[RowKey]) -> bool {
+    3 * distinct_scores(rows) <= rows.len()
 }
 
 /// The points of sorted rows, counted block by block in parallel.
