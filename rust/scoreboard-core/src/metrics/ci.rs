@@ -1204,17 +1204,19 @@ fn pool<P: Sync, G: Group + Send>(
             .filter(|q| q.1.rows() > 0)
             .collect();
     }
-    // (Σ score × rows, summed cell) of each run of `pool_run` points, in one parallel pass.
     let runs: Vec<(f64, G)> = points
         .par_chunks(pool_run(points.len()))
-        .map(|run| {
-            run.iter().fold((0.0, G::default()), |(weighted, sum), p| {
-                let (score, g) = cell(p);
-                (weighted + score * g.rows() as f64, sum.plus(g))
-            })
-        })
+        .map(|run| sum_run(run.iter().map(&cell)))
         .collect();
     group_runs(runs, rows)
+}
+
+/// (Σ score × rows, summed cell) of one run of consecutive cells, as `pool` sums them (in one
+/// parallel pass over the runs).
+fn sum_run<G: Group>(cells: impl Iterator<Item = (f64, G)>) -> (f64, G) {
+    cells.fold((0.0, G::default()), |(weighted, sum), (score, g)| {
+        (weighted + score * g.rows() as f64, sum.plus(g))
+    })
 }
 
 /// Runs of points (as `pool` sums them) holding `rows` rows, pooled into about
@@ -1260,13 +1262,7 @@ fn pool_curve(curve: Curve<'_>, rows: u64) -> Vec<(f64, (u64, u64))> {
         .collect();
     let runs: Vec<(f64, (u64, u64))> = pieces
         .into_par_iter()
-        .map(|run| {
-            run.points()
-                .map(cell)
-                .fold((0.0, (0, 0)), |(weighted, sum), (s, g)| {
-                    (weighted + s * g.rows() as f64, sum.plus(g))
-                })
-        })
+        .map(|run| sum_run(run.points().map(cell)))
         .collect();
     group_runs(runs, rows)
 }
