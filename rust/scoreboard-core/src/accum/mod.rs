@@ -403,6 +403,18 @@ pub(crate) fn map_ranges<T: Send>(
     ranges.into_par_iter().map(f).collect()
 }
 
+/// Consecutive slices of `items` of the given sizes (which must add up to at most its length).
+pub(crate) fn split_sizes<'a, T>(mut items: &'a mut [T], sizes: &[usize]) -> Vec<&'a mut [T]> {
+    sizes
+        .iter()
+        .map(|&size| {
+            let (head, tail) = std::mem::take(&mut items).split_at_mut(size);
+            items = tail;
+            head
+        })
+        .collect()
+}
+
 /// Splits `0..len` into contiguous ranges for the parallel kernels (one range when the chunk is
 /// small). Partial results are always combined in range order, never in completion order.
 pub(crate) fn split_ranges(len: usize) -> Vec<std::ops::Range<usize>> {

@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use super::split_sizes;
+
 /// Below this many bytes a buffer is left to fault in as it is written.
 const PREFAULT_MIN_BYTES: usize = 8 << 20;
 
@@ -27,15 +29,10 @@ pub(crate) fn zeroed_keys(len: usize) -> Vec<u64> {
 /// The pieces end to end in one vector, whose pages are faulted in ahead; the pieces are copied
 /// on every thread.
 pub(crate) fn concat<T: Copy + Send + Sync>(pieces: &[Vec<T>]) -> Vec<T> {
-    let total = pieces.iter().map(Vec::len).sum();
+    let sizes: Vec<usize> = pieces.iter().map(Vec::len).collect();
+    let total = sizes.iter().sum();
     let mut out: Vec<T> = with_capacity(total);
-    let mut parts = Vec::with_capacity(pieces.len());
-    let mut rest = &mut out.spare_capacity_mut()[..total];
-    for piece in pieces {
-        let (part, tail) = std::mem::take(&mut rest).split_at_mut(piece.len());
-        parts.push(part);
-        rest = tail;
-    }
+    let parts = split_sizes(&mut out.spare_capacity_mut()[..total], &sizes);
     parts.into_par_iter().zip(pieces).for_each(|(part, piece)| {
         for (slot, &item) in part.iter_mut().zip(piece) {
             slot.write(item);

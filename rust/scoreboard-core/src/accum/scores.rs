@@ -34,7 +34,6 @@
 //! Runs are immutable and shared (`Arc`): cloning a state (the executor does, for all-or-nothing
 //! updates) copies a few pointers. Finalizers read one merged run, built once and cached.
 
-use std::mem::MaybeUninit;
 use std::sync::{Arc, OnceLock};
 
 use rayon::prelude::*;
@@ -43,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use super::binary::{
     first_invalid_label, for_each_label_block, invalid_label_message, BinaryLabels,
 };
-use super::{add_count, prefault, PARALLEL_MIN_ROWS};
+use super::{add_count, prefault, split_sizes, PARALLEL_MIN_ROWS};
 use crate::column::{AsF64, Values};
 use crate::dispatch_numeric;
 use crate::error::{CoreError, Result};
@@ -395,16 +394,10 @@ impl ScoreRuns {
         let slots = 2 * (splitters.len() + 1);
         // Pass 1 (parallel over pieces): validate, and count each piece's rows per slot.
         let ranges = pieces(len);
-        // Each row's key range, found once (pass 2 reads it back); none for a single range.
-        let mut key_ranges = vec![0u8; if splitters.is_empty() { 0 } else { len }];
-        let mut range_parts: Vec<&mut [u8]> = Vec::with_capacity(ranges.len());
-        let mut rest = key_ranges.as_mut_slice();
-        for r in &ranges {
-            let size = r.len().min(rest.len());
-            let (part, tail) = std::mem::take(&mut rest).split_at_mut(size);
-            range_parts.push(part);
-            rest = tail;
-        }
+        // Each row's key range, found once (pass 2 reads it back).
+        let mut key_ranges = vec![0u8; len];
+        let piece_rows: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
+        let range_parts = split_sizes(&mut key_ranges, &piece_rows);
         let tallies: Vec<Tally> = ranges
             .par_iter()
             .zip(range_parts)
@@ -451,7 +444,7 @@ impl ScoreRuns {
         }
         ranges.par_iter().zip(shares).for_each(|(r, mut out)| {
             let y = y_true.slice(r.clone());
-            let key_ranges = key_ranges.get(r.clone()).unwrap_or(&[]);
+            let key_ranges = &key_ranges[r.clone()];
             dispatch_numeric!(y_score.slice(r.clone()),
                 s => match as_rows {
                     true => split_keys::<_, true>(y, s, labels, key_ranges, &mut out),
@@ -523,13 +516,7 @@ fn label_runs(keys: &mut [u64], sizes: &[usize]) -> Vec<Point> {
         .collect();
     let total = points.iter().sum();
     let mut run: Vec<Point> = prefault::with_capacity(total);
-    let mut parts: Vec<&mut [MaybeUninit<Point>]> = Vec::with_capacity(points.len());
-    let mut rest = &mut run.spare_capacity_mut()[..total];
-    for &count in &points {
-        let (part, tail) = std::mem::take(&mut rest).split_at_mut(count);
-        parts.push(part);
-        rest = tail;
-    }
+    let parts = split_sizes(&mut run.spare_capacity_mut()[..total], &points);
     ranges
         .par_iter()
         .zip(parts)
@@ -692,18 +679,6 @@ fn sample_splitters(y_score: Values<'_>, ranges: usize) -> Vec<u64> {
     splitters
 }
 
-/// Consecutive slices of `keys` of the given sizes.
-fn split_sizes<'a>(mut keys: &'a mut [u64], sizes: &[usize]) -> Vec<&'a mut [u64]> {
-    sizes
-        .iter()
-        .map(|&size| {
-            let (head, tail) = std::mem::take(&mut keys).split_at_mut(size);
-            keys = tail;
-            head
-        })
-        .collect()
-}
-
 /// The key range of `key`: how many splitters are at or below it (a branch-free scan: there
 /// are at most `RANGES - 1` splitters).
 #[inline(always)]
@@ -732,11 +707,9 @@ fn tally<T: AsF64>(
             t.negative_scores += (v < 0.0) as u64;
             t.bad_labels += (c >> 1) as u64;
             let range = range_of(score_key(v), splitters);
-            if let Some(out) = key_ranges.get_mut(row) {
-                *out = range as u8; // below RANGES
-            }
-            // Code 1 is a positive (slot 2r), anything else a negative (2r + 1); bad labels are
-            // counted and reject the chunk before pass 2.
+            key_ranges[row] = range as u8; // below RANGES
+                                           // Code 1 is a positive (slot 2r), anything else a negative (2r + 1); bad labels are
+                                           // counted and reject the chunk before pass 2.
             t.counts[2 * range + (c != 1) as usize] += 1;
         }
     });
@@ -744,8 +717,8 @@ fn tally<T: AsF64>(
 }
 
 /// Writes each row's key into its slot, sized by `tally`: with `ROWS` its row key into the slot
-/// of its key range `r` (`key_ranges`, empty for a single range), else its score key into
-/// `out[2r]` (a positive) or `out[2r + 1]`.
+/// of its key range `r` (`key_ranges`), else its score key into `out[2r]` (a positive) or
+/// `out[2r + 1]`.
 fn split_keys<T: AsF64, const ROWS: bool>(
     y_true: Values<'_>,
     scores: &[T],
@@ -757,7 +730,7 @@ fn split_keys<T: AsF64, const ROWS: bool>(
     for_each_label_block(y_true, labels, scores.len(), |start, codes| {
         for (row, (&c, x)) in (start..).zip(codes.iter().zip(&scores[start..])) {
             let key = score_key(x.as_f64());
-            let range = key_ranges.get(row).map_or(0, |&r| r as usize);
+            let range = key_ranges[row] as usize;
             let negative = c != 1;
             let (slot, value) = match ROWS {
                 true => (range, RowKey::new(key, negative).0),
