@@ -539,12 +539,33 @@ impl CellIndex {
 /// `Constant`): the key of each dictionary entry, and the rows' dictionary indices, which then
 /// name the rows' cells with no assignment pass.
 pub struct EntryKeys<'a> {
+    /// The indices as cell ids; a negative index reads as a huge one. Not checked against the
+    /// dictionary: a kernel checks the ids it reads, and `check_indices` serves the others.
     pub indices: &'a [u32],
     pub keys: Vec<Vec<i64>>,
+    raw: (&'a [i32], &'a [i64]),
+}
+
+impl EntryKeys<'_> {
+    /// An error if an index is outside the dictionary.
+    pub fn check_indices(&self) -> Result<()> {
+        // A negative index becomes huge as u32: one maximum checks both bounds (and vectorises);
+        // on every thread, as the pass is bound by memory.
+        let widest = |part: &[u32]| part.iter().fold(0u32, |m, &i| m.max(i));
+        let widest = if self.indices.len() < SPAN {
+            widest(self.indices)
+        } else {
+            self.indices.par_chunks(SPAN).map(widest).max().unwrap_or(0)
+        };
+        if !self.indices.is_empty() && widest as usize >= self.keys.len() {
+            return Err(bad_indices(self.raw.0, self.raw.1));
+        }
+        Ok(())
+    }
 }
 
 /// The chunk's keys as `EntryKeys`, when they are of that form and no two dictionary entries
-/// share a key (then an entry is a cell); an error if an index is out of its dictionary.
+/// share a key (then an entry is a cell).
 pub fn entry_keys<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Result<Option<EntryKeys<'a>>> {
     let mut coded = None;
     for (k, key) in keys.iter().enumerate() {
@@ -566,17 +587,6 @@ pub fn entry_keys<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Result<Option<Entr
     if distinct.len() != codes.len() {
         return Ok(None);
     }
-    // A negative index becomes huge as u32: one maximum checks both bounds (and vectorises);
-    // on every thread, as the pass is bound by memory.
-    let widest = |part: &[i32]| part.iter().fold(0u32, |m, &i| m.max(i as u32));
-    let widest = if rows < SPAN {
-        widest(indices)
-    } else {
-        indices.par_chunks(SPAN).map(widest).max().unwrap_or(0)
-    };
-    if rows > 0 && widest as usize >= codes.len() {
-        return Err(bad_indices(indices, codes));
-    }
     let base: Vec<i64> = keys
         .iter()
         .map(|key| match key {
@@ -584,7 +594,7 @@ pub fn entry_keys<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Result<Option<Entr
             _ => 0,
         })
         .collect();
-    let keys = codes
+    let entry_keys = codes
         .iter()
         .map(|&code| {
             let mut key = base.clone();
@@ -593,9 +603,13 @@ pub fn entry_keys<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Result<Option<Entr
         })
         .collect();
     // SAFETY: i32 and u32 have the same size and alignment, and every bit pattern is a valid
-    // u32; every index was just checked to be in 0..codes.len().
-    let indices = unsafe { std::slice::from_raw_parts(indices.as_ptr().cast::<u32>(), rows) };
-    Ok(Some(EntryKeys { indices, keys }))
+    // u32.
+    let cells = unsafe { std::slice::from_raw_parts(indices.as_ptr().cast::<u32>(), rows) };
+    Ok(Some(EntryKeys {
+        indices: cells,
+        keys: entry_keys,
+        raw: (indices, codes),
+    }))
 }
 
 /// The ids marked in `used`, in the order of their first row in `ids` (the order in which a

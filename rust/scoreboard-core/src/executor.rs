@@ -198,8 +198,9 @@ impl Executor {
         let mut ids = std::mem::take(&mut self.ids.0);
         let outcome = self.index.assign_into(keys, n, &mut ids);
         let cell_count = self.index.len();
-        let updated = outcome
-            .and_then(|()| self.fold_assigned(chunk, &ids, cell_count, |c| self.states_of(c)));
+        let updated = outcome.and_then(|()| {
+            self.fold_assigned(chunk, &ids, cell_count, |c| self.states_of(c), || Ok(()))
+        });
         self.ids.0 = ids;
         updated
     }
@@ -208,9 +209,15 @@ impl Executor {
     /// cell ids within the chunk (no assignment pass), mapped to cells once folded.
     fn fold_entries(&mut self, chunk: &Chunk<'_>, entries: &EntryKeys<'_>) -> Result<Updates> {
         let existing: Vec<Option<u32>> = entries.keys.iter().map(|k| self.index.get(k)).collect();
-        let local = self.fold_assigned(chunk, entries.indices, entries.keys.len(), |entry| {
-            existing[entry].map_or_else(|| self.empty_states(), |c| self.states_of(c as usize))
-        })?;
+        let local = self.fold_assigned(
+            chunk,
+            entries.indices,
+            entries.keys.len(),
+            |entry| {
+                existing[entry].map_or_else(|| self.empty_states(), |c| self.states_of(c as usize))
+            },
+            || entries.check_indices(),
+        )?;
         // New cells are numbered by first appearance, as the row-by-row assignment would.
         let mut used = vec![false; entries.keys.len()];
         for (entry, _, _) in &local {
@@ -226,14 +233,16 @@ impl Executor {
             .collect())
     }
 
-    /// `fold_cells` once every row has its cell id (below `cell_count`); `states_of` gives a
-    /// cell's states before the chunk.
+    /// `fold_cells` once every row has its cell id; `states_of` gives a cell's states before the
+    /// chunk. The one-pass kernels check that every id is below `cell_count`; `check_ids` does
+    /// before the rows are grouped.
     fn fold_assigned(
         &self,
         chunk: &Chunk<'_>,
         ids: &[u32],
         cell_count: usize,
         states_of: impl Fn(usize) -> Vec<AccState> + Sync,
+        check_ids: impl Fn() -> Result<()>,
     ) -> Result<Updates> {
         let n = chunk.len();
         if let Some(partials) = self.cell_partials(chunk, ids, cell_count) {
@@ -253,6 +262,7 @@ impl Executor {
             }
             return Ok(updated);
         }
+        check_ids()?;
         let grouping = group_rows(ids, cell_count);
         let single = grouping.cells.len() == 1;
         let fold_cell = |i: usize| -> Result<(usize, u64, Vec<AccState>)> {

@@ -348,7 +348,8 @@ fn first_invalid(values: Values<'_>, enc: &Encoding<'_>) -> u64 {
     0
 }
 
-/// Per-cell counts of one range of rows, or `None` at the first invalid value.
+/// Per-cell counts of one range of rows, or `None` at the first invalid value or cell id
+/// (`cell_count` or more).
 fn count_cells(
     y_true: Values<'_>,
     y_pred: Values<'_>,
@@ -358,7 +359,8 @@ fn count_cells(
 ) -> Option<Vec<[u64; 4]>> {
     // Two tables (even and odd rows): rows of one cell come in runs, and with one table an
     // increment would often wait for the previous one to the same counter.
-    let mut counts = vec![[0u64; 8]; cell_count];
+    let mut even = vec![[0u64; 4]; cell_count];
+    let mut odd = vec![[0u64; 4]; cell_count];
     let mut a = [0u8; BLOCK];
     let mut b = [0u8; BLOCK];
     let len = y_true.len();
@@ -369,23 +371,29 @@ fn count_cells(
         encode(y_true.slice(start..end), truth, &mut a[..n]);
         encode(y_pred.slice(start..end), prediction, &mut b[..n]);
         let seen = a[..n].iter().chain(&b[..n]).fold(0u8, |m, &c| m | c);
-        if seen & INVALID != 0 {
+        let widest = cells[start..end].iter().fold(0u32, |m, &c| m.max(c));
+        if seen & INVALID != 0 || widest as usize >= cell_count {
             return None;
         }
-        for (k, ((&x, &y), &cell)) in a[..n]
-            .iter()
-            .zip(&b[..n])
-            .zip(&cells[start..end])
-            .enumerate()
-        {
-            counts[cell as usize][(k & 1) * 4 + (2 * x + y) as usize] += 1;
+        // One outcome code per row (vectorised), 2 * truth + prediction: tn, fp, fn, tp.
+        for (x, &y) in a[..n].iter_mut().zip(&b[..n]) {
+            *x = (*x << 1 | y) & 3;
+        }
+        let cells = &cells[start..end];
+        let pairs = cells.chunks_exact(2).zip(a[..n].chunks_exact(2));
+        for (cell, code) in pairs {
+            even[cell[0] as usize][usize::from(code[0] & 3)] += 1;
+            odd[cell[1] as usize][usize::from(code[1] & 3)] += 1;
+        }
+        if n % 2 == 1 {
+            even[cells[n - 1] as usize][usize::from(a[n - 1] & 3)] += 1;
         }
         start = end;
     }
     Some(
-        counts
-            .into_iter()
-            .map(|c| [c[0] + c[4], c[1] + c[5], c[2] + c[6], c[3] + c[7]])
+        even.into_iter()
+            .zip(odd)
+            .map(|(e, o)| [e[0] + o[0], e[1] + o[1], e[2] + o[2], e[3] + o[3]])
             .collect(),
     )
 }
@@ -459,7 +467,8 @@ impl BinaryConfusion {
 
     /// Folds one chunk into per-cell confusions without regrouping the rows: `cells[i]` is the
     /// cell of row `i`, `out` has one entry per cell. Returns `false` (having changed nothing)
-    /// when the chunk holds an invalid value: the caller then takes the path that reports it.
+    /// when the chunk holds an invalid value or a cell id past `out`: the caller then takes the
+    /// path that reports it.
     pub fn update_cells(
         y_true: Values<'_>,
         y_pred: Values<'_>,

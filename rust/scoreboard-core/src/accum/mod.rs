@@ -309,7 +309,8 @@ impl AccState {
 
     /// Per-cell states of one chunk computed in a single pass over the rows, for the
     /// accumulators that can (binary confusions); `None` when this one cannot, or when the chunk
-    /// holds an invalid value (the grouped path then reports it).
+    /// holds an invalid value or a cell id of `cell_count` or more (the grouped path then reports
+    /// it).
     pub fn update_cells(
         spec: &AccumulatorSpec,
         chunk: &Chunk<'_>,
