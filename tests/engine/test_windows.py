@@ -99,6 +99,26 @@ def test_daily_windows_and_segments_equal_pandas_groupby() -> None:
     assert check(res, df, "daily", "1D", ["region", "device"]) == 30 * 6 * 4
 
 
+def test_time_ordered_chunks_equal_pandas_groupby_and_shuffled_rows() -> None:
+    """Rows in time order, as a log holds them, fold in the core a run of rows in one pane at a
+    time (large chunks only); the values equal the pandas group-by, and those of the same rows
+    shuffled (keyed row by row)."""
+    df = frame(200_000, seed=5)
+    start = pd.Timestamp(START)
+    df = df.assign(ts=start + (df.ts - start) * 2 / 15).sort_values("ts", kind="stable")
+    assert df.ts.max() < start + pd.Timedelta(days=4)
+    p = plan(windows=[{"name": "daily", "tumbling": "1d"}], segments=["region"])
+    ordered = p.evaluate(pa.Table.from_pandas(df, preserve_index=False), chunk_rows=len(df))
+    assert check(ordered, df, "daily", "1D", ["region"]) == 4 * 3 * 4
+    assert check(ordered, df, None, None, []) == 4
+    shuffled = df.sample(frac=1, random_state=1)
+    rowwise = by_group(p.evaluate(pa.Table.from_pandas(shuffled, preserve_index=False)))
+    got = by_group(ordered)
+    assert got.keys() == rowwise.keys()
+    for key, value in rowwise.items():
+        assert got[key] == pytest.approx(value, rel=1e-12), key
+
+
 def test_sliding_week_is_the_merge_of_seven_days() -> None:
     df = frame()
     p = plan(windows=[{"name": "week", "sliding": {"size": "7d", "step": "1d"}}])

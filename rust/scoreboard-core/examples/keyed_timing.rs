@@ -4,7 +4,8 @@
 //! * binary at a threshold, one chunk updated again and again (warm caches): keys given as
 //!   values, and fused (raw timestamps and dictionary indices), against the plain update;
 //! * the same over 20 chunks read once each, as a file's chunks are (cold: memory traffic, not
-//!   arithmetic, sets the pace);
+//!   arithmetic, sets the pace), one day each and a day and a half each (runs of rows in one
+//!   pane);
 //! * regression, whose accumulator has no one-pass keyed kernel: rows are grouped by cell,
 //!   gathered and folded per cell.
 use scoreboard_core::cells::{CellIndex, KeyColumn};
@@ -87,7 +88,7 @@ fn main() {
         let assign = fastest(|| {
             std::hint::black_box(index.assign(&keys, ROWS).unwrap());
         });
-        println!("binary, {label}: keyed update {update:?}, of which cell assignment {assign:?}");
+        println!("binary, {label}: keyed update {update:?}; row-by-row cell assignment {assign:?}");
     }
     let mut plain = Executor::new(Plan::from_json(BINARY).unwrap());
     let update = fastest(|| plain.update(&chunk).unwrap());
@@ -114,6 +115,34 @@ fn main() {
         plain_time += t.elapsed();
     }
     println!("binary, 20 chunks read once: keyed {keyed_time:?}, plain {plain_time:?}");
+
+    // Cold, 20 chunks of a day and a half each (as 1M-row groups of a time-ordered file): each
+    // chunk folds as the runs of rows within one day.
+    let spread: Vec<Columns> = (0..20)
+        .map(|d| {
+            let start_us = 20_000 * DAY_US + d * 3 * DAY_US / 2;
+            columns(&mut rng, start_us, 3 * DAY_US as u64 / 2)
+        })
+        .collect();
+    let mut keyed = Executor::new(Plan::from_json(BINARY).unwrap());
+    let mut plain = Executor::new(Plan::from_json(BINARY).unwrap());
+    let (mut keyed_time, mut plain_time) = (Duration::ZERO, Duration::ZERO);
+    for c in &spread {
+        let chunk = Chunk::new()
+            .with("y", Values::I8(&c.y))
+            .unwrap()
+            .with("p", Values::F64(&c.s))
+            .unwrap();
+        let t = Instant::now();
+        keyed.update_cells(&chunk, &fused(c, &codes)).unwrap();
+        keyed_time += t.elapsed();
+        let t = Instant::now();
+        plain.update(&chunk).unwrap();
+        plain_time += t.elapsed();
+    }
+    println!(
+        "binary, 20 chunks of a day and a half read once: keyed {keyed_time:?}, plain {plain_time:?}"
+    );
 
     // Gathered per cell: regression.
     let chunk = Chunk::new()

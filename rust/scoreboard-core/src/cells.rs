@@ -612,6 +612,153 @@ pub fn entry_keys<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Result<Option<Entr
     }))
 }
 
+/// Below this many rows a chunk is not split into pane runs (a service's small batches).
+const MIN_RUN_ROWS: usize = 1 << 15;
+
+/// Rows `rows` of a chunk, all in one pane of every window: its keys, with those panes as
+/// `Constant`s.
+pub struct PaneRun<'a> {
+    pub rows: std::ops::Range<usize>,
+    pub keys: Vec<KeyColumn<'a>>,
+}
+
+/// A chunk whose rows come in pane order (as a log's do, timestamps ascending) as runs of rows
+/// with the same pane in every window, so that each run folds as a chunk of constant panes, with
+/// no assignment pass. `None` when the chunk has no panes, is small, or has runs averaging
+/// fewer than `MIN_RUN_ROWS` rows, or when a row is outside its run's pane (timestamps out of
+/// order; then the assignment pass, which also reports bad timestamps, keys the rows).
+pub fn pane_runs<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Option<Vec<PaneRun<'a>>> {
+    if rows < 2 * MIN_RUN_ROWS || keys.iter().any(|k| !k.covers(rows)) {
+        return None;
+    }
+    let mut windows = Vec::new();
+    for (at, key) in keys.iter().enumerate() {
+        if let KeyColumn::Panes { .. } = key {
+            windows.push((at, RawPanes::of(key)?));
+        }
+    }
+    if windows.is_empty() {
+        return None;
+    }
+    // A run ends where any window's pane changes: found by binary search, which assumes the
+    // order that the check below then verifies.
+    let mut ends = vec![rows];
+    for (_, panes) in &windows {
+        let (first, last) = (panes.stamps[0], panes.stamps[rows - 1]);
+        if first > last {
+            return None;
+        }
+        let (lo, hi) = (panes.pane(first)?, panes.pane(last)?);
+        if hi - lo >= (rows / MIN_RUN_ROWS) as i64 {
+            return None;
+        }
+        for pane in lo + 1..=hi {
+            let start = panes.start(pane)?;
+            ends.push(panes.stamps.partition_point(|&t| t < start));
+        }
+    }
+    ends.sort_unstable();
+    ends.dedup();
+    if ends.len() > rows / MIN_RUN_ROWS {
+        return None;
+    }
+    // Every stamp of a run must lie in the run's pane of every window; windows over one
+    // timestamp column read the same stamps, so the intersection of their panes is checked once.
+    let mut runs = Vec::with_capacity(ends.len());
+    let mut checks: Vec<(&[i64], i64, i64)> = Vec::new();
+    let mut start = 0;
+    for end in ends.into_iter().filter(|&end| end > 0) {
+        let mut run_keys: Vec<KeyColumn<'a>> = keys.iter().map(|k| k.slice(start..end)).collect();
+        let run_checks = checks.len();
+        for (at, panes) in &windows {
+            let stamps = &panes.stamps[start..end];
+            let pane = panes.pane(stamps[0])?;
+            run_keys[*at] = KeyColumn::Constant(pane);
+            let (lo, hi) = (panes.start(pane)?, panes.start(pane + 1)?);
+            match checks[run_checks..]
+                .iter_mut()
+                .find(|(read, ..)| std::ptr::eq(*read, stamps))
+            {
+                Some((_, from, until)) => (*from, *until) = ((*from).max(lo), (*until).min(hi)),
+                None => checks.push((stamps, lo, hi)),
+            }
+        }
+        runs.push(PaneRun {
+            rows: start..end,
+            keys: run_keys,
+        });
+        start = end;
+    }
+    let in_panes = checks
+        .par_iter()
+        .flat_map(|&(stamps, lo, hi)| stamps.par_chunks(SPAN).map(move |part| (part, lo, hi)))
+        .all(|(part, lo, hi)| within(part, lo, hi - 1));
+    in_panes.then_some(runs)
+}
+
+/// Whether every stamp is in `lo..=last`, for `last - lo` below 2^63 (a pane's width). `t - lo`
+/// and `last - t` (wrapping) are both non-negative for exactly those stamps: when one difference
+/// wraps, the other is negative. So one OR per stamp gathers the sign bits, in vector lanes (no
+/// 64-bit compare before SSE4.2).
+fn within(stamps: &[i64], lo: i64, last: i64) -> bool {
+    let signs = stamps.iter().fold(0i64, |signs, &t| {
+        signs | t.wrapping_sub(lo) | last.wrapping_sub(t)
+    });
+    signs >= 0
+}
+
+/// The fixed-width panes of one window over raw stamps, as `component` computes them.
+struct RawPanes<'a> {
+    stamps: &'a [i64],
+    origin: i64,
+    width: i64,
+}
+
+impl<'a> RawPanes<'a> {
+    /// `None` unless the parameters and the first and last stamps are valid (the assignment pass
+    /// reports what is not).
+    fn of(key: &KeyColumn<'a>) -> Option<RawPanes<'a>> {
+        let KeyColumn::Panes {
+            stamps,
+            unit_ns,
+            origin_ns,
+            width_ns,
+            ..
+        } = *key
+        else {
+            return None;
+        };
+        if unit_ns <= 0 || width_ns <= 0 || width_ns % unit_ns != 0 || origin_ns % unit_ns != 0 {
+            return None;
+        }
+        let panes = RawPanes {
+            stamps,
+            origin: origin_ns / unit_ns,
+            width: width_ns / unit_ns,
+        };
+        // Valid nanosecond timestamps whose pane arithmetic (up to two widths past the last
+        // pane's start) cannot overflow; the check that every stamp lies between them follows.
+        let valid = |t: i64| {
+            t.checked_mul(unit_ns).is_some()
+                && panes
+                    .pane(t)
+                    .and_then(|pane| panes.start(pane + 2))
+                    .is_some()
+        };
+        let (first, last) = (*stamps.first()?, *stamps.last()?);
+        (valid(first) && valid(last)).then_some(panes)
+    }
+
+    /// The pane of `t` (`None` if `t` is too far from the origin to say).
+    fn pane(&self, t: i64) -> Option<i64> {
+        Some(t.checked_sub(self.origin)?.div_euclid(self.width))
+    }
+
+    fn start(&self, pane: i64) -> Option<i64> {
+        pane.checked_mul(self.width)?.checked_add(self.origin)
+    }
+}
+
 /// The ids marked in `used`, in the order of their first row in `ids` (the order in which a
 /// row-by-row assignment meets them); stops once all are seen.
 pub fn first_appearances(ids: &[u32], used: &[bool]) -> Vec<u32> {
@@ -694,6 +841,36 @@ mod tests {
         keys.iter()
             .map(|k| KeyColumn::Values(Box::leak(k.to_vec().into_boxed_slice())))
             .collect()
+    }
+
+    #[test]
+    fn within_is_exact_at_the_extremes() {
+        let edges = [
+            i64::MIN,
+            i64::MIN + 1,
+            -5,
+            -1,
+            0,
+            1,
+            5,
+            i64::MAX - 1,
+            i64::MAX,
+        ];
+        for lo in edges {
+            for last in edges
+                .into_iter()
+                .filter(|&l| l >= lo && l.checked_sub(lo).is_some())
+            {
+                for t in edges {
+                    assert_eq!(
+                        within(&[t], lo, last),
+                        (lo..=last).contains(&t),
+                        "{t} {lo} {last}"
+                    );
+                }
+                assert!(within(&[], lo, last));
+            }
+        }
     }
 
     #[test]

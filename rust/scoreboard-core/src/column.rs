@@ -229,6 +229,18 @@ impl<'a> Chunk<'a> {
         self.len() == 0
     }
 
+    /// Rows `range` of every column.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Chunk<'a> {
+        Chunk {
+            columns: self
+                .columns
+                .iter()
+                .map(|(name, values)| (name.clone(), values.slice(range.clone())))
+                .collect(),
+            len: self.len.map(|_| range.len()),
+        }
+    }
+
     pub fn get(&self, name: &str) -> Result<Values<'a>> {
         self.columns
             .iter()

@@ -6,13 +6,17 @@
 //! counting sort), gathered, and each cell's accumulators are updated once per chunk (or, for
 //! accumulators that can, counted per cell in one pass). A chunk with one key for every row goes
 //! straight to that cell, and one whose keys differ only in a dictionary column uses the rows'
-//! dictionary indices as cell ids. Reported groups are merges of cells (`results_for`).
+//! dictionary indices as cell ids; a chunk in time order folds as runs of rows within one pane of
+//! every window, each run then usually of one of those two kinds. Reported groups are merges of
+//! cells (`results_for`).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::accum::{AccState, PARALLEL_MIN_ROWS};
-use crate::cells::{entry_keys, first_appearances, group_rows, CellIndex, EntryKeys, KeyColumn};
+use crate::cells::{
+    entry_keys, first_appearances, group_rows, pane_runs, CellIndex, EntryKeys, KeyColumn, PaneRun,
+};
 use crate::column::{Chunk, OwnedValues};
 use crate::error::{CoreError, Result};
 use crate::metrics::{finalize, MetricValue};
@@ -192,6 +196,15 @@ impl Executor {
             self.fold(&mut states, chunk)?;
             return Ok(vec![(cell, n as u64, states)]);
         }
+        if let Some(runs) = pane_runs(keys, n) {
+            let known = self.index.len();
+            match self.fold_runs(chunk, &runs) {
+                Ok(updated) => return Ok(updated),
+                // The whole chunk again, for the error as one pass reports it (its first row and
+                // count over every run).
+                Err(_) => self.index.truncate(known),
+            }
+        }
         if let Some(entries) = entry_keys(keys, n)? {
             return self.fold_entries(chunk, &entries);
         }
@@ -203,6 +216,17 @@ impl Executor {
         });
         self.ids.0 = ids;
         updated
+    }
+
+    /// `fold_cells` for a chunk in pane order, a run of rows at a time. Runs differ in some
+    /// window's pane, so no two share a cell, and a run's new cells are numbered after those of
+    /// the runs before it, as one pass over the rows would number them.
+    fn fold_runs(&mut self, chunk: &Chunk<'_>, runs: &[PaneRun<'_>]) -> Result<Updates> {
+        let mut updated = Vec::new();
+        for run in runs {
+            updated.extend(self.fold_cells(&chunk.slice(run.rows.clone()), &run.keys)?);
+        }
+        Ok(updated)
     }
 
     /// `fold_cells` for a chunk keyed by one dictionary column alone: its indices are the rows'
@@ -565,7 +589,7 @@ impl Executor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cells::KeyColumn;
+    use crate::cells::{pane_runs, KeyColumn};
     use crate::column::Values;
 
     fn plan(json: &str) -> Plan {
@@ -767,6 +791,134 @@ mod tests {
                 Err(CoreError::BadChunk(_))
             ));
             assert_eq!(by_entry.to_bytes().unwrap(), before);
+        }
+    }
+
+    /// Chunks in pane order (timestamps ascending, or out of order only within a pane) fold a
+    /// pane run at a time, to the state, cell numbering included, that the same keys given as
+    /// values give. Stamps out of order across panes fold row by row, and a bad row or index is
+    /// an error as one pass reports it, changing nothing.
+    #[test]
+    fn chunks_in_pane_order_fold_as_runs_like_value_keys() {
+        let binary = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":2,
+            "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p",
+            "positive":1,"negative":0,"threshold":0.5}],
+            "metrics":[{"name":"f1","kind":"f1","accumulator":0}]}"#;
+        let multiclass = MULTICLASS.replace("\"labels\":null", "\"labels\":[0,1]");
+        let n = 3 * PARALLEL_MIN_ROWS + 1_234;
+        let (day, origin) = (1_000_000i64, 250_000i64);
+        // Over three and a half days, ascending but for swapped neighbours inside a day.
+        let mut ts: Vec<i64> = (0..n as i64)
+            .map(|i| 40 * day + i * 7 * day / (2 * n as i64))
+            .collect();
+        for i in (0..n - 1).step_by(97) {
+            if ts[i].div_euclid(day) == ts[i + 1].div_euclid(day)
+                && (ts[i] - origin).div_euclid(2 * day) == (ts[i + 1] - origin).div_euclid(2 * day)
+            {
+                ts.swap(i, i + 1);
+            }
+        }
+        assert!(ts.windows(2).any(|pair| pair[0] > pair[1]));
+        let y: Vec<i64> = (0..n).map(|i| (i * 7 % 11 < 4) as i64).collect();
+        let score: Vec<f64> = (0..n).map(|i| (i * 5 % 13) as f64 / 13.0).collect();
+        let p: Vec<i64> = score.iter().map(|&s| (s >= 0.5) as i64).collect();
+        let codes = [40i64, 10, 30, 20];
+        let indices: Vec<i32> = (0..n).map(|i| [0, 2, 1, 0, 1, 3][i % 6]).collect();
+        let keys = |stamps: &'static [i64], indices: &'static [i32]| {
+            [
+                KeyColumn::Panes {
+                    column: "ts",
+                    stamps,
+                    unit_ns: 1,
+                    origin_ns: 0,
+                    width_ns: day,
+                },
+                KeyColumn::Panes {
+                    column: "ts",
+                    stamps,
+                    unit_ns: 1,
+                    origin_ns: origin,
+                    width_ns: 2 * day,
+                },
+                KeyColumn::Codes {
+                    indices,
+                    codes: &codes,
+                },
+            ]
+        };
+        let values = |stamps: &[i64], indices: &[i32]| -> [Vec<i64>; 3] {
+            [
+                stamps.iter().map(|t| t.div_euclid(day)).collect(),
+                stamps
+                    .iter()
+                    .map(|t| (t - origin).div_euclid(2 * day))
+                    .collect(),
+                indices.iter().map(|&i| codes[i as usize]).collect(),
+            ]
+        };
+        let leak = |v: Vec<i64>| -> &'static [i64] { Box::leak(v.into_boxed_slice()) };
+        let sorted = leak(ts.clone());
+        let indices: &'static [i32] = Box::leak(indices.into_boxed_slice());
+        // Runs change at days 41, 42 and 43, and at 40.25 and 42.25 (two days from 0.25).
+        let runs = pane_runs(&keys(sorted, indices), n).expect("pane runs");
+        assert_eq!(runs.len(), 6);
+        // One stamp moved into the day before its neighbours: no runs, same results.
+        let mut late = ts.clone();
+        late[2 * n / 3] = late[n / 3];
+        let late = leak(late);
+        assert!(pane_runs(&keys(late, indices), n).is_none());
+
+        for (json, truth) in [(binary, &y), (multiclass.as_str(), &y)] {
+            let pred = if json == binary {
+                Values::F64(&score)
+            } else {
+                Values::I64(&p)
+            };
+            let chunk = Chunk::new()
+                .with("y", Values::I64(truth))
+                .unwrap()
+                .with("p", pred)
+                .unwrap();
+            let mut by_runs = Executor::new(plan(json));
+            let mut by_value = Executor::new(plan(json));
+            for stamps in [sorted, late, sorted] {
+                by_runs
+                    .update_cells(&chunk, &keys(stamps, indices))
+                    .unwrap();
+                let [a, b, c] = values(stamps, indices);
+                by_value.update_keyed(&chunk, &[&a, &b, &c]).unwrap();
+                assert_eq!(by_runs.to_bytes().unwrap(), by_value.to_bytes().unwrap());
+            }
+            // Bad labels in the third and last runs: the error of one pass, naming the first.
+            let before = by_runs.to_bytes().unwrap();
+            let mut bad = y.clone();
+            bad[n / 3] = 5;
+            bad[n - 2] = 5;
+            let bad_chunk = Chunk::new()
+                .with("y", Values::I64(&bad))
+                .unwrap()
+                .with("p", pred)
+                .unwrap();
+            let err = by_runs
+                .update_cells(&bad_chunk, &keys(sorted, indices))
+                .unwrap_err();
+            let [a, b, c] = values(sorted, indices);
+            let one_pass = by_value
+                .update_keyed(&bad_chunk, &[&a, &b, &c])
+                .unwrap_err();
+            assert_eq!(format!("{err:?}"), format!("{one_pass:?}"));
+            assert!(
+                matches!(err, CoreError::InvalidData { first_row, .. } if first_row == (n / 3) as u64)
+            );
+            // An index past the dictionary in the third run.
+            let mut past = indices.to_vec();
+            past[2 * n / 3] = 4;
+            let past: &'static [i32] = Box::leak(past.into_boxed_slice());
+            assert!(matches!(
+                by_runs.update_cells(&chunk, &keys(sorted, past)),
+                Err(CoreError::BadChunk(_))
+            ));
+            assert_eq!(by_runs.to_bytes().unwrap(), before);
         }
     }
 
