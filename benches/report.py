@@ -67,6 +67,13 @@ def timing_line(group: str, benches: list[dict[str, Any]]) -> str:
         if bench is not base:
             time = median(bench)
             parts.append(f"{impl_of(bench)} {seconds(time)} = {ratio(time / reference)}")
+    # Same-run ratios the benchmark recorded (windowed over plain, and so on).
+    info = base.get("extra_info", {})
+    parts.extend(
+        f"{key.replace('_', ' ')} {value:.2f}x"
+        for key, value in info.items()
+        if key.endswith("_over_plain")
+    )
     return f"{head}: " + "; ".join(parts)
 
 
