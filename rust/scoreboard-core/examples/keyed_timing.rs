@@ -5,7 +5,7 @@
 //!   values, and fused (raw timestamps and dictionary indices), against the plain update;
 //! * the same over 20 chunks read once each, as a file's chunks are (cold: memory traffic, not
 //!   arithmetic, sets the pace), one day each and a day and a half each (runs of rows in one
-//!   pane);
+//!   pane), and the latter in hourly windows (36 runs a chunk);
 //! * regression, whose accumulator has no one-pass keyed kernel: rows are grouped by cell,
 //!   gathered and folded per cell.
 use scoreboard_core::cells::{CellIndex, KeyColumn};
@@ -143,6 +143,24 @@ fn main() {
     println!(
         "binary, 20 chunks of a day and a half read once: keyed {keyed_time:?}, plain {plain_time:?}"
     );
+    // The same chunks in hourly windows: 36 runs a chunk.
+    let mut hourly = Executor::new(Plan::from_json(BINARY).unwrap());
+    let mut hourly_time = Duration::ZERO;
+    for c in &spread {
+        let chunk = Chunk::new()
+            .with("y", Values::I8(&c.y))
+            .unwrap()
+            .with("p", Values::F64(&c.s))
+            .unwrap();
+        let mut keys = fused(c, &codes);
+        if let KeyColumn::Panes { width_ns, .. } = &mut keys[0] {
+            *width_ns /= 24;
+        }
+        let t = Instant::now();
+        hourly.update_cells(&chunk, &keys).unwrap();
+        hourly_time += t.elapsed();
+    }
+    println!("binary, the same in hourly windows: keyed {hourly_time:?}");
 
     // Gathered per cell: regression.
     let chunk = Chunk::new()

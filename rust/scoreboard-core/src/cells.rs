@@ -612,8 +612,9 @@ pub fn entry_keys<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Result<Option<Entr
     }))
 }
 
-/// Below this many rows a chunk is not split into pane runs (a service's small batches).
-const MIN_RUN_ROWS: usize = 1 << 15;
+/// Rows a pane run must have on average: a run has a fixed cost of some microseconds (though
+/// keying many short runs row by row costs more still, for every cell they hold).
+const MIN_RUN_ROWS: usize = 1 << 11;
 
 /// Rows `rows` of a chunk, all in one pane of every window: its keys, with those panes as
 /// `Constant`s.
@@ -625,8 +626,9 @@ pub struct PaneRun<'a> {
 /// A chunk whose rows come in pane order (as a log's do, timestamps ascending) as runs of rows
 /// with the same pane in every window, so that each run folds as a chunk of constant panes, with
 /// no assignment pass. `None` when the chunk has no panes, is small, or has runs averaging
-/// fewer than `MIN_RUN_ROWS` rows, or when a row is outside its run's pane (timestamps out of
-/// order; then the assignment pass, which also reports bad timestamps, keys the rows).
+/// fewer than `MIN_RUN_ROWS` rows or than its dictionary entries, or when a row is outside its
+/// run's pane (timestamps out of order; then the assignment pass, which also reports bad
+/// timestamps, keys the rows).
 pub fn pane_runs<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Option<Vec<PaneRun<'a>>> {
     if rows < 2 * MIN_RUN_ROWS || keys.iter().any(|k| !k.covers(rows)) {
         return None;
@@ -659,7 +661,15 @@ pub fn pane_runs<'a>(keys: &[KeyColumn<'a>], rows: usize) -> Option<Vec<PaneRun<
     }
     ends.sort_unstable();
     ends.dedup();
-    if ends.len() > rows / MIN_RUN_ROWS {
+    // A run also costs a lookup per dictionary entry: runs must outnumber neither.
+    let entries: usize = keys
+        .iter()
+        .map(|key| match key {
+            KeyColumn::Codes { codes, .. } => codes.len(),
+            _ => 0,
+        })
+        .sum();
+    if ends.len() * MIN_RUN_ROWS.max(entries) > rows {
         return None;
     }
     // Every stamp of a run must lie in the run's pane of every window; windows over one

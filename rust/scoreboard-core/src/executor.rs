@@ -222,9 +222,27 @@ impl Executor {
     /// window's pane, so no two share a cell, and a run's new cells are numbered after those of
     /// the runs before it, as one pass over the rows would number them.
     fn fold_runs(&mut self, chunk: &Chunk<'_>, runs: &[PaneRun<'_>]) -> Result<Updates> {
+        let entries: Option<Vec<EntryKeys<'_>>> = runs
+            .iter()
+            .map(|run| entry_keys(&run.keys, run.rows.len()).ok().flatten())
+            .collect();
+        let Some(entries) = entries else {
+            let mut updated = Vec::new();
+            for run in runs {
+                updated.extend(self.fold_cells(&chunk.slice(run.rows.clone()), &run.keys)?);
+            }
+            return Ok(updated);
+        };
+        // Runs keyed by one segment column (the common case) fold on every thread at once, as
+        // their cells are apart; many short runs then keep every core busy.
+        let folded: Vec<Result<Updates>> = runs
+            .par_iter()
+            .zip(&entries)
+            .map(|(run, entries)| self.entry_updates(&chunk.slice(run.rows.clone()), entries))
+            .collect();
         let mut updated = Vec::new();
-        for run in runs {
-            updated.extend(self.fold_cells(&chunk.slice(run.rows.clone()), &run.keys)?);
+        for (entries, local) in entries.iter().zip(folded) {
+            updated.extend(self.number_entries(entries, local?));
         }
         Ok(updated)
     }
@@ -232,8 +250,14 @@ impl Executor {
     /// `fold_cells` for a chunk keyed by one dictionary column alone: its indices are the rows'
     /// cell ids within the chunk (no assignment pass), mapped to cells once folded.
     fn fold_entries(&mut self, chunk: &Chunk<'_>, entries: &EntryKeys<'_>) -> Result<Updates> {
+        let local = self.entry_updates(chunk, entries)?;
+        Ok(self.number_entries(entries, local))
+    }
+
+    /// The updates of a chunk keyed by dictionary entries, by entry rather than by cell.
+    fn entry_updates(&self, chunk: &Chunk<'_>, entries: &EntryKeys<'_>) -> Result<Updates> {
         let existing: Vec<Option<u32>> = entries.keys.iter().map(|k| self.index.get(k)).collect();
-        let local = self.fold_assigned(
+        self.fold_assigned(
             chunk,
             entries.indices,
             entries.keys.len(),
@@ -241,8 +265,12 @@ impl Executor {
                 existing[entry].map_or_else(|| self.empty_states(), |c| self.states_of(c as usize))
             },
             || entries.check_indices(),
-        )?;
-        // New cells are numbered by first appearance, as the row-by-row assignment would.
+        )
+    }
+
+    /// Entry updates as cell updates; the entries new to the index are numbered by first
+    /// appearance, as the row-by-row assignment would number them.
+    fn number_entries(&mut self, entries: &EntryKeys<'_>, local: Updates) -> Updates {
         let mut used = vec![false; entries.keys.len()];
         for (entry, _, _) in &local {
             used[*entry] = true;
@@ -251,10 +279,10 @@ impl Executor {
         for entry in first_appearances(entries.indices, &used) {
             cell_of[entry as usize] = self.index.id(&entries.keys[entry as usize]) as usize;
         }
-        Ok(local
+        local
             .into_iter()
             .map(|(entry, rows, states)| (cell_of[entry], rows, states))
-            .collect())
+            .collect()
     }
 
     /// `fold_cells` once every row has its cell id; `states_of` gives a cell's states before the
@@ -919,6 +947,62 @@ mod tests {
                 Err(CoreError::BadChunk(_))
             ));
             assert_eq!(by_runs.to_bytes().unwrap(), before);
+        }
+    }
+
+    /// Many short runs (hourly panes) fold on every thread at once, and runs keyed by more than
+    /// one segment column one after another; both give the state, cell numbering included, of
+    /// the same keys given as values.
+    #[test]
+    fn short_runs_and_runs_of_two_segments_fold_like_value_keys() {
+        let binary = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":2,
+            "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p",
+            "positive":1,"negative":0,"threshold":null}],
+            "metrics":[{"name":"f1","kind":"f1","accumulator":0}]}"#;
+        let (n, hour) = (200_000usize, 3_600i64);
+        // Fifty hours: fifty runs of 4,000 rows.
+        let ts: Vec<i64> = (0..n as i64)
+            .map(|i| 1_000 * hour + i * 50 * hour / n as i64)
+            .collect();
+        let y: Vec<i64> = (0..n).map(|i| (i * 7 % 11 < 4) as i64).collect();
+        let p: Vec<i64> = (0..n).map(|i| (i * 5 % 13 < 6) as i64).collect();
+        let chunk = Chunk::new()
+            .with("y", Values::I64(&y))
+            .unwrap()
+            .with("p", Values::I64(&p))
+            .unwrap();
+        let codes = [7i64, 3, 5];
+        let indices: Vec<i32> = (0..n).map(|i| (i * 7 % 3) as i32).collect();
+        let device: Vec<i64> = (0..n).map(|i| (i % 2) as i64).collect();
+        let panes = KeyColumn::Panes {
+            column: "ts",
+            stamps: &ts,
+            unit_ns: 1,
+            origin_ns: 0,
+            width_ns: hour,
+        };
+        let region = KeyColumn::Codes {
+            indices: &indices,
+            codes: &codes,
+        };
+        let hours: Vec<i64> = ts.iter().map(|t| t.div_euclid(hour)).collect();
+        let regions: Vec<i64> = indices.iter().map(|&i| codes[i as usize]).collect();
+        assert_eq!(pane_runs(&[panes, region], n).map(|r| r.len()), Some(50));
+        let cases: [(Vec<KeyColumn<'_>>, Vec<&[i64]>); 2] = [
+            (vec![panes, region], vec![&hours, &regions]),
+            (
+                vec![panes, region, KeyColumn::Values(&device)],
+                vec![&hours, &regions, &device],
+            ),
+        ];
+        for (keys, values) in cases {
+            let mut by_runs = Executor::new(plan(binary));
+            let mut by_value = Executor::new(plan(binary));
+            for _ in 0..2 {
+                by_runs.update_cells(&chunk, &keys).unwrap();
+                by_value.update_keyed(&chunk, &values).unwrap();
+                assert_eq!(by_runs.to_bytes().unwrap(), by_value.to_bytes().unwrap());
+            }
         }
     }
 
