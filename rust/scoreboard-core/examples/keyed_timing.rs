@@ -63,6 +63,32 @@ fn fused<'a>(c: &'a Columns, codes: &'a [i64]) -> [KeyColumn<'a>; 2] {
     ]
 }
 
+/// The keyed (panes of `pane_us`, and the segment) and plain updates of `chunks`, each timed
+/// over every chunk once.
+fn read_once(chunks: &[Columns], codes: &[i64], pane_us: i64) -> (Duration, Duration) {
+    let mut keyed = Executor::new(Plan::from_json(BINARY).unwrap());
+    let mut plain = Executor::new(Plan::from_json(BINARY).unwrap());
+    let (mut keyed_time, mut plain_time) = (Duration::ZERO, Duration::ZERO);
+    for c in chunks {
+        let chunk = Chunk::new()
+            .with("y", Values::I8(&c.y))
+            .unwrap()
+            .with("p", Values::F64(&c.s))
+            .unwrap();
+        let mut keys = fused(c, codes);
+        if let KeyColumn::Panes { width_ns, .. } = &mut keys[0] {
+            *width_ns = pane_us * 1_000;
+        }
+        let t = Instant::now();
+        keyed.update_cells(&chunk, &keys).unwrap();
+        keyed_time += t.elapsed();
+        let t = Instant::now();
+        plain.update(&chunk).unwrap();
+        plain_time += t.elapsed();
+    }
+    (keyed_time, plain_time)
+}
+
 /// The fastest of 20 runs.
 fn fastest(f: impl FnMut()) -> Duration {
     common::fastest(20, f)
@@ -98,69 +124,21 @@ fn main() {
     let chunks: Vec<Columns> = (0..20)
         .map(|d| columns(&mut rng, (20_000 + d) * DAY_US, DAY_US as u64))
         .collect();
-    let mut keyed = Executor::new(Plan::from_json(BINARY).unwrap());
-    let mut plain = Executor::new(Plan::from_json(BINARY).unwrap());
-    let (mut keyed_time, mut plain_time) = (Duration::ZERO, Duration::ZERO);
-    for c in &chunks {
-        let chunk = Chunk::new()
-            .with("y", Values::I8(&c.y))
-            .unwrap()
-            .with("p", Values::F64(&c.s))
-            .unwrap();
-        let t = Instant::now();
-        keyed.update_cells(&chunk, &fused(c, &codes)).unwrap();
-        keyed_time += t.elapsed();
-        let t = Instant::now();
-        plain.update(&chunk).unwrap();
-        plain_time += t.elapsed();
-    }
-    println!("binary, 20 chunks read once: keyed {keyed_time:?}, plain {plain_time:?}");
+    let (keyed, plain) = read_once(&chunks, &codes, DAY_US);
+    println!("binary, 20 chunks read once: keyed {keyed:?}, plain {plain:?}");
 
     // Cold, 20 chunks of a day and a half each (as 1M-row groups of a time-ordered file): each
-    // chunk folds as the runs of rows within one day.
+    // chunk folds as the runs of rows within one pane, in daily and in hourly windows.
     let spread: Vec<Columns> = (0..20)
         .map(|d| {
             let start_us = 20_000 * DAY_US + d * 3 * DAY_US / 2;
             columns(&mut rng, start_us, 3 * DAY_US as u64 / 2)
         })
         .collect();
-    let mut keyed = Executor::new(Plan::from_json(BINARY).unwrap());
-    let mut plain = Executor::new(Plan::from_json(BINARY).unwrap());
-    let (mut keyed_time, mut plain_time) = (Duration::ZERO, Duration::ZERO);
-    for c in &spread {
-        let chunk = Chunk::new()
-            .with("y", Values::I8(&c.y))
-            .unwrap()
-            .with("p", Values::F64(&c.s))
-            .unwrap();
-        let t = Instant::now();
-        keyed.update_cells(&chunk, &fused(c, &codes)).unwrap();
-        keyed_time += t.elapsed();
-        let t = Instant::now();
-        plain.update(&chunk).unwrap();
-        plain_time += t.elapsed();
-    }
-    println!(
-        "binary, 20 chunks of a day and a half read once: keyed {keyed_time:?}, plain {plain_time:?}"
-    );
-    // The same chunks in hourly windows: 36 runs a chunk.
-    let mut hourly = Executor::new(Plan::from_json(BINARY).unwrap());
-    let mut hourly_time = Duration::ZERO;
-    for c in &spread {
-        let chunk = Chunk::new()
-            .with("y", Values::I8(&c.y))
-            .unwrap()
-            .with("p", Values::F64(&c.s))
-            .unwrap();
-        let mut keys = fused(c, &codes);
-        if let KeyColumn::Panes { width_ns, .. } = &mut keys[0] {
-            *width_ns /= 24;
-        }
-        let t = Instant::now();
-        hourly.update_cells(&chunk, &keys).unwrap();
-        hourly_time += t.elapsed();
-    }
-    println!("binary, the same in hourly windows: keyed {hourly_time:?}");
+    let (keyed, plain) = read_once(&spread, &codes, DAY_US);
+    println!("binary, 20 chunks of a day and a half read once: keyed {keyed:?}, plain {plain:?}");
+    let (hourly, _) = read_once(&spread, &codes, DAY_US / 24);
+    println!("binary, the same in hourly windows: keyed {hourly:?}");
 
     // Gathered per cell: regression.
     let chunk = Chunk::new()

@@ -624,6 +624,11 @@ mod tests {
         Plan::from_json(json).unwrap()
     }
 
+    /// Binary confusion of hard labels (`"threshold":null`; replace it for scores).
+    const BINARY: &str = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":2,
+        "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p","positive":1,
+        "negative":0,"threshold":null}],"metrics":[{"name":"f1","kind":"f1","accumulator":0}]}"#;
+
     const MULTICLASS: &str = r#"{"format_version":1,"plan_hash":"h","task":"multiclass",
         "max_classes":10,"accumulators":[{"kind":"multiclass_confusion","y_true":"y",
         "y_pred":"p","labels":null}],"metrics":[{"name":"accuracy","kind":"accuracy",
@@ -751,10 +756,7 @@ mod tests {
     /// values give; a bad row or index is still an error that changes nothing.
     #[test]
     fn dictionary_keyed_chunks_equal_value_keyed_chunks() {
-        let binary = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":2,
-            "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p",
-            "positive":1,"negative":0,"threshold":null}],
-            "metrics":[{"name":"accuracy","kind":"accuracy","accumulator":0}]}"#;
+        let binary = BINARY;
         let multiclass = MULTICLASS.replace("\"labels\":null", "\"labels\":[0,1]");
         for json in [binary, multiclass.as_str()] {
             let n = PARALLEL_MIN_ROWS + 3_000;
@@ -828,10 +830,7 @@ mod tests {
     /// an error as one pass reports it, changing nothing.
     #[test]
     fn chunks_in_pane_order_fold_as_runs_like_value_keys() {
-        let binary = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":2,
-            "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p",
-            "positive":1,"negative":0,"threshold":0.5}],
-            "metrics":[{"name":"f1","kind":"f1","accumulator":0}]}"#;
+        let scores = BINARY.replace("\"threshold\":null", "\"threshold\":0.5");
         let multiclass = MULTICLASS.replace("\"labels\":null", "\"labels\":[0,1]");
         let n = 3 * PARALLEL_MIN_ROWS + 1_234;
         let (day, origin) = (1_000_000i64, 250_000i64);
@@ -896,14 +895,12 @@ mod tests {
         let late = leak(late);
         assert!(pane_runs(&keys(late, indices), n).is_none());
 
-        for (json, truth) in [(binary, &y), (multiclass.as_str(), &y)] {
-            let pred = if json == binary {
-                Values::F64(&score)
-            } else {
-                Values::I64(&p)
-            };
+        for (json, pred) in [
+            (scores.as_str(), Values::F64(&score)),
+            (multiclass.as_str(), Values::I64(&p)),
+        ] {
             let chunk = Chunk::new()
-                .with("y", Values::I64(truth))
+                .with("y", Values::I64(&y))
                 .unwrap()
                 .with("p", pred)
                 .unwrap();
@@ -955,10 +952,7 @@ mod tests {
     /// the same keys given as values.
     #[test]
     fn short_runs_and_runs_of_two_segments_fold_like_value_keys() {
-        let binary = r#"{"format_version":1,"plan_hash":"h","task":"binary","max_classes":2,
-            "accumulators":[{"kind":"binary_confusion","y_true":"y","y_pred":"p",
-            "positive":1,"negative":0,"threshold":null}],
-            "metrics":[{"name":"f1","kind":"f1","accumulator":0}]}"#;
+        let binary = BINARY;
         let (n, hour) = (200_000usize, 3_600i64);
         // Fifty hours: fifty runs of 4,000 rows.
         let ts: Vec<i64> = (0..n as i64)
