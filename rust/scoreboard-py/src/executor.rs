@@ -4,6 +4,7 @@ use std::sync::Mutex;
 
 use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use scoreboard_core::cells::KeyColumn;
@@ -49,19 +50,21 @@ fn label_to_py<'py>(py: Python<'py>, label: &Label) -> PyResult<Bound<'py, PyAny
 
 fn values_to_py(py: Python<'_>, values: Vec<MetricValue>) -> PyResult<Bound<'_, PyList>> {
     let out = PyList::empty(py);
+    // Interned keys: a fine-grained report (hourly windows x segments) builds these dicts by the
+    // hundred thousand.
     for v in values {
         let d = PyDict::new(py);
-        d.set_item("name", &v.name)?;
+        d.set_item(intern!(py, "name"), &v.name)?;
         match &v.class {
-            Some(label) => d.set_item("class", label_to_py(py, label)?)?,
-            None => d.set_item("class", py.None())?,
+            Some(label) => d.set_item(intern!(py, "class"), label_to_py(py, label)?)?,
+            None => d.set_item(intern!(py, "class"), py.None())?,
         }
-        d.set_item("value", v.value)?;
-        d.set_item("n", v.n)?;
-        d.set_item("reason", v.reason)?;
-        d.set_item("error_bound", v.error_bound)?;
-        d.set_item("ci_low", v.ci_low)?;
-        d.set_item("ci_high", v.ci_high)?;
+        d.set_item(intern!(py, "value"), v.value)?;
+        d.set_item(intern!(py, "n"), v.n)?;
+        d.set_item(intern!(py, "reason"), v.reason)?;
+        d.set_item(intern!(py, "error_bound"), v.error_bound)?;
+        d.set_item(intern!(py, "ci_low"), v.ci_low)?;
+        d.set_item(intern!(py, "ci_high"), v.ci_high)?;
         out.append(d)?;
     }
     Ok(out)
