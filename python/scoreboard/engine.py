@@ -7,13 +7,14 @@ so the core never handles Python objects row by row.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import struct
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias, Union
 
@@ -390,6 +391,14 @@ class Accumulator:
                 keys = self._executor.cell_keys()
 
     def _results(self, data_fingerprint: str | None, *, overall: bool, closed: bool) -> Results:
+        # Fine windows x segments make results by the hundred thousand, none in a reference
+        # cycle: the cyclic collector's passes over them would cost more than building them.
+        with _collector_paused():
+            return self._build_results(data_fingerprint, overall=overall, closed=closed)
+
+    def _build_results(
+        self, data_fingerprint: str | None, *, overall: bool, closed: bool
+    ) -> Results:
         items: list[MetricResult] = []
         windows = {w.name: w for w in self._layout.windows}
         bounds: dict[tuple[str, int], tuple[datetime | None, datetime | None]] = {}
@@ -440,6 +449,18 @@ class Accumulator:
             key = (window, instance, json.dumps(segment, sort_keys=True))
             out[key] = self._executor.subset(cells).to_bytes()
         return out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pauses Python's cyclic garbage collector (if it runs) for the block."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
 
 
 _ENVELOPE = b"SBAC\x01"

@@ -4,6 +4,7 @@ and concurrent updates from threads equal one sequential pass."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 from typing import Any
@@ -178,3 +179,25 @@ def test_plan_json_round_trip_and_tamper_detection() -> None:
         sb.Plan.from_json(tampered)
     with pytest.raises(sb.PlanError):
         sb.Plan.from_json('{"format_version": 99}')
+
+
+def test_results_leave_the_garbage_collector_as_they_found_it() -> None:
+    # Building results pauses the cyclic collector; a caller's setting survives, even when the
+    # build fails.
+    acc = PLANS["binary"]().accumulator()
+    acc.update(data_for("binary", 100, 0))
+    assert gc.isenabled()
+    assert acc.results().get("accuracy").value is not None
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        acc.results()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    broken = PLANS["binary"]().accumulator()
+    broken.update(data_for("binary", 100, 1))
+    broken._executor = None  # type: ignore[assignment]
+    with pytest.raises(AttributeError):
+        broken.results()
+    assert gc.isenabled()
