@@ -234,6 +234,13 @@ fn out_of_range(column: &str, stamps: &[i64], ok: impl Fn(i64) -> bool) -> CoreE
     }
 }
 
+/// A pane's width and origin in the timestamps' unit; `None` unless both are whole multiples of
+/// a positive unit (and the width is positive).
+fn raw_pane_unit(unit_ns: i64, origin_ns: i64, width_ns: i64) -> Option<(i64, i64)> {
+    let whole = unit_ns > 0 && width_ns > 0 && width_ns % unit_ns == 0 && origin_ns % unit_ns == 0;
+    whole.then(|| (width_ns / unit_ns, origin_ns / unit_ns))
+}
+
 /// Checks one key component of a chunk of `rows` rows and finds its value range.
 fn component<'a>(key: &KeyColumn<'a>, rows: usize) -> Result<Component<'a>> {
     if !key.covers(rows) {
@@ -258,14 +265,12 @@ fn component<'a>(key: &KeyColumn<'a>, rows: usize) -> Result<Component<'a>> {
             origin_ns,
             width_ns,
         } => {
-            if unit_ns <= 0 || width_ns <= 0 || width_ns % unit_ns != 0 || origin_ns % unit_ns != 0
-            {
-                return Err(CoreError::BadChunk(format!(
+            let (width, origin) = raw_pane_unit(unit_ns, origin_ns, width_ns).ok_or_else(|| {
+                CoreError::BadChunk(format!(
                     "pane width {width_ns} ns and origin {origin_ns} ns must be multiples of the \
                      timestamp unit {unit_ns} ns"
-                )));
-            }
-            let (width, origin) = (width_ns / unit_ns, origin_ns / unit_ns);
+                ))
+            })?;
             let (lo_t, hi_t) = min_max(stamps, (i64::MAX, i64::MIN));
             // Every stamp must be a valid nanosecond timestamp (as the other paths require), and
             // the pane arithmetic below (up to two widths past the last stamp) must not overflow.
@@ -738,13 +743,11 @@ impl<'a> RawPanes<'a> {
         else {
             return None;
         };
-        if unit_ns <= 0 || width_ns <= 0 || width_ns % unit_ns != 0 || origin_ns % unit_ns != 0 {
-            return None;
-        }
+        let (width, origin) = raw_pane_unit(unit_ns, origin_ns, width_ns)?;
         let panes = RawPanes {
             stamps,
-            origin: origin_ns / unit_ns,
-            width: width_ns / unit_ns,
+            origin,
+            width,
         };
         // Valid nanosecond timestamps whose pane arithmetic (up to two widths past the last
         // pane's start) cannot overflow; the check that every stamp lies between them follows.
