@@ -467,7 +467,7 @@ impl ScoreRuns {
             .sum();
         if as_rows {
             let rows = into_row_keys(keys);
-            if 3 * distinct <= rows.len() {
+            if tied(distinct, rows.len()) {
                 push_run(&mut self.runs, 0, Arc::new(row_points(&rows)));
             } else {
                 self.push_rows(0, Arc::new(rows));
@@ -564,10 +564,15 @@ fn distinct_scores(rows: &[RowKey]) -> usize {
     usize::from(!rows.is_empty()) + changed
 }
 
-/// Whether a third or fewer of sorted rows' scores are distinct: their points (24 bytes each)
-/// then take no more memory than the rows (8 bytes each).
+/// Whether sorted rows' scores are mostly tied (see `tied`).
 fn mostly_tied(rows: &[RowKey]) -> bool {
-    3 * distinct_scores(rows) <= rows.len()
+    tied(distinct_scores(rows), rows.len())
+}
+
+/// Whether `rows` rows with `distinct` scores are mostly tied, a third or fewer distinct: their
+/// points (24 bytes each) then take no more memory than the rows (8 bytes each).
+fn tied(distinct: usize, rows: usize) -> bool {
+    3 * distinct <= rows
 }
 
 /// The points of sorted rows, counted block by block in parallel.
